@@ -1,0 +1,48 @@
+"""Losses over lists of predictions and targets; each returns one Value (the mean)."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from .engine import Value
+
+__all__ = ["mse", "bce_with_logits", "hinge", "LOSSES"]
+
+
+def _pairs(predictions, targets) -> list:
+    if isinstance(predictions, Value):
+        predictions = [predictions]
+    if not isinstance(targets, (list, tuple)):
+        targets = [targets]
+    if len(predictions) != len(targets) or not predictions:
+        raise ValueError(f"{len(predictions)} predictions for {len(targets)} targets")
+    return list(zip(predictions, targets))
+
+
+def _mean(terms: list) -> Value:
+    return sum(terms[1:], terms[0]) * (1.0 / len(terms))
+
+
+def mse(predictions: Sequence, targets: Sequence) -> Value:
+    """Mean squared error."""
+    return _mean([(p - t) ** 2 for p, t in _pairs(predictions, targets)])
+
+
+def _softplus(z: Value) -> Value:
+    # log(1 + e^z), branched on the value so exp never overflows; both branches
+    # are the same smooth function, so the gradient is sigmoid(z) everywhere.
+    if z.data > 0:
+        return z + (1.0 + (-z).exp()).log()
+    return (1.0 + z.exp()).log()
+
+
+def bce_with_logits(logits: Sequence, targets: Sequence) -> Value:
+    """Binary cross-entropy of sigmoid(logit) against targets in [0, 1], computed stably."""
+    return _mean([_softplus(z) - z * t for z, t in _pairs(logits, targets)])
+
+
+def hinge(scores: Sequence, targets: Sequence) -> Value:
+    """Mean of max(0, 1 - t * s) for targets t in {-1, +1} (micrograd's max-margin loss)."""
+    return _mean([(1.0 - s * t).relu() for s, t in _pairs(scores, targets)])
+
+
+LOSSES = {"mse": mse, "bce": bce_with_logits, "bce_with_logits": bce_with_logits, "hinge": hinge}
