@@ -1,0 +1,39 @@
+"""Every backend behind one interface: ``evaluate(case, point) -> Result``."""
+from __future__ import annotations
+
+from .base import ERROR, FUNCTIONS, OK, UNSUPPORTED, Backend, Result, Unsupported
+from .engine import EngineBackend, load_class
+from .finite_difference import Central, ComplexStep, FivePoint, Forward, Richardson
+from .pytorch import TorchBackend
+from .symbolic import DERIVATIONS, OracleBackend, SympyBackend
+
+__all__ = ["Backend", "Result", "Unsupported", "OK", "UNSUPPORTED", "ERROR", "FUNCTIONS", "EngineBackend",
+           "load_class", "TorchBackend", "SympyBackend", "OracleBackend", "DERIVATIONS", "BACKENDS",
+           "make_backends", "DEFAULT_BACKENDS"]
+
+# name -> factory, in the order reports show them
+BACKENDS = {
+    "engine": EngineBackend,
+    "torch": TorchBackend,
+    "sympy": SympyBackend,
+    "fd-forward": Forward,
+    "fd-central": Central,
+    "fd-five-point": FivePoint,
+    "fd-richardson": Richardson,
+    "fd-complex-step": ComplexStep,
+}
+DEFAULT_BACKENDS = tuple(BACKENDS)
+
+
+def make_backends(names=DEFAULT_BACKENDS, engine: str | None = None) -> list[Backend]:
+    """Backends by name; ``engine`` ('MODULE:CLASS') swaps in another micrograd-style engine."""
+    unknown = [n for n in names if n not in BACKENDS]
+    if unknown:
+        raise ValueError(f"unknown backend {unknown[0]!r}; known: {', '.join(BACKENDS)}")
+    made = []
+    for name in names:
+        if name == "engine" and engine:
+            made.append(EngineBackend(load_class(engine)))
+        else:
+            made.append(BACKENDS[name]())
+    return made

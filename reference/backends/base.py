@@ -1,0 +1,78 @@
+"""What every backend shares: the result record, the interface, and helpers."""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from ..cases import Case
+
+OK, UNSUPPORTED, ERROR = "ok", "unsupported", "error"
+
+# The functions a case may call on its math namespace ``m`` (operators are used directly).
+FUNCTIONS = ("exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "sqrt", "abs")
+
+
+class Unsupported(Exception):
+    """The backend cannot do an op the case needs."""
+
+
+@dataclass
+class Result:
+    """One backend's answer for one case at one point."""
+
+    backend: str
+    status: str
+    value: float = math.nan
+    grad: dict[str, float] = field(default_factory=dict)
+    message: str = ""
+    error_estimate: dict[str, float] | None = None  # the method's own estimate, where it has one
+    seconds: float = 0.0
+
+
+class Backend:
+    """Evaluates a case's value and gradient at a point.
+
+    ``rtol`` is the tolerance of the method against the oracle; ``scale_with_value``
+    says whether its error grows with |f| (finite differences) rather than with |grad f|.
+    """
+
+    name: str = ""
+    method: str = ""
+    rtol: float = 1e-10
+    scale_with_value: bool = False
+
+    def evaluate(self, case: Case, point: tuple[float, ...]) -> Result:
+        """Value and gradient of ``case`` at ``point``, never raising."""
+        start = time.perf_counter()
+        try:
+            value, grad, estimate = self._compute(case, point)
+            result = Result(self.name, OK, float(value), {v: float(g) for v, g in zip(case.variables, grad)},
+                            error_estimate=estimate)
+        except Unsupported as err:
+            result = Result(self.name, UNSUPPORTED, message=str(err))
+        except Exception as err:  # a backend failing on one case must not stop the others
+            result = Result(self.name, ERROR, message=f"{type(err).__name__}: {err}".strip())
+        result.seconds = time.perf_counter() - start
+        return result
+
+    def _compute(self, case: Case, point: tuple[float, ...]):
+        """Return (value, [partials in case.variables order], error estimate or None)."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<backend {self.name}: {self.method}>"
+
+
+def namespace(**functions: Callable) -> type:
+    """A math namespace class: each of FUNCTIONS, missing ones raising Unsupported."""
+    attrs = {}
+    for name in FUNCTIONS:
+        fn = functions.get(name)
+        if fn is None:
+            def fn(*_, _name=name):
+                raise Unsupported(f"no {_name}")
+        attrs[name] = staticmethod(fn)
+    return type("Namespace", (), attrs)

@@ -1,0 +1,141 @@
+"""Finite differences: forward, central, five-point, Richardson (Ridders) and complex step.
+
+Steps follow the theory for each order: with machine epsilon e, a scheme whose truncation
+error is O(h**p) balances it against the round-off e/h at h ~ e**(1/(p+1)); every step is
+scaled by max(1, |x|) so that x + h differs from x in the same relative digit.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .base import Backend, Unsupported, namespace
+
+EPS = float(np.finfo(np.float64).eps)
+
+
+def _sigmoid(x):
+    if isinstance(x, complex) or np.iscomplexobj(x):
+        return 1 / (1 + np.exp(-x))
+    if x >= 0:
+        return 1 / (1 + np.exp(-x))
+    e = np.exp(x)
+    return e / (1 + e)
+
+
+REAL = namespace(exp=np.exp, log=np.log, tanh=np.tanh, sigmoid=_sigmoid, relu=lambda x: np.maximum(x, 0.0),
+                 sin=np.sin, cos=np.cos, sqrt=np.sqrt, abs=np.abs)
+# relu and abs are not analytic: the complex step has no meaning for them.
+COMPLEX = namespace(exp=np.exp, log=np.log, tanh=np.tanh, sigmoid=_sigmoid, sin=np.sin, cos=np.cos, sqrt=np.sqrt)
+
+
+class FiniteDifference(Backend):
+    """A scheme over one variable at a time; subclasses give ``derivative``."""
+
+    order = 1
+
+    def _compute(self, case, point):
+        point = [float(x) for x in point]
+
+        def f(xs):
+            return float(case.fn(REAL, *[np.float64(x) for x in xs]))
+
+        with np.errstate(all="ignore"):
+            f0 = f(point)
+            if not math.isfinite(f0):
+                raise Unsupported(f"f = {f0} here: no difference quotient")
+            grads, estimates = [], {}
+            for i, name in enumerate(case.variables):
+                def g(t, i=i):
+                    return f(point[:i] + [t] + point[i + 1:])
+
+                d, estimate = self.derivative(case, point, i, g, f0)
+                grads.append(d)
+                if estimate is not None:
+                    estimates[name] = estimate
+        return f0, grads, estimates or None
+
+    def step(self, x: float) -> float:
+        h = EPS ** (1.0 / (self.order + 1)) * max(1.0, abs(x))
+        return (x + h) - x  # a step that is exactly representable at x
+
+    def derivative(self, case, point, i, g, f0):
+        raise NotImplementedError
+
+
+class Forward(FiniteDifference):
+    name, method, order, rtol = "fd-forward", "forward difference, O(h)", 1, 1e-5
+
+    def derivative(self, case, point, i, g, f0):
+        x = point[i]
+        h = self.step(x)
+        return (g(x + h) - f0) / h, None
+
+
+class Central(FiniteDifference):
+    name, method, order, rtol = "fd-central", "central difference, O(h^2)", 2, 1e-7
+
+    def derivative(self, case, point, i, g, f0):
+        x = point[i]
+        h = self.step(x)
+        return (g(x + h) - g(x - h)) / (2 * h), None
+
+
+class FivePoint(FiniteDifference):
+    name, method, order, rtol = "fd-five-point", "five-point stencil, O(h^4)", 4, 1e-8
+
+    def derivative(self, case, point, i, g, f0):
+        x = point[i]
+        h = self.step(x)
+        return (g(x - 2 * h) - 8 * g(x - h) + 8 * g(x + h) - g(x + 2 * h)) / (12 * h), None
+
+
+class Richardson(FiniteDifference):
+    """Central differences at h, h/2, h/4, ... extrapolated to h = 0 (Ridders' tableau)."""
+
+    name, method, rtol = "fd-richardson", "Richardson extrapolation of central differences", 1e-9
+    rows = 10
+
+    def derivative(self, case, point, i, g, f0):
+        x = point[i]
+        h = 0.0625 * max(1.0, abs(x))
+
+        def central(h):
+            return (g(x + h) - g(x - h)) / (2 * h)
+
+        first = central(h)
+        for _ in range(40):  # shrink until both sides lie in the domain
+            if math.isfinite(first):
+                break
+            h /= 2
+            first = central(h)
+        best, err = first, math.inf
+        previous = [first]
+        for i in range(1, self.rows):
+            h /= 2
+            row = [central(h)]
+            factor = 4.0
+            for j in range(1, len(previous) + 1):
+                row.append(row[j - 1] + (row[j - 1] - previous[j - 1]) / (factor - 1))
+                factor *= 4
+                change = max(abs(row[j] - row[j - 1]), abs(row[j] - previous[j - 1]))
+                if change <= err:
+                    best, err = row[j], change
+            if i >= 4 and abs(row[-1] - previous[-1]) >= 2 * err:  # round-off has taken over
+                break
+            previous = row
+        return best, err
+
+
+class ComplexStep(FiniteDifference):
+    """Im f(x + ih) / h: no subtraction, so no cancellation; analytic cases only."""
+
+    name, method, rtol = "fd-complex-step", "complex step, O(h^2) with h = 1e-20", 1e-12
+
+    def derivative(self, case, point, i, g, f0):
+        h = 1e-20 * max(1.0, abs(point[i]))
+        xs = [complex(x) for x in point]
+        xs[i] += complex(0.0, h)
+        out = case.fn(COMPLEX, *[np.complex128(x) for x in xs])
+        return float(np.imag(out)) / h, None

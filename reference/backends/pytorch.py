@@ -1,0 +1,28 @@
+"""PyTorch autograd on float64 tensors."""
+from __future__ import annotations
+
+import torch
+
+from .base import Backend, namespace
+
+
+def _t(x):
+    return x if isinstance(x, torch.Tensor) else torch.tensor(x, dtype=torch.float64)
+
+
+TORCH = namespace(**{name: (lambda x, _f=getattr(torch, name): _f(_t(x)))
+                     for name in ("exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "sqrt", "abs")})
+
+
+class TorchBackend(Backend):
+    name = "torch"
+    method = "reverse-mode AD (PyTorch, float64)"
+    rtol = 1e-10
+
+    def _compute(self, case, point):
+        xs = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in point]
+        out = case.fn(TORCH, *xs)
+        if not isinstance(out, torch.Tensor) or not out.requires_grad:
+            return float(out), [0.0] * len(xs), None
+        grads = torch.autograd.grad(out, xs, allow_unused=True)
+        return out.item(), [0.0 if g is None else g.item() for g in grads], None

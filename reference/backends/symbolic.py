@@ -1,0 +1,127 @@
+"""SymPy: exact derivatives, evaluated at 50 digits (the oracle) or as float64 code (lambdify)."""
+from __future__ import annotations
+
+import math
+import threading
+
+import mpmath
+import numpy as np
+import sympy
+from sympy.core.evalf import PrecisionExhausted
+
+from .base import Backend
+
+DIGITS = 50
+
+SYMPY = type("SympyMath", (), {
+    "exp": staticmethod(sympy.exp),
+    "log": staticmethod(sympy.log),
+    "tanh": staticmethod(sympy.tanh),
+    "sigmoid": staticmethod(lambda x: 1 / (1 + sympy.exp(-x))),
+    "relu": staticmethod(lambda x: sympy.Max(0, x)),
+    "sin": staticmethod(sympy.sin),
+    "cos": staticmethod(sympy.cos),
+    "sqrt": staticmethod(sympy.sqrt),
+    "abs": staticmethod(sympy.Abs),
+})
+
+
+class Derivation:
+    """A case as SymPy sees it: symbols, the expression, and its exact partials."""
+
+    def __init__(self, case) -> None:
+        self.symbols = [sympy.Symbol(n, real=True) for n in case.variables]
+        expr = case.fn(SYMPY, *self.symbols)
+        self.expr = expr if isinstance(expr, sympy.Basic) else sympy.Float(float(expr))
+        self.partials = [sympy.diff(self.expr, s) for s in self.symbols]
+        self._float_fn = None
+        self._mp_fn = None
+
+    def float_fn(self):
+        """float64 code for (value, *partials), as a user of SymPy would run it."""
+        if self._float_fn is None:
+            self._float_fn = sympy.lambdify(self.symbols, [self.expr, *self.partials], modules="numpy")
+        return self._float_fn
+
+    def exact(self, point) -> list[float]:
+        """Value and partials at ``point``, computed with 50 digits and rounded to doubles."""
+        if self._mp_fn is None:
+            self._mp_fn = sympy.lambdify(self.symbols, [self.expr, *self.partials], modules="mpmath")
+        try:
+            with mpmath.workdps(DIGITS):
+                return [to_double(v) for v in self._mp_fn(*[mpmath.mpf(x) for x in point])]
+        except (ZeroDivisionError, ValueError, OverflowError):
+            # mpmath raises at poles where SymPy's own arithmetic answers zoo/oo/nan.
+            subs = {s: sympy.Rational(x) if math.isfinite(x) else sympy.Float(x) for s, x in zip(self.symbols, point)}
+            return [_exact_value(e, subs) for e in (self.expr, *self.partials)]
+
+
+def _exact_value(expr, subs) -> float:
+    try:
+        return to_double(expr.evalf(DIGITS, subs=subs, strict=True))
+    except PrecisionExhausted:
+        # evalf cannot tell the value from 0 (exact cancellation, e.g. at a minimum):
+        # substitute the exact rationals and let SymPy's exact arithmetic decide.
+        return to_double(expr.xreplace(subs).evalf(DIGITS))
+
+
+def to_double(x) -> float:
+    """A SymPy or mpmath number as a double; non-real or undefined values are nan."""
+    if isinstance(x, (int, float, mpmath.mpf)):
+        return float(x)
+    if isinstance(x, mpmath.mpc):
+        return float(x.real) if x.imag == 0 else math.nan
+    if x is sympy.zoo or x is sympy.nan:
+        return math.nan
+    if x is sympy.oo:
+        return math.inf
+    if x is sympy.S.NegativeInfinity:
+        return -math.inf
+    try:
+        c = complex(x)
+    except TypeError:
+        return math.nan
+    if c.imag != 0:
+        return math.nan
+    return c.real
+
+
+class _Cache:
+    """One Derivation per case, shared by the sympy backend and the oracle."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, Derivation] = {}
+        self._lock = threading.Lock()
+
+    def get(self, case) -> Derivation:
+        with self._lock:
+            item = self._items.get(case.key)
+        if item is None:
+            item = Derivation(case)
+            with self._lock:
+                self._items[case.key] = item
+        return item
+
+
+DERIVATIONS = _Cache()
+
+
+class SympyBackend(Backend):
+    name = "sympy"
+    method = "symbolic (sympy.diff), evaluated in float64 by lambdify"
+    rtol = 1e-10
+
+    def _compute(self, case, point):
+        with np.errstate(all="ignore"):
+            values = DERIVATIONS.get(case).float_fn()(*[np.float64(x) for x in point])
+        return float(values[0]), [float(v) for v in values[1:]], None
+
+
+class OracleBackend(Backend):
+    name = "oracle"
+    method = f"symbolic (sympy.diff), evaluated at {DIGITS} digits with mpmath"
+    rtol = 0.0
+
+    def _compute(self, case, point):
+        value, *grad = DERIVATIONS.get(case).exact(point)
+        return value, grad, None

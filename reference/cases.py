@@ -1,0 +1,291 @@
+"""The corpus: each case written once, as a function over a math namespace ``m``.
+
+``lambda m, x, y: m.tanh(x / y)`` runs unchanged on the engine's Values (so ``x / y``
+exercises the engine's own division rule), on torch tensors, on SymPy symbols and on
+floats for finite differences. A case carries its points (edge points name the
+convention that applies there), its tags and its tolerance factor.
+"""
+from __future__ import annotations
+
+import inspect
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Callable, Iterable
+
+from autodiff import Value
+from autodiff.engine import _topological
+
+from .backends.base import FUNCTIONS
+
+
+@dataclass(frozen=True)
+class Point:
+    """Where a case is evaluated; ``edge`` names a convention of conventions.py, if any."""
+
+    values: tuple[float, ...]
+    edge: str = ""
+    known: dict[str, str] = field(default_factory=dict)  # backend -> why its mismatch here is expected
+
+
+@dataclass(frozen=True, eq=False)
+class Case:
+    """One function of named variables, its points, tags and tolerance factor."""
+
+    name: str
+    fn: Callable
+    variables: tuple[str, ...]
+    points: tuple[Point, ...]
+    tags: frozenset[str] = field(default_factory=frozenset)
+    note: str = ""
+    tol: float = 1.0  # multiplies every backend's rtol (for ill-conditioned cases)
+
+    @property
+    def key(self) -> str:
+        return self.name
+
+    @cached_property
+    def ops(self) -> frozenset[str]:
+        """The engine's primitive ops this case uses (read off the engine's graph)."""
+        point = next((p.values for p in self.points if all(math.isfinite(x) for x in p.values)), None)
+        xs = [Value(x if point is None else point[i]) for i, x in enumerate([0.5] * len(self.variables))]
+        out = self.fn(_ENGINE_MATH, *xs)
+        return frozenset(n.op for n in _topological(out) if n.op) if isinstance(out, Value) else frozenset()
+
+    @property
+    def all_tags(self) -> frozenset[str]:
+        return self.tags | {f"op:{op}" for op in self.ops}
+
+
+_ENGINE_MATH = type("EngineMath", (), {
+    n: staticmethod(lambda x, _n=n: getattr(x if isinstance(x, Value) else Value(x), _n)()) for n in FUNCTIONS})
+
+
+def variables_of(fn: Callable) -> tuple[str, ...]:
+    """The names after ``m`` in the function's signature."""
+    names = list(inspect.signature(fn).parameters)
+    if not names or names[0] != "m":
+        raise ValueError("a case function takes the math namespace m first")
+    return tuple(names[1:])
+
+
+def case(name: str, fn: Callable, points: Iterable, tags: Iterable[str] = (), note: str = "",
+         tol: float = 1.0) -> Case:
+    """Build a Case; points are tuples (or numbers) or ``Point``s."""
+    pts = []
+    for p in points:
+        if not isinstance(p, Point):
+            p = Point(tuple(float(x) for x in (p if isinstance(p, tuple) else (p,))))
+        pts.append(p)
+    return Case(name, fn, variables_of(fn), tuple(pts), frozenset(tags), note, tol)
+
+
+def pt(*values: float, edge: str = "", known: dict[str, str] | None = None) -> Point:
+    """A point; ``edge`` names its convention, ``known`` lists expected failures of a method."""
+    return Point(tuple(float(v) for v in values), edge, dict(known or {}))
+
+
+INF = math.inf
+_FD = ("fd-forward", "fd-central", "fd-five-point", "fd-richardson")
+
+# Known limitations of the methods, stated once and attached to the points where they bite.
+_STENCIL_CROSSES_ZERO = {name: "the symmetric stencil reaches x < 0, where x**2.5 is nan"
+                         for name in _FD[1:]}
+_EXP_STEP = {name: "the step scales with |x| (about 700 * h): exp's higher derivatives, as large as exp, "
+                   "make the truncation error large, and near 709.78 the stencil overflows" for name in _FD}
+_STEP_OVER_ZERO = {**{name: "the step (at least 1e-8) dwarfs x = 1e-300 and leaves the domain" for name in _FD},
+                   "fd-complex-step": "the step 1e-20 dwarfs x = 1e-300, so Im f(x + ih) / h is not the slope"}
+_PERIODIC_STEP = {name: "the step scales with |x|: at x = 1e6 it is 0.015 to 740, a good part of a period"
+                  for name in _FD}
+_NEAR_POLE = {"fd-five-point": "10/f has a pole at b = 1.915, 0.085 away: the 5th derivative is huge",
+              "fd-richardson": "the first step (0.125) straddles the pole of 10/f at b = 1.915"}
+
+# -- every primitive, at ordinary points and at its edges ---------------------------------
+PRIMITIVE_CASES = [
+    case("add", lambda m, x, y: x + y, [(1, 2), (-3, 0.5), (1e300, 1e300)], ["primitive"]),
+    case("sub", lambda m, x, y: x - y, [(1, 2), (-3, 0.5), (1, 1 + 2 ** -52)], ["primitive"]),
+    case("mul", lambda m, x, y: x * y, [(1.5, -2), (0, 3), (1e200, 1e200)], ["primitive", "overflow"]),
+    case("div", lambda m, x, y: x / y,
+         [(1, 4), (3, -0.5), (1e-5, 1e5), (2, 1e200), pt(1, 0, edge="div@y=0"), pt(0, 0, edge="div@y=0")],
+         ["primitive", "domain-edge"]),
+    case("neg", lambda m, x: -x, [-2, 0, 3.5], ["primitive"]),
+    case("square", lambda m, x: x ** 2, [-2, 0, 0.5, 1e200], ["primitive", "op:powc"]),
+    case("cube", lambda m, x: x ** 3, [-2, 0, 0.5], ["primitive"]),
+    case("pow_half", lambda m, x: x ** 0.5, [4, 0.25, pt(0, edge="powc@0"), pt(-1, edge="powc@neg")],
+         ["primitive", "domain-edge"]),
+    case("pow_minus_one", lambda m, x: x ** -1, [2, -0.5, pt(0, edge="powc@pole")], ["primitive", "domain-edge"]),
+    case("pow_zero", lambda m, x: x ** 0, [2, pt(0, edge="powc@x**0")], ["primitive", "domain-edge"]),
+    case("pow_two_and_a_half", lambda m, x: x ** 2.5,
+         [1.5, pt(0, known=_STENCIL_CROSSES_ZERO), pt(-1, edge="powc@neg")], ["primitive", "domain-edge"]),
+    case("pow", lambda m, x, y: x ** y,
+         [(2, 3), (0.5, -1.5), (3, 0.5), pt(0, 2, edge="pow@x=0"), pt(-2, 3, edge="pow@neg"), pt(-2, 0.5, edge="pow@neg")],
+         ["primitive", "domain-edge"]),
+    case("rpow", lambda m, x: 2 ** x, [1.5, -3, 0], ["primitive"]),
+    case("exp", lambda m, x: m.exp(x),
+         [-1, 0, 2, pt(700, known=_EXP_STEP), pt(709.7, known=_EXP_STEP), -745, 710], ["primitive", "overflow"]),
+    case("log", lambda m, x: m.log(x),
+         [0.5, 1, 10, pt(1e-300, known=_STEP_OVER_ZERO), 1e300, pt(0, edge="log@0"), pt(-1, edge="log@neg")],
+         ["primitive", "domain-edge"]),
+    case("tanh", lambda m, x: m.tanh(x), [-2, 0, 0.5, 3, 20, -20, 40], ["primitive", "cancellation"]),
+    case("sigmoid", lambda m, x: m.sigmoid(x), [-3, 0, 2, 40, -40, 800, pt(-800, known={
+        "sympy": "SymPy's derivative exp(-x)/(1 + exp(-x))**2 is inf/inf = nan in float64 at x = -800",
+        "fd-complex-step": "exp(800) overflows in the complex evaluation: inf/inf = nan"})],
+         ["primitive", "cancellation"]),
+    case("relu", lambda m, x: m.relu(x), [-1, 2, pt(0, edge="relu@0")], ["primitive", "nonsmooth"]),
+    case("sin", lambda m, x: m.sin(x), [0, 1, -2.5, pt(1e6, known=_PERIODIC_STEP)], ["primitive"]),
+    case("cos", lambda m, x: m.cos(x), [0, 1, -2.5, pt(1e6, known=_PERIODIC_STEP)], ["primitive"]),
+    case("sqrt", lambda m, x: m.sqrt(x),
+         [4, 0.25, pt(1e-300, known=_STEP_OVER_ZERO), pt(0, edge="sqrt@0"), pt(-1, edge="sqrt@neg")],
+         ["primitive", "domain-edge"]),
+    case("abs", lambda m, x: m.abs(x), [-2, 3, pt(0, edge="abs@0")], ["primitive", "nonsmooth"]),
+]
+
+
+# -- composites: the seeds of the field and friends -------------------------------------------
+def micrograd_sanity(m, x):
+    """micrograd's first published test expression (test_sanity_check)."""
+    z = 2 * x + 2 + x
+    q = m.relu(z) + z * x
+    h = m.relu(z * z)
+    return h + q + q * x
+
+
+def micrograd_more_ops(m, a, b):
+    """micrograd's second published test expression (test_more_ops)."""
+    c = a + b
+    d = a * b + b ** 3
+    c = c + c + 1
+    c = c + 1 + c + (-a)
+    d = d + d * 2 + m.relu(b + a)
+    d = d + 3 * d + m.relu(b - a)
+    e = c - d
+    f = e ** 2
+    g = f / 2.0
+    return g + 10.0 / f
+
+
+def polynomial(m, x, k0, k1, k2, k3, k4, k5):
+    """The polynomial curve fit's model."""
+    return k0 + k1 * x + k2 * x ** 2 + k3 * x ** 3 + k4 * x ** 4 + k5 * x ** 5
+
+
+def deep_tanh(m, x):
+    """tanh applied 50 times: a deep chain."""
+    for _ in range(50):
+        x = m.tanh(x)
+    return x
+
+
+def deep_sin_mul(m, x, y):
+    """60 alternating ops, each reusing y."""
+    for _ in range(30):
+        x = m.sin(x) * y
+    return x
+
+
+def reused(m, x, y):
+    """One subexpression used four times."""
+    a = x * y
+    return (a + a * a) * m.sin(a)
+
+
+def tiny_net(m, x, w1, b1, w2, b2):
+    """A 1-1-1 tanh network by hand."""
+    return m.tanh(w2 * m.tanh(w1 * x + b1) + b2)
+
+
+def bce(m, z, t):
+    """Binary cross-entropy through log(sigmoid)."""
+    s = m.sigmoid(z)
+    return -(t * m.log(s) + (1 - t) * m.log(1 - s))
+
+
+def product6(m, a, b, c, d, e, f):
+    return a * b * c * d * e * f
+
+
+def sum_of_sigmoids(m, a, b, c, d, e, f, g, h):
+    return sum((m.sigmoid(v * (i + 1)) for i, v in enumerate((a, b, c, d, e, f, g, h))), 0.0)
+
+
+COMPOSITE_CASES = [
+    case("x+y*z", lambda m, x, y, z: x + y * z, [(1, 2, 3), (-0.5, 4, -2)], ["seed"]),
+    case("tanh_neuron", lambda m, x1, x2, w1, w2, b: m.tanh(x1 * w1 + x2 * w2 + b),
+         [(2, 0, -3, 1, 6.8813735870195432), (0.5, -1, 0.3, 0.7, -0.1)], ["seed"]),
+    case("micrograd_sanity", micrograd_sanity, [-4, 1.5], ["seed", "reuse"]),
+    case("micrograd_more_ops", micrograd_more_ops, [pt(-4, 2, known=_NEAR_POLE), (1.5, -0.5)], ["seed", "reuse"]),
+    case("polynomial5", polynomial, [(0.5, 1, -2, 0.5, 3, -1, 0.25), (-1.5, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)],
+         ["seed"]),
+    case("softplus", lambda m, x: m.log(1 + m.exp(x)), [-3, 0, 2.5, 30], ["seed"]),
+    case("logsumexp", lambda m, x, y, z: m.log(m.exp(x) + m.exp(y) + m.exp(z)), [(1, 2, 3), (-1, 0.5, -2)],
+         ["seed"]),
+    case("sigmoid_via_exp", lambda m, x: 1 / (1 + m.exp(-x)), [-2, 0, 3], ["seed"]),
+    case("rosenbrock", lambda m, x, y: (1 - x) ** 2 + 100 * (y - x ** 2) ** 2, [(-1.2, 1), (1, 1), (0.5, 0.3)],
+         ["seed"]),
+    case("tanh(x/y)", lambda m, x, y: m.tanh(x / y), [(0.5, 2), (-1, 0.5)], ["seed"]),
+    case("x*y+sin(x)", lambda m, x, y: x * y + m.sin(x), [(1, 2), (-0.3, 5)], []),
+    case("exp(x)*sin(y)", lambda m, x, y: m.exp(x) * m.sin(y), [(0.5, 1), (-2, 3)], []),
+    case("(x*y)**2/(x+y)", lambda m, x, y: (x * y) ** 2 / (x + y), [(1, 2), (-3, 0.5)], []),
+    case("norm2", lambda m, x, y: m.sqrt(x ** 2 + y ** 2), [(3, 4), (-1, 0.5)], []),
+    case("log_sigmoid", lambda m, x: m.log(m.sigmoid(x)), [-5, 0, 5], []),
+    case("1-tanh**2", lambda m, x: 1 - m.tanh(x) ** 2, [0.5, -2, 8], ["cancellation"], tol=1e3,
+         note="1 - tanh(8)**2 cancels 7 digits in float64, in every float method alike"),
+    case("x**y**z", lambda m, x, y, z: x ** (y ** z), [(1.5, 2, 0.5), (2, 0.5, 3)], []),
+    case("deep_tanh", deep_tanh, [0.5, -2], ["deep"]),
+    case("deep_sin_mul", deep_sin_mul, [(0.5, 0.9), (1, -1.1)], ["deep", "reuse"]),
+    case("reused_subexpression", reused, [(0.5, 1.5), (-1, 0.7)], ["reuse"]),
+    case("gaussian", lambda m, x: m.exp(-x ** 2 / 2), [0, 1, -2.5], []),
+    case("softsign", lambda m, x: x / (1 + m.abs(x)), [-2, 0.5], []),
+    case("relu*relu", lambda m, x, y: m.relu(x) * m.relu(y), [(1, 2), (-1, 2), (0.5, -3)], ["nonsmooth"]),
+    case("cos**2+sin**2", lambda m, x: m.cos(x) ** 2 + m.sin(x) ** 2, [0.3, 2], ["cancellation"]),
+    case("product6", product6, [(1, 2, 3, 4, 5, 6), (0.5, -1, 2, -0.25, 3, 1.5)], []),
+    case("softmax_0", lambda m, x, y, z: m.exp(x) / (m.exp(x) + m.exp(y) + m.exp(z)), [(1, 2, 3), (0, -1, 0.5)],
+         []),
+    case("tanh_via_exp", lambda m, x: (m.exp(x) - m.exp(-x)) / (m.exp(x) + m.exp(-x)), [0.5, -1, 3], []),
+    case("linear_mse", lambda m, w, b, x, t: (w * x + b - t) ** 2, [(0.5, 0.1, 2, 1), (-1, 0, 3, 2)], ["seed"]),
+    case("bce", bce, [(0.5, 1), (-2, 0), (3, 0.3)], ["seed"]),
+    case("hinge", lambda m, s, y: m.relu(1 - y * s), [(0.3, 1), (2, 1), (0.5, -1)], ["seed", "nonsmooth"]),
+    case("log(x)/x", lambda m, x: m.log(x) / x, [0.5, 2.718281828459045, 10], []),
+    case("x**x", lambda m, x: x ** x, [0.5, 2, 3.5], ["reuse"]),
+    case("2**x*3**y", lambda m, x, y: 2 ** x * 3 ** y, [(1, 2), (-0.5, 0.5)], []),
+    case("sin(x*y+cos(z))", lambda m, x, y, z: m.sin(x * y + m.cos(z)), [(1, 2, 3), (-0.5, 0.25, 1)], []),
+    case("sqrt(1+x**2)", lambda m, x: m.sqrt(1 + x ** 2), [0, 1.5, -20], []),
+    case("x/(x**2+1)", lambda m, x: x / (x ** 2 + 1), [0, 1, -3], []),
+    case("exp(sin)*log(1+y**2)", lambda m, x, y: m.exp(m.sin(x)) * m.log(1 + y ** 2), [(1, 2), (-2, 0.5)], []),
+    case("oscillator_energy", lambda m, mass, v, k, x: 0.5 * mass * v ** 2 + 0.5 * k * x ** 2,
+         [(2, 3, 5, 0.5), (1, -1, 2, -2)], []),
+    case("himmelblau", lambda m, x, y: (x ** 2 + y - 11) ** 2 + (x + y ** 2 - 7) ** 2, [(3, 2), (-1, 1)], []),
+    case("beale", lambda m, x, y: (1.5 - x + x * y) ** 2 + (2.25 - x + x * y ** 2) ** 2
+         + (2.625 - x + x * y ** 3) ** 2, [(3, 0.5), (1, 1)], []),
+    case("tiny_net", tiny_net, [(0.5, 1.2, -0.3, 0.8, 0.1), (-1, 0.5, 0.5, -2, 0)], ["seed"]),
+    case("logistic_loss", lambda m, w, b, x, y: m.log(1 + m.exp(-y * (w * x + b))), [(0.5, 0.1, 2, 1),
+                                                                                     (-1, 0.3, 1.5, -1)], ["seed"]),
+    case("(x-1)**3", lambda m, x: (x - 1) ** 3, [1.0001, 3], []),
+    case("x*log(x)", lambda m, x: x * m.log(x), [0.1, 1, 5], []),
+    case("sqrt*sqrt", lambda m, x: m.sqrt(x) * m.sqrt(x), [0.5, 4], []),
+    case("runge", lambda m, x: 1 / (1 + 25 * x ** 2), [0, 0.2, -1], []),
+    case("((x**2)**3)**0.5", lambda m, x: ((x ** 2) ** 3) ** 0.5, [0.5, -1.5], []),
+    case("sum_of_sigmoids", sum_of_sigmoids, [(0.1, -0.2, 0.3, -0.4, 0.5, -0.6, 0.7, -0.8)], []),
+    case("exp(x)/exp(x)", lambda m, x: m.exp(x) / m.exp(x), [1, 300], ["cancellation"]),
+    case("sin(x)/x", lambda m, x: m.sin(x) / x, [1e-3, 1, 10], ["cancellation"]),
+]
+COMPOSITE_CASES = [
+    Case(c.name, c.fn, c.variables, c.points, c.tags | {"composite"}, c.note, c.tol) for c in COMPOSITE_CASES]
+
+CORPUS: list[Case] = PRIMITIVE_CASES + COMPOSITE_CASES
+
+
+def by_name(name: str) -> Case:
+    """The corpus case called ``name``."""
+    for c in CORPUS:
+        if c.name == name:
+            return c
+    raise KeyError(f"no case named {name!r}")
+
+
+def select(pattern: str | None, cases: list[Case] | None = None) -> list[Case]:
+    """Cases whose name contains ``pattern`` or that carry it as a tag (all when None)."""
+    cases = CORPUS if cases is None else cases
+    if not pattern:
+        return list(cases)
+    return [c for c in cases if pattern in c.name or pattern in c.all_tags]

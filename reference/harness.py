@@ -1,0 +1,219 @@
+"""The conformance harness: cases x points x backends, judged against the oracle.
+
+It yields flat records (plain dicts, one per case, point and backend); the report
+renders them and computes nothing.
+"""
+from __future__ import annotations
+
+import math
+import signal
+import sys
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from typing import Callable, Iterable, Iterator
+
+from .backends import ERROR, OK, UNSUPPORTED, Backend, OracleBackend, Result, make_backends
+from .cases import Case, Point
+from .conventions import ANY, CONVENTIONS
+
+AGREE, MISMATCH, CONVENTION, UNDEFINED = "agree", "mismatch", "convention", "undefined"
+VERDICTS = (AGREE, MISMATCH, CONVENTION, UNDEFINED, UNSUPPORTED)
+DEFAULT_BUDGET = 60.0  # seconds of SymPy work per case
+
+# Finite differences err in absolute terms at unit scale (their steps are ~ eps**k * max(1, |x|)),
+# exact and AD methods relative to the size of the answer.
+_FLOOR = {"fd": 1.0}
+_TINY = 1e-300
+
+
+class CaseTimeout(BaseException):
+    """SymPy ran past the per-case time budget (a BaseException, so SymPy cannot swallow it)."""
+
+
+@contextmanager
+def time_budget(seconds: float | None):
+    """Interrupt the block after ``seconds`` (main thread with SIGALRM; otherwise no limit)."""
+    usable = seconds and hasattr(signal, "SIGALRM") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+
+    def expire(signum, frame):
+        raise CaseTimeout(f"SymPy took longer than the {seconds:g} s budget")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _floor(backend: Backend) -> float:
+    return _FLOOR.get(backend.name.split("-")[0], _TINY)
+
+
+def _same_nonfinite(b: float, o: float) -> bool:
+    return b == o or (math.isnan(b) and math.isnan(o))
+
+
+def component_errors(result: Result, oracle: Result, backend: Backend, variables) -> list[tuple[str, float, str]]:
+    """(name, error, kind) for the value and each partial; kind is ok / undefined / bad."""
+    finite = [abs(x) for x in (oracle.value, *oracle.grad.values()) if math.isfinite(x)]
+    scale = max(finite + [_floor(backend)])
+    pairs = [("value", result.value, oracle.value)] + [(v, result.grad[v], oracle.grad[v]) for v in variables]
+    out = []
+    for name, b, o in pairs:
+        if math.isfinite(b) and math.isfinite(o):
+            out.append((name, abs(b - o) / max(abs(o), scale), "ok"))
+        elif _same_nonfinite(b, o):
+            out.append((name, 0.0, "ok" if not math.isnan(o) else "undefined"))
+        elif not math.isfinite(o) and not math.isfinite(b):
+            out.append((name, 0.0, "undefined"))
+        else:
+            out.append((name, math.inf, "bad"))
+    return out
+
+
+def _matches_convention(result: Result, expected: tuple, variables, rtol: float) -> bool:
+    for v, e in zip(variables, expected):
+        b = result.grad[v]
+        if e is ANY:
+            continue
+        if not (_same_nonfinite(b, e) or (math.isfinite(b) and math.isfinite(e)
+                                          and abs(b - e) <= rtol * max(1.0, abs(e)))):
+            return False
+    return True
+
+
+def judge(result: Result, oracle: Result, backend: Backend, case: Case, point: Point) -> tuple[str, float, str]:
+    """(verdict, largest error, note) of one backend's result."""
+    if result.status == UNSUPPORTED:
+        return UNSUPPORTED, math.nan, result.message
+    if result.status == ERROR:
+        return MISMATCH, math.inf, result.message
+    if oracle.status != OK:
+        return UNSUPPORTED, math.nan, f"no oracle: {oracle.message}"
+    tol = backend.rtol * case.tol
+    parts = component_errors(result, oracle, backend, case.variables)
+    worst = max((e for _, e, _ in parts), default=0.0)
+    bad = [(n, e) for n, e, kind in parts if kind == "bad" or e > tol]
+    if not bad:
+        return (UNDEFINED if any(kind == "undefined" for *_, kind in parts) else AGREE), worst, ""
+    convention = CONVENTIONS.get(point.edge)
+    expected = convention.expected.get(backend.name) if convention else None
+    value_ok = all(n != "value" for n, _ in bad)
+    if expected is not None and value_ok and _matches_convention(result, expected, case.variables, tol):
+        return CONVENTION, worst, convention.why.get(backend.name, "")
+    return MISMATCH, worst, "off: " + ", ".join(n for n, _ in bad)
+
+
+def _number(x: float):
+    """JSON-safe number: non-finite values as strings."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+    return x
+
+
+def record(case: Case, point: Point, backend: Backend, result: Result, oracle: Result) -> dict:
+    """One flat, JSON-ready record."""
+    verdict, worst, note = judge(result, oracle, backend, case, point)
+    known = point.known.get(backend.name, "") if verdict == MISMATCH else ""
+    return {
+        "case": case.name,
+        "point": {v: _number(x) for v, x in zip(case.variables, point.values)},
+        "edge": point.edge,
+        "tags": sorted(case.all_tags),
+        "backend": backend.name,
+        "status": result.status,
+        "verdict": verdict,
+        "expected": bool(known),
+        "note": known or note,
+        "value": _number(result.value),
+        "grad": {v: _number(g) for v, g in result.grad.items()},
+        "oracle_value": _number(oracle.value),
+        "oracle_grad": {v: _number(g) for v, g in oracle.grad.items()},
+        "max_rel_err": _number(worst),
+        "tolerance": backend.rtol * case.tol,
+        "estimate": {v: _number(e) for v, e in (result.error_estimate or {}).items()},
+        "message": result.message if result.status != OK else "",
+    }
+
+
+def run_case(case: Case, backends: list[Backend], budget: float | None = DEFAULT_BUDGET) -> list[dict]:
+    """Every point of one case through every backend; SymPy's share is cut by ``budget``."""
+    oracle_backend = OracleBackend()
+    symbolic = {"sympy"}
+    oracles: list[Result] = []
+    sympy_results: dict[int, Result] = {}
+    try:
+        with time_budget(budget):
+            for i, point in enumerate(case.points):
+                oracles.append(oracle_backend.evaluate(case, point.values))
+                for b in backends:
+                    if b.name in symbolic:
+                        sympy_results[i] = b.evaluate(case, point.values)
+    except CaseTimeout as err:
+        timeout = Result("oracle", ERROR, message=f"timeout: {err}")
+        oracles += [timeout] * (len(case.points) - len(oracles))
+        for i in range(len(case.points)):
+            sympy_results.setdefault(i, Result("sympy", ERROR, message=f"timeout: {err}"))
+    records = []
+    for i, point in enumerate(case.points):
+        for b in backends:
+            result = sympy_results[i] if b.name in symbolic else b.evaluate(case, point.values)
+            records.append(record(case, point, b, result, oracles[i]))
+    return records
+
+
+# -- running many cases, possibly in worker processes ---------------------------------------
+_WORKER: dict = {}
+
+
+def _init_worker(backend_names, engine, budget) -> None:
+    _WORKER.update(backends=make_backends(backend_names, engine), budget=budget)
+
+
+def _run_named(name: str) -> list[dict]:
+    from .cases import by_name
+    return run_case(by_name(name), _WORKER["backends"], _WORKER["budget"])
+
+
+def run(cases: Iterable[Case], backend_names=None, engine: str | None = None, workers: int = 1,
+        budget: float | None = DEFAULT_BUDGET, progress: Callable[[int, int, str], None] | None = None
+        ) -> Iterator[list[dict]]:
+    """Records of each case, in the order of ``cases`` whatever ``workers`` is."""
+    from .backends import DEFAULT_BACKENDS
+    names = tuple(backend_names or DEFAULT_BACKENDS)
+    cases = list(cases)
+    if workers <= 1:
+        backends = make_backends(names, engine)
+        for i, case in enumerate(cases):
+            yield run_case(case, backends, budget)
+            if progress:
+                progress(i + 1, len(cases), case.name)
+        return
+    make_backends(names, engine)  # fail fast, in this process, on bad names
+    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(names, engine, budget)) as pool:
+        for i, records in enumerate(pool.map(_run_named, [c.name for c in cases])):
+            yield records
+            if progress:
+                progress(i + 1, len(cases), cases[i].name)
+
+
+def terminal_progress(stream=sys.stderr) -> Callable[[int, int, str], None] | None:
+    """A one-line progress bar on a terminal; None (quiet) when the stream is not one."""
+    if not stream.isatty():
+        return None
+
+    def show(done: int, total: int, name: str) -> None:
+        width = 30
+        filled = width * done // total
+        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {name[:40]:<40}")
+        if done == total:
+            stream.write("\n")
+        stream.flush()
+
+    return show
