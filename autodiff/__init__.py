@@ -8,5 +8,23 @@ from .rules import RULES, Rule
 from .train import fit, predict
 
 __version__ = "0.1.0"
-__all__ = ["Value", "grad", "Module", "Neuron", "Layer", "MLP", "SGD", "Momentum", "Adam", "fit", "predict",
-           "draw_dot", "render_graph", "mse", "bce_with_logits", "hinge", "RULES", "Rule"]
+__all__ = [
+           "MLP",
+           "RULES",
+           "SGD",
+           "Adam",
+           "Layer",
+           "Module",
+           "Momentum",
+           "Neuron",
+           "Rule",
+           "Value",
+           "bce_with_logits",
+           "draw_dot",
+           "fit",
+           "grad",
+           "hinge",
+           "mse",
+           "predict",
+           "render_graph",
+]

@@ -10,8 +10,8 @@ exactly one more gradient to the leaves, never a compounded one.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from numbers import Real
-from typing import Iterable, Sequence
 
 from .rules import FLOAT, RULES, Rule
 
@@ -24,7 +24,7 @@ _NO_ARGS: tuple = ()
 class Value:
     """A scalar in a computation graph: its data, its gradient and how it was made."""
 
-    __slots__ = ("data", "grad", "_prev", "_rule", "_args", "label")
+    __slots__ = ("_args", "_prev", "_rule", "data", "grad", "label")
 
     def __init__(self, data: float, label: str = "") -> None:
         if isinstance(data, Value):

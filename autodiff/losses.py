@@ -1,11 +1,11 @@
 """Losses over lists of predictions and targets; each returns one Value (the mean)."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from .engine import Value
 
-__all__ = ["mse", "bce_with_logits", "hinge", "LOSSES"]
+__all__ = ["LOSSES", "bce_with_logits", "hinge", "mse"]
 
 
 def _pairs(predictions, targets) -> list:

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Sequence
+from collections.abc import Sequence
 
 from .engine import Value
 
-__all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS"]
+__all__ = ["ACTIVATIONS", "MLP", "Layer", "Module", "Neuron"]
 
 # Activation name -> what it does to a neuron's pre-activation.
 ACTIVATIONS = {

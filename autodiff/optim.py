@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 from .engine import Value
 
-__all__ = ["Optimizer", "SGD", "Momentum", "Adam"]
+__all__ = ["SGD", "Adam", "Momentum", "Optimizer"]
 
 
 class Optimizer:

@@ -19,10 +19,10 @@ Operations that can fail on floats (division, powers, logs, ...) go through
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
-__all__ = ["Rule", "RULES", "FloatMath", "FLOAT"]
+__all__ = ["FLOAT", "RULES", "FloatMath", "Rule"]
 
 
 @dataclass(frozen=True)

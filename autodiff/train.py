@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import random
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from .engine import Value
 from .losses import LOSSES
 from .optim import SGD, Optimizer
 
-__all__ = ["fit", "predict", "batches"]
+__all__ = ["batches", "fit", "predict"]
 
 
 def batches(n: int, batch_size: int | None, rng: random.Random | None) -> list[list[int]]:

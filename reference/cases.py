@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import inspect
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Callable, Iterable
 
 from autodiff import Value
 from autodiff.engine import _topological
@@ -51,6 +51,16 @@ class Case:
         xs = [Value(x if point is None else point[i]) for i, x in enumerate([0.5] * len(self.variables))]
         out = self.fn(_ENGINE_MATH, *xs)
         return frozenset(n.op for n in _topological(out) if n.op) if isinstance(out, Value) else frozenset()
+
+    def kink_at(self, values: tuple[float, ...]) -> bool:
+        """Whether a relu or abs in the engine's graph sees exactly 0 at this point."""
+        try:
+            out = self.fn(_ENGINE_MATH, *[Value(x) for x in values])
+        except Exception:
+            return False
+        if not isinstance(out, Value):
+            return False
+        return any(n.op in ("relu", "abs") and n.children[0].data == 0 for n in _topological(out))
 
     @property
     def all_tags(self) -> frozenset[str]:
@@ -118,7 +128,8 @@ PRIMITIVE_CASES = [
     case("pow_two_and_a_half", lambda m, x: x ** 2.5,
          [1.5, pt(0, known=_STENCIL_CROSSES_ZERO), pt(-1, edge="powc@neg")], ["primitive", "domain-edge"]),
     case("pow", lambda m, x, y: x ** y,
-         [(2, 3), (0.5, -1.5), (3, 0.5), pt(0, 2, edge="pow@x=0"), pt(-2, 3, edge="pow@neg"), pt(-2, 0.5, edge="pow@neg")],
+         [(2, 3), (0.5, -1.5), (3, 0.5), pt(0, 2, edge="pow@x=0"), pt(-2, 3, edge="pow@neg"),
+          pt(-2, 0.5, edge="pow@neg")],
          ["primitive", "domain-edge"]),
     case("rpow", lambda m, x: 2 ** x, [1.5, -3, 0], ["primitive"]),
     case("exp", lambda m, x: m.exp(x),
@@ -273,6 +284,56 @@ COMPOSITE_CASES = [
     Case(c.name, c.fn, c.variables, c.points, c.tags | {"composite"}, c.note, c.tol) for c in COMPOSITE_CASES]
 
 CORPUS: list[Case] = PRIMITIVE_CASES + COMPOSITE_CASES
+
+
+# -- small networks: the same MLP (fixed weights, fixed batch) as one function of its parameters ----
+_ACT = {"tanh": lambda m, v: m.tanh(v), "relu": lambda m, v: m.relu(v), "sigmoid": lambda m, v: m.sigmoid(v)}
+
+
+def mlp_loss(nin: int, sizes: list[int], activation: str, X: list, Y: list) -> Callable:
+    """f(m, *params) = mean squared error of the MLP over (X, Y), params in autodiff's order."""
+    act = _ACT[activation]
+
+    def fn(m, *params):
+        total = 0.0
+        for x, y in zip(X, Y):
+            k, h = 0, list(x)
+            for depth, nout in enumerate(sizes):
+                out = []
+                for _ in range(nout):
+                    s = params[k + len(h)]  # the bias, then the weighted inputs (as Neuron sums them)
+                    for w, v in zip(params[k:k + len(h)], h):
+                        s = s + w * v
+                    k += len(h) + 1
+                    out.append(s if depth == len(sizes) - 1 else act(m, s))
+                h = out
+            total = total + (h[0] - y) ** 2
+        return total / len(X)
+    return fn
+
+
+def mlp_case(nin: int, sizes: list[int], activation: str, seeds=(0, 1), batch: int = 4) -> Case:
+    """An MLP case: its parameters are the variables, initialised by autodiff.MLP from each seed."""
+    import random
+
+    from autodiff import MLP
+    rng = random.Random(1000 + nin)
+    X = [[round(rng.uniform(-1, 1), 3) for _ in range(nin)] for _ in range(batch)]
+    Y = [round(rng.uniform(-1, 1), 3) for _ in range(batch)]
+    points = tuple(Point(tuple(p.data for p in MLP(nin, sizes, activation, seed=s).parameters())) for s in seeds)
+    names = tuple(f"p{i}" for i in range(len(points[0].values)))
+    name = f"mlp{nin}-{'-'.join(map(str, sizes))}-{activation}"
+    note = f"MLP({nin}, {sizes}, {activation!r}), MSE over {batch} samples"
+    return Case(name, mlp_loss(nin, sizes, activation, X, Y), names, points, frozenset({"mlp", "composite"}), note)
+
+
+MLP_CASES = [
+    mlp_case(2, [3, 1], "tanh"),
+    mlp_case(3, [4, 1], "sigmoid"),
+    mlp_case(2, [4, 4, 1], "relu"),
+    mlp_case(1, [8, 8, 1], "tanh"),
+]
+CORPUS += MLP_CASES
 
 
 def by_name(name: str) -> Case:

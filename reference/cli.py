@@ -1,8 +1,11 @@
-"""The ``adcheck`` command."""
+"""The ``adcheck`` command: run, check, study, graph, train, bench."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import time
+from pathlib import Path
 
 from . import __version__
 
@@ -13,10 +16,158 @@ class UsageError(Exception):
     """Bad usage or bad input: one line for the user, exit status 2."""
 
 
+def _backend_names(text: str | None):
+    if not text:
+        return None
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    if not names:
+        raise UsageError("--backends needs at least one name")
+    return names
+
+
+def _make_backends(names, engine):
+    from .backends import DEFAULT_BACKENDS, make_backends
+    try:
+        return make_backends(names or DEFAULT_BACKENDS, engine)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+
+
+def cmd_run(args) -> int:
+    from .backends import OracleBackend
+    from .cases import CORPUS, select
+    from .harness import describe_backends, run, summarize, terminal_progress
+    from .report import conformance_json, conformance_markdown, versions, write_atomic
+
+    if args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    backends = _make_backends(_backend_names(args.backends), args.engine)
+    cases = select(args.only, CORPUS)
+    if not cases:
+        raise UsageError(f"--only {args.only!r} matches no case (try a case name or a tag such as op:tanh)")
+    start = time.perf_counter()
+    records = []
+    for batch in run(cases, [b.name for b in backends], args.engine, args.workers, args.budget,
+                     terminal_progress()):
+        records.extend(batch)
+    summary = summarize(records)
+    engine = next((b for b in backends if b.name == "engine"), None)
+    meta = {"engine": engine.label if engine else "(not run)", "oracle": OracleBackend.method,
+            "backends": describe_backends(backends), "versions": versions(),
+            "selection": args.only or "all", "budget_seconds": args.budget}
+    if engine is not None and engine.missing:
+        meta["engine_lacks"] = engine.missing
+    out = Path(args.out)
+    rendered = {"conformance.json": conformance_json(summary, meta, records),
+                "conformance.md": conformance_markdown(summary, meta)}
+    for name, text in rendered.items():
+        write_atomic(out / name, text)
+    counts = {v: sum(c[v] for c in summary["counts"].values()) for v in next(iter(summary["counts"].values()))}
+    print(f"{summary['records']} records in {time.perf_counter() - start:.1f} s: "
+          + ", ".join(f"{n} {v}" for v, n in counts.items() if n)
+          + f"; {len(summary['unexpected'])} unexpected mismatch(es). Wrote {out / 'conformance.md'} and .json")
+    if engine is not None and engine.missing:
+        print(f"{engine.label} lacks: {', '.join(engine.missing)}")
+    return EXIT_MISMATCH if summary["unexpected"] else EXIT_OK
+
+
+def check_result(expression: str, at: dict, backend_names=None, engine: str | None = None,
+                 budget: float | None = 60.0) -> dict:
+    """``adcheck check`` as data: the JSON of DESIGN.md."""
+    from .expr import ExpressionError, to_case
+    from .harness import overall_verdict, run_case
+    try:
+        case = to_case(expression, at)
+    except ExpressionError as err:
+        raise UsageError(str(err)) from None
+    records = run_case(case, _make_backends(backend_names, engine), budget)
+    first = records[0]
+    return {
+        "expression": case.name,
+        "point": first["point"],
+        "oracle": {"value": first["oracle_value"], "grad": first["oracle_grad"]},
+        "backends": {r["backend"]: {"status": r["status"], "verdict": r["verdict"], "value": r["value"],
+                                    "grad": r["grad"], "max_rel_err": r["max_rel_err"], "tolerance": r["tolerance"],
+                                    **({"note": r["note"]} if r["note"] else {}),
+                                    **({"message": r["message"]} if r["message"] else {})}
+                     for r in records},
+        "verdict": overall_verdict(records),
+    }
+
+
+def cmd_check(args) -> int:
+    from .expr import ExpressionError, parse_point
+    from .report import check_table
+    try:
+        at = parse_point(args.at)
+    except ExpressionError as err:
+        raise UsageError(str(err)) from None
+    result = check_result(args.expression, at, _backend_names(args.backends), args.engine)
+    if args.json:
+        print(json.dumps(result, indent=1, allow_nan=False))
+    else:
+        print(check_table(result), end="")
+    return EXIT_MISMATCH if result["verdict"] == "mismatch" else EXIT_OK
+
+
+def cmd_graph(args) -> int:
+    from autodiff import Value, render_graph
+
+    from .cases import _ENGINE_MATH
+    from .expr import ExpressionError, parse, parse_point
+    try:
+        at = parse_point(args.at)
+        variables, compiled = parse(args.expression)
+    except ExpressionError as err:
+        raise UsageError(str(err)) from None
+    missing = [v for v in variables if v not in at]
+    if missing:
+        raise UsageError(f"no value given for {', '.join(missing)}")
+    env = {v: Value(at[v], label=v) for v in variables}
+    out = compiled(_ENGINE_MATH, env)
+    if not isinstance(out, Value):
+        raise UsageError("the expression has no variables: there is no graph to draw")
+    out.label = "out"
+    out.backward()
+    path = Path(args.output)
+    if path.suffix.lower().lstrip(".") not in ("svg", "png", "pdf", "dot", "gv"):
+        raise UsageError(f"-o {path}: the name must end in .svg, .png, .pdf or .dot")
+    try:
+        render_graph(out, path, rankdir=args.rankdir)
+    except (ImportError, RuntimeError) as err:
+        raise UsageError(str(err)) from None
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="adcheck", description="Automatic and symbolic differentiation side by side.")
     parser.add_argument("--version", action="version", version=f"adcheck {__version__}")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("run", help="the conformance harness: every case through every backend")
+    p.add_argument("--out", default="reports", help="folder for conformance.md and .json (default: reports)")
+    p.add_argument("--backends", help="comma-separated backend names (default: all)")
+    p.add_argument("--engine", metavar="MODULE:CLASS", help="check another micrograd-style Value class")
+    p.add_argument("--only", metavar="PATTERN", help="cases whose name contains PATTERN or with tag PATTERN")
+    p.add_argument("--workers", type=int, default=1, help="parallel worker processes (same output)")
+    p.add_argument("--budget", type=float, default=60.0, help="seconds of SymPy work per case (default 60)")
+    p.set_defaults(run=cmd_run)
+
+    p = sub.add_parser("check", help="one expression through every backend")
+    p.add_argument("expression")
+    p.add_argument("--at", required=True, help="the point, e.g. x=0.5,y=-1")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--backends", help="comma-separated backend names (default: all)")
+    p.add_argument("--engine", metavar="MODULE:CLASS", help="check another micrograd-style Value class")
+    p.set_defaults(run=cmd_check)
+
+    p = sub.add_parser("graph", help="the engine's computation graph of an expression, after backward")
+    p.add_argument("expression")
+    p.add_argument("--at", required=True, help="the point, e.g. x=0.5,y=-1")
+    p.add_argument("-o", "--output", required=True, help="FILE.svg, .png, .pdf or .dot")
+    p.add_argument("--rankdir", default="LR", choices=["LR", "TB", "RL", "BT"])
+    p.set_defaults(run=cmd_graph)
     return parser
 
 
@@ -33,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except UsageError as err:
         print(f"adcheck: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as err:
+        print(f"adcheck: {err.strerror or err}: {err.filename or ''}".rstrip(": "), file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("adcheck: interrupted", file=sys.stderr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ANY = None
+NAN = float("nan")
 FD_SCHEMES = ("fd-forward", "fd-central", "fd-five-point", "fd-richardson")
 
 
@@ -32,7 +33,7 @@ CONVENTIONS: dict[str, Convention] = {c.key: c for c in (
          "fd-central": (0.5,), "fd-five-point": (0.5,), "fd-richardson": (0.5,)},
         {"engine": "the rule's partial is step(x) with step(0) = 0, the subgradient torch uses",
          "torch": "threshold_backward passes the gradient only where the output is > 0",
-         "sympy": "diff(Max(0, x)) is Heaviside(x), and SymPy defines Heaviside(0) = 1/2",
+         "sympy": "relu differentiates to Heaviside(x), and SymPy defines Heaviside(0) = 1/2",
          "fd-forward": "(relu(h) - relu(0)) / h = 1: the right-hand slope",
          "fd-central": "a symmetric difference averages the two one-sided slopes: 1/2",
          "fd-five-point": "a symmetric stencil: (8h - 2h) / 12h = 1/2",
@@ -47,14 +48,15 @@ CONVENTIONS: dict[str, Convention] = {c.key: c for c in (
          "fd-forward": "(|h| - 0) / h = 1: the right-hand slope",
          "fd-central": "|h| - |-h| = 0: the symmetric difference sees no slope"}),
     Convention(
-        "pow@x=0", "pow", "x = 0, y > 0 (partial in y)",
-        "0**y = 0 for every y > 0, so the partial in y is exactly 0",
-        {"engine": (0.0, 0.0), "torch": (0.0, 0.0), "sympy": (0.0, float("nan")), "oracle": (0.0, float("nan")),
+        "pow@x=0", "pow", "x = 0, y > 0",
+        "0**y = 0 for every y > 0, so the partial in y is exactly 0; for y > 1 the partial in x is 0 too",
+        {"engine": (0.0, 0.0), "torch": (0.0, 0.0), "sympy": (NAN, NAN), "oracle": (NAN, NAN),
          "fd-forward": (ANY, 0.0), "fd-central": (0.0, 0.0), "fd-five-point": (0.0, 0.0),
          "fd-richardson": (0.0, 0.0), "fd-complex-step": (0.0, ANY)},
         {"engine": "the partial mul0(z, log x) takes 0 * log(0) as 0 where the output is 0",
          "torch": "pow_backward_exponent masks base == 0 with exponent >= 0 to 0",
-         "sympy": "x**y*log(x) evaluates to 0 * (-oo) = nan: the formula, not the function, is undefined",
+         "sympy": "x**y*log(x) is 0 * (-oo) = nan, and d/dx is written y*x**y/x = 0/0: the formulas, "
+                  "not the function, are undefined",
          "oracle": "the oracle is SymPy's formula, so it says nan too",
          "fd-forward": "d/dx: (h**y - 0) / h = h**(y-1), which is 0 only in the limit",
          "fd-central": "0**(y + h) = 0**(y - h) = 0: the difference sees the flat function",

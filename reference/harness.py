@@ -9,9 +9,9 @@ import math
 import signal
 import sys
 import threading
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from typing import Callable, Iterable, Iterator
 
 from .backends import ERROR, OK, UNSUPPORTED, Backend, OracleBackend, Result, make_backends
 from .cases import Case, Point
@@ -102,12 +102,45 @@ def judge(result: Result, oracle: Result, backend: Backend, case: Case, point: P
     bad = [(n, e) for n, e, kind in parts if kind == "bad" or e > tol]
     if not bad:
         return (UNDEFINED if any(kind == "undefined" for *_, kind in parts) else AGREE), worst, ""
-    convention = CONVENTIONS.get(point.edge)
-    expected = convention.expected.get(backend.name) if convention else None
     value_ok = all(n != "value" for n, _ in bad)
-    if expected is not None and value_ok and _matches_convention(result, expected, case.variables, tol):
-        return CONVENTION, worst, convention.why.get(backend.name, "")
+    convention = CONVENTIONS.get(point.edge)
+    if convention is not None:
+        expected = convention.expected.get(backend.name)
+        if expected is not None and value_ok and _matches_convention(result, expected, case.variables, tol):
+            return CONVENTION, worst, convention.why.get(backend.name, "")
+    elif value_ok and case.kink_at(point.values):
+        why = _kink_convention(result, oracle, backend, case, point, tol)
+        if why:
+            return CONVENTION, worst, why
     return MISMATCH, worst, "off: " + ", ".join(n for n, _ in bad)
+
+
+def kink_values(backend_name: str) -> tuple[float, float] | None:
+    """(relu'(0), abs'(0)) that a chain-rule backend uses, from the declared conventions."""
+    relu, absolute = CONVENTIONS["relu@0"].expected, CONVENTIONS["abs@0"].expected
+    if backend_name in _CHAIN_RULE_BACKENDS and backend_name in relu and backend_name in absolute:
+        return relu[backend_name][0], absolute[backend_name][0]
+    return None
+
+
+_CHAIN_RULE_BACKENDS = ("engine", "torch", "sympy")
+
+
+def _kink_convention(result: Result, oracle: Result, backend: Backend, case: Case, point: Point,
+                     tol: float) -> str:
+    """Why a disagreement at a relu/abs kink is this backend's convention ('' if it is not)."""
+    if backend.name.startswith("fd-"):
+        return "no derivative at a kink: a difference quotient returns a one-sided or averaged slope"
+    values = kink_values(backend.name)
+    if values is None:
+        return ""
+    from .backends import DERIVATIONS
+    derivation = DERIVATIONS.get(case).with_kink_values(*values)
+    _, *grad = derivation.exact(point.values)
+    at_kink = Result("oracle", OK, oracle.value, dict(zip(case.variables, grad)))
+    if all(kind != "bad" and e <= tol for _, e, kind in component_errors(result, at_kink, backend, case.variables)):
+        return f"the chain rule through relu'(0) = {values[0]:g} and abs'(0) = {values[1]:g}"
+    return ""
 
 
 def _number(x: float):
@@ -203,8 +236,9 @@ def run(cases: Iterable[Case], backend_names=None, engine: str | None = None, wo
                 progress(i + 1, len(cases), cases[i].name)
 
 
-def terminal_progress(stream=sys.stderr) -> Callable[[int, int, str], None] | None:
+def terminal_progress(stream=None) -> Callable[[int, int, str], None] | None:
     """A one-line progress bar on a terminal; None (quiet) when the stream is not one."""
+    stream = stream or sys.stderr
     if not stream.isatty():
         return None
 
@@ -217,3 +251,70 @@ def terminal_progress(stream=sys.stderr) -> Callable[[int, int, str], None] | No
         stream.flush()
 
     return show
+
+
+# -- summaries of records (the report renders these; it computes nothing itself) -------------
+def _err(x) -> float:
+    return x if isinstance(x, float) else (math.inf if x in ("inf", "nan") else float(x))
+
+
+def summarize(records: list[dict]) -> dict:
+    """Counts and extremes over flat records: what the report's tables show."""
+    backends = list(dict.fromkeys(r["backend"] for r in records))
+    counts = {b: {v: 0 for v in VERDICTS} for b in backends}
+    worst_agree = {b: 0.0 for b in backends}
+    per_op: dict[str, dict[str, list]] = {}
+    mlp: dict[str, dict[str, dict]] = {}
+    for r in records:
+        b, verdict = r["backend"], r["verdict"]
+        counts[b][verdict] += 1
+        err = _err(r["max_rel_err"])
+        if verdict == AGREE:
+            worst_agree[b] = max(worst_agree[b], err)
+        if "primitive" in r["tags"]:
+            for tag in r["tags"]:
+                if tag.startswith("op:"):
+                    cell = per_op.setdefault(tag[3:], {}).setdefault(b, [0, 0, 0.0])
+                    cell[0] += verdict in (AGREE, CONVENTION, UNDEFINED)
+                    cell[1] += 1
+                    if verdict == AGREE:
+                        cell[2] = max(cell[2], err)
+        if "mlp" in r["tags"]:
+            cell = mlp.setdefault(r["case"], {}).setdefault(b, {"params": len(r["point"]), "points": 0,
+                                                                "agree": 0, "max_rel_err": 0.0})
+            cell["points"] += 1
+            cell["agree"] += verdict == AGREE
+            if r["status"] == OK:
+                cell["max_rel_err"] = max(cell["max_rel_err"], err)
+    mismatches = [r for r in records if r["verdict"] == MISMATCH]
+    return {
+        "backends": backends,
+        "cases": len(dict.fromkeys(r["case"] for r in records)),
+        "points": len({(r["case"], tuple(map(str, r["point"].values()))) for r in records}),
+        "records": len(records),
+        "counts": counts,
+        "max_rel_err_agree": worst_agree,
+        "per_op": {op: per_op[op] for op in sorted(per_op)},
+        "mlp": mlp,
+        "unexpected": [r for r in mismatches if not r["expected"]],
+        "known": [r for r in mismatches if r["expected"]],
+        "conventions": [r for r in records if r["verdict"] == CONVENTION],
+    }
+
+
+def overall_verdict(records: list[dict]) -> str:
+    """One word for a set of records: the most serious verdict among them."""
+    verdicts = {r["verdict"] for r in records}
+    if any(r["verdict"] == MISMATCH and not r["expected"] for r in records):
+        return MISMATCH
+    for v in (CONVENTION, UNDEFINED, AGREE):
+        if v in verdicts:
+            return v
+    return UNSUPPORTED
+
+
+def describe_backends(backends: list[Backend]) -> list[dict]:
+    """Name, method, tolerance and error scale of each backend, for the report."""
+    return [{"name": b.name, "method": b.method + (f" ({b.label})" if getattr(b, "label", "") else ""),
+             "rtol": b.rtol, "floor": "max(|oracle|, S, 1)" if _floor(b) == 1.0 else "max(|oracle|, S)"}
+            for b in backends]

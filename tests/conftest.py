@@ -1,5 +1,7 @@
 import math
 
+import pytest
+
 
 def same_float(a: float, b: float, rtol: float = 1e-12, atol: float = 0.0) -> bool:
     """Equal as doubles: nan matches nan, infinities match by sign, else close."""
@@ -8,3 +10,11 @@ def same_float(a: float, b: float, rtol: float = 1e-12, atol: float = 0.0) -> bo
     if math.isinf(a) or math.isinf(b):
         return a == b
     return abs(a - b) <= atol + rtol * abs(b)
+
+
+@pytest.fixture(scope="session")
+def corpus_records():
+    """The whole corpus through every backend, once per test session (two worker processes)."""
+    from reference.cases import CORPUS
+    from reference.harness import run
+    return [r for batch in run(CORPUS, workers=2) for r in batch]

@@ -188,7 +188,7 @@ def test_second_derivative_matches_torch(op):
 def test_mixed_second_derivatives_of_binary_ops():
     for fn in (lambda a, b: a / b, lambda a, b: a ** b, lambda a, b: a * b * b):
         x, y = Value(1.3), Value(0.7)
-        gx, gy = grad(fn(x, y), [x, y], create_graph=True)
+        gx, _ = grad(fn(x, y), [x, y], create_graph=True)
         hxy = grad(gx, [y])[0].data
         tx, ty = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (1.3, 0.7))
         tgx, _ = torch.autograd.grad(fn(tx, ty), [tx, ty], create_graph=True)

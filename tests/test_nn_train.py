@@ -5,10 +5,10 @@ import shutil
 
 import pytest
 import torch
+from conftest import same_float
 
 from autodiff import MLP, SGD, Adam, Layer, Momentum, Neuron, Value, draw_dot, fit, predict, render_graph
 from autodiff.losses import bce_with_logits, hinge, mse
-from conftest import same_float
 
 
 def test_mlp_shape_follows_micrograd():
@@ -23,7 +23,7 @@ def test_mlp_shape_follows_micrograd():
 
 def test_initialisation_is_reproducible_from_a_seed():
     a, b, c = MLP(2, [3, 1], seed=7), MLP(2, [3, 1], seed=7), MLP(2, [3, 1], seed=8)
-    data = lambda m: [p.data for p in m.parameters()]  # noqa: E731
+    data = lambda m: [p.data for p in m.parameters()]
     assert data(a) == data(b) != data(c)
 
 

@@ -7,9 +7,24 @@ from .finite_difference import Central, ComplexStep, FivePoint, Forward, Richard
 from .pytorch import TorchBackend
 from .symbolic import DERIVATIONS, OracleBackend, SympyBackend
 
-__all__ = ["Backend", "Result", "Unsupported", "OK", "UNSUPPORTED", "ERROR", "FUNCTIONS", "EngineBackend",
-           "load_class", "TorchBackend", "SympyBackend", "OracleBackend", "DERIVATIONS", "BACKENDS",
-           "make_backends", "DEFAULT_BACKENDS"]
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_BACKENDS",
+    "DERIVATIONS",
+    "ERROR",
+    "FUNCTIONS",
+    "OK",
+    "UNSUPPORTED",
+    "Backend",
+    "EngineBackend",
+    "OracleBackend",
+    "Result",
+    "SympyBackend",
+    "TorchBackend",
+    "Unsupported",
+    "load_class",
+    "make_backends",
+]
 
 # name -> factory, in the order reports show them
 BACKENDS = {

@@ -4,8 +4,8 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from collections.abc import Callable
 from functools import cached_property
-from typing import Callable
 
 from autodiff import Value
 

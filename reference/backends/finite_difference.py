@@ -112,7 +112,7 @@ class Richardson(FiniteDifference):
             first = central(h)
         best, err = first, math.inf
         previous = [first]
-        for i in range(1, self.rows):
+        for level in range(1, self.rows):
             h /= 2
             row = [central(h)]
             factor = 4.0
@@ -122,7 +122,7 @@ class Richardson(FiniteDifference):
                 change = max(abs(row[j] - row[j - 1]), abs(row[j] - previous[j - 1]))
                 if change <= err:
                     best, err = row[j], change
-            if i >= 4 and abs(row[-1] - previous[-1]) >= 2 * err:  # round-off has taken over
+            if level >= 4 and abs(row[-1] - previous[-1]) >= 2 * err:  # round-off has taken over
                 break
             previous = row
         return best, err

@@ -3,15 +3,18 @@ from __future__ import annotations
 
 import torch
 
-from .base import Backend, namespace
+from .base import FUNCTIONS, Backend, namespace
 
 
 def _t(x):
     return x if isinstance(x, torch.Tensor) else torch.tensor(x, dtype=torch.float64)
 
 
-TORCH = namespace(**{name: (lambda x, _f=getattr(torch, name): _f(_t(x)))
-                     for name in ("exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "sqrt", "abs")})
+def _lifted(fn):
+    return lambda x: fn(_t(x))
+
+
+TORCH = namespace(**{name: _lifted(getattr(torch, name)) for name in FUNCTIONS})
 
 
 class TorchBackend(Backend):

@@ -13,12 +13,42 @@ from .base import Backend
 
 DIGITS = 50
 
+class relu(sympy.Function):
+    """max(0, x) as one SymPy function: its derivative is Heaviside(x) (so relu'(0) = 1/2 in SymPy).
+
+    A function of its own rather than Max(0, x) keeps large networks' expressions small:
+    SymPy's Max sorts and compares its arguments, which is slow on big expressions.
+    """
+
+    is_real = True
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_number:
+            return sympy.Max(0, x)
+        return None
+
+    def fdiff(self, argindex=1):
+        return sympy.Heaviside(self.args[0])
+
+    def _eval_rewrite_as_Max(self, x, **kwargs):
+        return sympy.Max(0, x)
+
+
+def _np_relu(x):
+    return np.maximum(x, 0.0) if x == x else x
+
+
+def _mp_relu(x):
+    return x if x > 0 else (x if x != x else mpmath.mpf(0))
+
+
 SYMPY = type("SympyMath", (), {
     "exp": staticmethod(sympy.exp),
     "log": staticmethod(sympy.log),
     "tanh": staticmethod(sympy.tanh),
     "sigmoid": staticmethod(lambda x: 1 / (1 + sympy.exp(-x))),
-    "relu": staticmethod(lambda x: sympy.Max(0, x)),
+    "relu": staticmethod(relu),
     "sin": staticmethod(sympy.sin),
     "cos": staticmethod(sympy.cos),
     "sqrt": staticmethod(sympy.sqrt),
@@ -36,17 +66,38 @@ class Derivation:
         self.partials = [sympy.diff(self.expr, s) for s in self.symbols]
         self._float_fn = None
         self._mp_fn = None
+        self._at_kinks: dict[tuple, Derivation] = {}
 
     def float_fn(self):
         """float64 code for (value, *partials), as a user of SymPy would run it."""
         if self._float_fn is None:
-            self._float_fn = sympy.lambdify(self.symbols, [self.expr, *self.partials], modules="numpy")
+            self._float_fn = sympy.lambdify(self.symbols, [self.expr, *self.partials],
+                                            modules=[{"relu": _np_relu}, "numpy"])
         return self._float_fn
+
+    def with_kink_values(self, heaviside0: float, sign0: float) -> Derivation:
+        """The same derivation with Heaviside(0) and sign(0) taken as the given values.
+
+        This is how a backend's convention at relu and abs kinks carries through the
+        chain rule of a composite expression.
+        """
+        key = (heaviside0, sign0)
+        if key not in self._at_kinks:
+            h0, half = sympy.nsimplify(heaviside0), sympy.nsimplify((1 + sign0) / 2)
+            other = object.__new__(Derivation)
+            other.symbols, other.expr = self.symbols, self.expr
+            other.partials = [p.replace(sympy.Heaviside, lambda a, *_: sympy.Heaviside(a, h0))
+                              .replace(sympy.sign, lambda a: 2 * sympy.Heaviside(a, half) - 1) for p in self.partials]
+            other._float_fn = other._mp_fn = None
+            other._at_kinks = {}
+            self._at_kinks[key] = other
+        return self._at_kinks[key]
 
     def exact(self, point) -> list[float]:
         """Value and partials at ``point``, computed with 50 digits and rounded to doubles."""
         if self._mp_fn is None:
-            self._mp_fn = sympy.lambdify(self.symbols, [self.expr, *self.partials], modules="mpmath")
+            self._mp_fn = sympy.lambdify(self.symbols, [self.expr, *self.partials],
+                                         modules=[{"relu": _mp_relu}, "mpmath"])
         try:
             with mpmath.workdps(DIGITS):
                 return [to_double(v) for v in self._mp_fn(*[mpmath.mpf(x) for x in point])]

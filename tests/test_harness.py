@@ -1,0 +1,108 @@
+"""The conformance harness: verdicts, the negative control, determinism, the committed report."""
+import json
+import time
+from pathlib import Path
+
+import pytest
+from planted import BUGS, planted_engine
+
+from reference.backends import EngineBackend, make_backends
+from reference.cases import CORPUS, by_name, case, pt, select
+from reference.harness import run, run_case, summarize
+
+REPORTS = Path(__file__).resolve().parent.parent / "reports"
+CHAIN_RULE = ("engine", "torch", "sympy")
+
+
+def _verdicts(records, backend):
+    return {(r["case"], tuple(r["point"].values())): r["verdict"] for r in records if r["backend"] == backend}
+
+
+def test_every_case_agrees_across_engine_torch_and_sympy_at_smooth_points(corpus_records):
+    edges = {(c.name, tuple(p.values)) for c in CORPUS for p in c.points if p.edge or p.known}
+    for r in corpus_records:
+        key = (r["case"], tuple(float(v) for v in r["point"].values()))
+        if r["backend"] in CHAIN_RULE and key not in edges:
+            assert r["verdict"] == "agree", r
+
+
+def test_no_unexpected_mismatch_in_the_corpus(corpus_records):
+    assert summarize(corpus_records)["unexpected"] == []
+
+
+def test_conventions_undefined_and_known_limitations_are_told_apart(corpus_records):
+    engine = _verdicts(corpus_records, "engine")
+    assert engine[("relu", (0.0,))] == "convention"
+    assert engine[("log", (0.0,))] == "undefined"
+    assert engine[("pow", (0.0, 2.0))] == "convention"
+    known = [r for r in corpus_records if r["verdict"] == "mismatch"]
+    assert known and all(r["expected"] and r["note"] for r in known)
+    assert {r["backend"] for r in known} <= {"sympy", "fd-forward", "fd-central", "fd-five-point", "fd-richardson",
+                                             "fd-complex-step"}
+
+
+def test_an_undeclared_disagreement_is_a_mismatch():
+    # relu at 0 inside a case with no declared edge: chain-rule backends still get their kink
+    # convention, but an engine whose relu'(0) is undocumented (here 1) is a mismatch.
+    class Relu1:
+        def __init__(self, data):
+            self.data, self.grad = float(data), 0.0
+
+        def relu(self):
+            out = Relu1(max(self.data, 0.0))
+            out._src = self
+            return out
+
+        def backward(self):
+            self._src.grad += 1.0
+    c = case("relu-at-kink", lambda m, x: m.relu(x), [pt(0.0)])
+    (record,) = run_case(c, [EngineBackend(Relu1, name="custom")])
+    assert record["verdict"] == "mismatch"
+
+
+@pytest.mark.parametrize("bug", BUGS)
+def test_negative_control_planted_bugs_are_caught(bug):
+    backend = EngineBackend(planted_engine(bug).Value)
+    cases = [by_name(n) for n in ("cos", "tanh_neuron", "reused_subexpression", "micrograd_sanity", "x**x")]
+    records = [r for c in cases for r in run_case(c, [backend])]
+    mismatched = {r["case"] for r in records if r["verdict"] == "mismatch" and not r["expected"]}
+    assert mismatched, f"planted bug {bug!r} went unnoticed"
+    expected = {"flipped-sign": {"cos"}, "missing-chain-factor": {"tanh_neuron", "micrograd_sanity"},
+                "overwrite-not-accumulate": {"reused_subexpression", "x**x"}}[bug]
+    assert expected <= mismatched
+
+
+def test_the_real_engine_passes_the_same_control():
+    records = [r for n in ("cos", "tanh_neuron", "reused_subexpression", "micrograd_sanity", "x**x")
+               for r in run_case(by_name(n), make_backends(["engine"]))]
+    assert {r["verdict"] for r in records} <= {"agree"}
+
+
+def test_workers_give_the_same_records_as_one_process():
+    cases = select("op:tanh")
+    one = [r for batch in run(cases, ["engine", "torch", "fd-central"]) for r in batch]
+    two = [r for batch in run(cases, ["engine", "torch", "fd-central"], workers=2) for r in batch]
+    assert json.dumps(one) == json.dumps(two)
+
+
+def test_sympy_past_its_budget_is_cut_and_reported(monkeypatch):
+    from reference.backends import symbolic
+
+    def slow(self, case):
+        time.sleep(30)
+    monkeypatch.setattr(symbolic.Derivation, "__init__", slow)
+    monkeypatch.setattr(symbolic, "DERIVATIONS", symbolic._Cache())
+    start = time.perf_counter()
+    records = run_case(case("slow", lambda m, x: m.exp(x), [1.0]), make_backends(["engine", "sympy"]), budget=0.5)
+    assert time.perf_counter() - start < 5
+    assert all("timeout" in (r["note"] + r["message"]) for r in records)
+
+
+def test_committed_report_is_the_output_of_the_current_code(corpus_records):
+    """reports/ must be regenerated (make report) whenever the code changes what it says."""
+    committed = json.loads((REPORTS / "conformance.json").read_text())
+    assert committed["records"] == json.loads(json.dumps(corpus_records, allow_nan=False)), \
+        "reports/conformance.json is stale: run `make report` and commit reports/"
+    from reference.report import conformance_markdown
+    assert conformance_markdown(summarize(corpus_records), committed["meta"]) == \
+        (REPORTS / "conformance.md").read_text(), "reports/conformance.md is stale: run `make report`"
