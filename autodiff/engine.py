@@ -1,12 +1,18 @@
 """The scalar reverse-mode engine: ``Value``, ``backward`` and ``grad``.
 
-Every op is a row of ``rules.RULES``; this module only builds nodes and runs the
-chain rule, once, in ``_backpropagate``.
+Every op is a row of ``rules.RULES``; this module builds nodes and runs the chain
+rule: ``_backpropagate`` in any namespace (floats, or Values for ``create_graph``),
+and ``Value.backward`` as its float twin that writes straight into ``.grad``.
 
 Semantics of ``backward()`` called more than once: leaf gradients accumulate
 (as in torch, so call ``zero_grad`` between steps), while each interior node's
 ``grad`` is overwritten with this pass's value. A second pass therefore adds
 exactly one more gradient to the leaves, never a compounded one.
+
+Speed and memory: a node keeps its (at most two) inputs in slots rather than in a
+tuple or set, and nothing in a node points back at it (no closures), so a graph is
+freed by reference counting alone and the cyclic collector has half the objects to
+look at.
 """
 from __future__ import annotations
 
@@ -18,13 +24,13 @@ from .rules import FLOAT, RULES, Rule
 __all__ = ["Value", "grad"]
 
 _R = RULES
-_NO_ARGS: tuple = ()
+_new = object.__new__
 
 
 class Value:
     """A scalar in a computation graph: its data, its gradient and how it was made."""
 
-    __slots__ = ("_args", "_prev", "_rule", "data", "grad", "label")
+    __slots__ = ("_a", "_arg", "_b", "_rule", "data", "grad", "label")
 
     def __init__(self, data: float, label: str = "") -> None:
         if isinstance(data, Value):
@@ -33,16 +39,18 @@ class Value:
             raise TypeError(f"Value needs a real number, got {type(data).__name__}: {data!r}")
         self.data = float(data)
         self.grad = 0.0
-        self._prev: tuple[Value, ...] = _NO_ARGS
-        self._rule: Rule | None = None
-        self._args: tuple = _NO_ARGS
+        self._a = self._b = self._rule = self._arg = None
         self.label = label
 
     # -- graph structure, for drawing and for other tools -------------------------
     @property
     def children(self) -> tuple[Value, ...]:
         """The inputs this value was computed from (empty for a leaf)."""
-        return self._prev
+        if self._a is None:
+            return ()
+        return (self._a,) if self._b is None else (self._a, self._b)
+
+    _prev = children  # micrograd's name for the same thing
 
     @property
     def op(self) -> str:
@@ -52,7 +60,7 @@ class Value:
     @property
     def args(self) -> tuple:
         """Constant parameters of the op, such as the number exponent of ``powc``."""
-        return self._args
+        return () if self._arg is None else (self._arg,)
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
@@ -61,113 +69,158 @@ class Value:
     # -- operators ---------------------------------------------------------------
     def __add__(self, other):
         other = _coerce(other)
-        return NotImplemented if other is None else _make(_R["add"], (self, other))
+        return NotImplemented if other is None else _make2(_R["add"], self, other)
 
     def __radd__(self, other):
         other = _coerce(other)
-        return NotImplemented if other is None else _make(_R["add"], (other, self))
+        return NotImplemented if other is None else _make2(_R["add"], other, self)
 
     def __sub__(self, other):
         other = _coerce(other)
-        return NotImplemented if other is None else _make(_R["sub"], (self, other))
+        return NotImplemented if other is None else _make2(_R["sub"], self, other)
 
     def __rsub__(self, other):
         other = _coerce(other)
-        return NotImplemented if other is None else _make(_R["sub"], (other, self))
+        return NotImplemented if other is None else _make2(_R["sub"], other, self)
 
     def __mul__(self, other):
         other = _coerce(other)
-        return NotImplemented if other is None else _make(_R["mul"], (self, other))
+        return NotImplemented if other is None else _make2(_R["mul"], self, other)
 
     def __rmul__(self, other):
         other = _coerce(other)
-        return NotImplemented if other is None else _make(_R["mul"], (other, self))
+        return NotImplemented if other is None else _make2(_R["mul"], other, self)
 
     def __truediv__(self, other):
         other = _coerce(other)
-        return NotImplemented if other is None else _make(_R["div"], (self, other))
+        return NotImplemented if other is None else _make2(_R["div"], self, other)
 
     def __rtruediv__(self, other):
         other = _coerce(other)
-        return NotImplemented if other is None else _make(_R["div"], (other, self))
+        return NotImplemented if other is None else _make2(_R["div"], other, self)
 
     def __pow__(self, other):
         if isinstance(other, Value):
-            return _make(_R["pow"], (self, other))
+            return _make2(_R["pow"], self, other)
         if isinstance(other, Real):
-            return _make(_R["powc"], (self,), (other,))
+            return _make1(_R["powc"], self, other)
         return NotImplemented
 
     def __rpow__(self, other):
         other = _coerce(other)
-        return NotImplemented if other is None else _make(_R["pow"], (other, self))
+        return NotImplemented if other is None else _make2(_R["pow"], other, self)
 
     def __neg__(self):
-        return _make(_R["neg"], (self,))
+        return _make1(_R["neg"], self)
 
     def __pos__(self):
         return self
 
     def __abs__(self):
-        return _make(_R["abs"], (self,))
+        return _make1(_R["abs"], self)
 
     # -- functions ---------------------------------------------------------------
     def neg(self) -> Value:
-        return _make(_R["neg"], (self,))
+        return _make1(_R["neg"], self)
 
     def exp(self) -> Value:
-        return _make(_R["exp"], (self,))
+        return _make1(_R["exp"], self)
 
     def log(self) -> Value:
-        return _make(_R["log"], (self,))
+        return _make1(_R["log"], self)
 
     def tanh(self) -> Value:
-        return _make(_R["tanh"], (self,))
+        return _make1(_R["tanh"], self)
 
     def sigmoid(self) -> Value:
-        return _make(_R["sigmoid"], (self,))
+        return _make1(_R["sigmoid"], self)
 
     def relu(self) -> Value:
-        return _make(_R["relu"], (self,))
+        return _make1(_R["relu"], self)
 
     def sin(self) -> Value:
-        return _make(_R["sin"], (self,))
+        return _make1(_R["sin"], self)
 
     def cos(self) -> Value:
-        return _make(_R["cos"], (self,))
+        return _make1(_R["cos"], self)
 
     def sqrt(self) -> Value:
-        return _make(_R["sqrt"], (self,))
+        return _make1(_R["sqrt"], self)
 
     def abs(self) -> Value:
-        return _make(_R["abs"], (self,))
+        return _make1(_R["abs"], self)
 
     # -- reverse mode ------------------------------------------------------------
     def backward(self, gradient: float = 1.0) -> None:
-        """Fill ``.grad`` of every node in this graph with d(self)/d(node)."""
-        for node, g in _backpropagate(self, float(gradient), FLOAT).items():
-            if node._rule is None:
-                node.grad += g
+        """Fill ``.grad`` of every node in this graph with d(self)/d(node).
+
+        The float twin of ``_backpropagate``, writing straight into ``.grad``: same
+        rules, same order of accumulation, so the same numbers (the tests check this).
+        """
+        order = _topological(self)
+        for node in order:
+            if node._rule is not None:
+                node.grad = 0.0
+        self.grad += float(gradient)
+        m = FLOAT
+        for node in reversed(order):
+            rule = node._rule
+            if rule is None:
+                continue
+            g = node.grad
+            a, b = node._a, node._b
+            if b is not None:
+                p, q = rule.partials
+                if p.__class__ is not float:
+                    p = p(m, node.data, a.data, b.data)
+                if q.__class__ is not float:
+                    q = q(m, node.data, a.data, b.data)
+                a.grad += g * p
+                b.grad += g * q
             else:
-                node.grad = g
+                (p,) = rule.partials
+                if p.__class__ is not float:
+                    p = p(m, node.data, a.data) if node._arg is None else p(m, node.data, a.data, node._arg)
+                a.grad += g * p
 
 
 def _coerce(x) -> Value | None:
-    if isinstance(x, Value):
+    """x as a Value (numbers become constant leaves), or None for anything else."""
+    cls = x.__class__
+    if cls is Value or isinstance(x, Value):
         return x
-    if isinstance(x, Real):
-        return Value(x)
+    if cls is float or cls is int or isinstance(x, Real):
+        leaf = _new(Value)
+        leaf.data = float(x)
+        leaf.grad = 0.0
+        leaf._a = leaf._b = leaf._rule = leaf._arg = None
+        leaf.label = ""
+        return leaf
     return None
 
 
-def _make(rule: Rule, inputs: tuple[Value, ...], args: tuple = _NO_ARGS) -> Value:
-    """A new node: the rule's forward on the inputs' data."""
-    out = Value.__new__(Value)
-    out.data = float(rule.forward(FLOAT, *[v.data for v in inputs], *args))
+def _make2(rule: Rule, a: Value, b: Value) -> Value:
+    """A new node of a two-input rule."""
+    out = _new(Value)
+    out.data = rule.forward(FLOAT, a.data, b.data)
     out.grad = 0.0
-    out._prev = inputs
+    out._a = a
+    out._b = b
     out._rule = rule
-    out._args = args
+    out._arg = None
+    out.label = ""
+    return out
+
+
+def _make1(rule: Rule, a: Value, arg=None) -> Value:
+    """A new node of a one-input rule (``arg``: its constant parameter, if any)."""
+    out = _new(Value)
+    out.data = float(rule.forward(FLOAT, a.data) if arg is None else rule.forward(FLOAT, a.data, arg))
+    out.grad = 0.0
+    out._a = a
+    out._b = None
+    out._rule = rule
+    out._arg = arg
     out.label = ""
     return out
 
@@ -175,19 +228,23 @@ def _make(rule: Rule, inputs: tuple[Value, ...], args: tuple = _NO_ARGS) -> Valu
 def _topological(root: Value) -> list[Value]:
     """Every node reachable from root, each after all of its inputs (no recursion)."""
     order: list[Value] = []
-    seen: set[Value] = set()
-    stack = [(root, False)]
+    seen = {root}
+    stack = [root]
     push, pop, append, mark = stack.append, stack.pop, order.append, seen.add
     while stack:
-        node, expanded = pop()
-        if expanded:
-            append(node)
-        elif node not in seen:
-            mark(node)
-            push((node, True))
-            for child in node._prev:
-                if child not in seen:
-                    push((child, False))
+        node = stack[-1]
+        a = node._a
+        if a is not None and a not in seen:
+            mark(a)
+            push(a)
+            continue
+        b = node._b
+        if b is not None and b not in seen:
+            mark(b)
+            push(b)
+            continue
+        # Both inputs are seen, and in a DAG a seen input is already in order.
+        append(pop())
     return order
 
 
@@ -242,13 +299,13 @@ def _backpropagate(root: Value, seed, m) -> dict:
         if rule is None:
             continue
         g = grads[node]
-        inputs = node._prev
+        inputs = node.children
         if on_values:
-            z, args = node, inputs + node._args
+            z, args = node, inputs + node.args
         else:
-            z, args = node.data, tuple([v.data for v in inputs]) + node._args
-        for child, partial in zip(inputs, rule.partials):
-            contribution = g * partial(m, z, *args)
+            z, args = node.data, tuple([v.data for v in inputs]) + node.args
+        for i, child in enumerate(inputs):
+            contribution = g * rule.partial(i, m, z, *args)
             previous = get(child)
             grads[child] = contribution if previous is None else previous + contribution
     return grads

@@ -4,7 +4,7 @@ A rule is written against a math namespace ``m`` so that the same text runs on
 floats (the engine's backward pass), on Values (``create_graph=True``) and on
 SymPy symbols (the study proves each partial against ``sympy.diff``).
 
-A partial receives ``(m, z, *args)``: ``z`` is the op's own output (like
+A partial is a number (a constant slope) or a function of ``(m, z, *args)``: ``z`` is the op's own output (like
 torch's ``result`` or JAX's ``ans``) and ``args`` are the inputs followed by
 any constant parameters (the number exponent of ``powc``). Partials state only
 the local derivative; the chain rule lives once, in ``engine.py``.
@@ -31,7 +31,7 @@ class Rule:
 
     name: str
     forward: Callable
-    partials: tuple[Callable, ...]
+    partials: tuple[Callable | float, ...]
     symbol: str = ""  # how the op is written in a graph picture
     note: str = ""  # the convention chosen at a kink or edge, if any
 
@@ -40,15 +40,20 @@ class Rule:
         """Number of differentiable inputs."""
         return len(self.partials)
 
+    def partial(self, i: int, m, z, *args):
+        """The i-th local partial evaluated in namespace ``m``."""
+        p = self.partials[i]
+        return p if isinstance(p, float) else p(m, z, *args)
+
 
 # fmt: off
 _TABLE = (
-    Rule("add",  lambda m, x, y: x + y,         (lambda m, z, x, y: 1.0,           lambda m, z, x, y: 1.0), "+"),
-    Rule("sub",  lambda m, x, y: x - y,         (lambda m, z, x, y: 1.0,           lambda m, z, x, y: -1.0), "-"),
+    Rule("add",  lambda m, x, y: x + y,         (1.0,                              1.0), "+"),
+    Rule("sub",  lambda m, x, y: x - y,         (1.0,                              -1.0), "-"),
     Rule("mul",  lambda m, x, y: x * y,         (lambda m, z, x, y: y,             lambda m, z, x, y: x), "*"),
     Rule("div",  lambda m, x, y: m.div(x, y),   (lambda m, z, x, y: m.div(1.0, y), lambda m, z, x, y: m.div(-z, y)), "/",
          "d/dy uses -z/y rather than -x/y**2, which overflows for |y| > 1e154"),
-    Rule("neg",  lambda m, x: -x,               (lambda m, z, x: -1.0,), "neg"),
+    Rule("neg",  lambda m, x: -x,               (-1.0,), "neg"),
     Rule("powc", lambda m, x, c: m.pow(x, c),   (lambda m, z, x, c: m.mul0(c, m.pow(x, c - 1)),), "**c",
          "d/dx x**0 = 0 also at x = 0, as torch"),
     Rule("pow",  lambda m, x, y: m.pow(x, y),   (lambda m, z, x, y: m.mul0(y, m.pow(x, y - 1)),

@@ -168,10 +168,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="FILE.svg, .png, .pdf or .dot")
     p.add_argument("--rankdir", default="LR", choices=["LR", "TB", "RL", "BT"])
     p.set_defaults(run=cmd_graph)
+
+    sub.add_parser("bench", help="benchmarks against micrograd and torch (adcheck bench --help)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:  # the benchmark parses its own options
+        from .bench import main as bench_main
+        return _guarded(lambda: bench_main(argv[1:]))
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -180,8 +186,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_OK
+    return _guarded(lambda: args.run(args))
+
+
+def _guarded(action) -> int:
+    """Run a command: bad input and interrupts become one line and an exit status."""
     try:
-        return args.run(args)
+        return action()
+    except SystemExit as stop:
+        return int(stop.code or 0)
     except UsageError as err:
         print(f"adcheck: {err}", file=sys.stderr)
         return EXIT_USAGE

@@ -10,9 +10,9 @@ ENGINE_SOURCE = Path(autodiff.__file__).with_name("engine.py").read_text()
 
 # bug name -> (text in engine.py, what replaces it), or a rule-table change
 SOURCE_BUGS = {
-    "missing-chain-factor": ("contribution = g * partial(m, z, *args)", "contribution = partial(m, z, *args)"),
-    "overwrite-not-accumulate": ("grads[child] = contribution if previous is None else previous + contribution",
-                                 "grads[child] = contribution"),
+    "missing-chain-factor": ("b.grad += g * q", "b.grad += q"),
+    "overwrite-not-accumulate": ("a.grad += g * p\n                b.grad += g * q",
+                                 "a.grad = g * p\n                b.grad = g * q"),
 }
 RULE_BUGS = {
     "flipped-sign": Rule("cos", RULES["cos"].forward, (lambda m, z, x: m.sin(x),), "cos"),
