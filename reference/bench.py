@@ -12,7 +12,7 @@ import statistics
 import sys
 import time
 import tracemalloc
-from typing import Callable
+from collections.abc import Callable
 
 from tabulate import tabulate
 

@@ -40,10 +40,6 @@ class Case:
     note: str = ""
     tol: float = 1.0  # multiplies every backend's rtol (for ill-conditioned cases)
 
-    @property
-    def key(self) -> str:
-        return self.name
-
     @cached_property
     def ops(self) -> frozenset[str]:
         """The engine's primitive ops this case uses (read off the engine's graph)."""

@@ -140,6 +140,19 @@ def cmd_graph(args) -> int:
     return EXIT_OK
 
 
+def cmd_fuzz(args) -> int:
+    from .fuzz import fuzz, write
+    if args.budget < 1 or args.workers < 1:
+        raise UsageError("--budget and --workers must be at least 1")
+    if args.engine:
+        _make_backends(("engine",), args.engine)  # a bad MODULE:CLASS fails here, in one line
+    result = fuzz(args.budget, args.seed, args.workers, args.engine)
+    path = write(result, Path(args.out))
+    print(f"{args.budget} expressions in {result['seconds']:.1f} s "
+          f"({args.budget / result['seconds']:.1f}/s): {len(result['findings'])} disagreement(s). Wrote {path}")
+    return EXIT_MISMATCH if result["findings"] else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="adcheck", description="Automatic and symbolic differentiation side by side.")
     parser.add_argument("--version", action="version", version=f"adcheck {__version__}")
@@ -168,6 +181,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="FILE.svg, .png, .pdf or .dot")
     p.add_argument("--rankdir", default="LR", choices=["LR", "TB", "RL", "BT"])
     p.set_defaults(run=cmd_graph)
+
+    p = sub.add_parser("fuzz", help="random expressions through engine, torch and SymPy")
+    p.add_argument("--budget", type=int, default=200, help="how many expressions (default 200)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--engine", metavar="MODULE:CLASS", help="fuzz another micrograd-style Value class")
+    p.add_argument("--out", default="reports", help="folder for fuzz.md (default: reports)")
+    p.set_defaults(run=cmd_fuzz)
 
     sub.add_parser("bench", help="benchmarks against micrograd and torch (adcheck bench --help)")
     return parser

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import threading
+import weakref
 
 import mpmath
 import numpy as np
@@ -60,6 +61,7 @@ class Derivation:
     """A case as SymPy sees it: symbols, the expression, and its exact partials."""
 
     def __init__(self, case) -> None:
+        self.variables = case.variables
         self.symbols = [sympy.Symbol(n, real=True) for n in case.variables]
         expr = case.fn(SYMPY, *self.symbols)
         self.expr = expr if isinstance(expr, sympy.Basic) else sympy.Float(float(expr))
@@ -85,7 +87,7 @@ class Derivation:
         if key not in self._at_kinks:
             h0, half = sympy.nsimplify(heaviside0), sympy.nsimplify((1 + sign0) / 2)
             other = object.__new__(Derivation)
-            other.symbols, other.expr = self.symbols, self.expr
+            other.variables, other.symbols, other.expr = self.variables, self.symbols, self.expr
             other.partials = [p.replace(sympy.Heaviside, lambda a, *_: sympy.Heaviside(a, h0))
                               .replace(sympy.sign, lambda a: 2 * sympy.Heaviside(a, half) - 1) for p in self.partials]
             other._float_fn = other._mp_fn = None
@@ -138,19 +140,23 @@ def to_double(x) -> float:
 
 
 class _Cache:
-    """One Derivation per case, shared by the sympy backend and the oracle."""
+    """One Derivation per case function, shared by the sympy backend and the oracle.
+
+    Keyed weakly by the function object itself: two cases with the same name but
+    different functions never share a derivation, and a dropped function frees its own.
+    """
 
     def __init__(self) -> None:
-        self._items: dict[str, Derivation] = {}
+        self._items: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
     def get(self, case) -> Derivation:
         with self._lock:
-            item = self._items.get(case.key)
-        if item is None:
+            item = self._items.get(case.fn)
+        if item is None or item.variables != case.variables:
             item = Derivation(case)
             with self._lock:
-                self._items[case.key] = item
+                self._items[case.fn] = item
         return item
 
 

@@ -1,0 +1,100 @@
+"""The pytest-facing API, the plugin, random expressions and the fuzzer; planted bugs are caught."""
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from planted import BUGS, planted_engine
+from reference.fuzz import fuzz, render
+from reference.strategies import expressions, minimize, random_tree, text
+from reference.testing import assert_gradients_agree, check_gradients
+
+pytest_plugins = ["pytester"]
+
+
+def test_agreeing_gradients_pass_in_every_form():
+    assert assert_gradients_agree(lambda m, x, y: m.tanh(x / y), at={"x": 0.5, "y": 2.0}).ok
+    assert assert_gradients_agree("tanh(x/y)", at={"x": 0.5, "y": 2.0}, backends=("torch",)).ok
+    assert assert_gradients_agree(lambda m, x: m.exp(x) * x, at=[0.3], rtol=1e-12, backends=("torch", "sympy")).ok
+
+
+def test_check_gradients_returns_the_comparison_for_other_uses():
+    comparison = check_gradients("x*y + sin(x)", {"x": 1.0, "y": 2.0})
+    assert [r["backend"] for r in comparison.records] == ["engine", "torch", "sympy", "fd-central"]
+    assert "d/dx" in comparison.table()
+
+
+def test_explicit_tolerance_is_applied():
+    # Forward differences are good to ~1e-8 here: a 1e-12 tolerance must fail them, with a table.
+    with pytest.raises(AssertionError) as err:
+        assert_gradients_agree(lambda m, x: m.sin(x), [1.0], backends=("fd-forward",), rtol=1e-12)
+    message = str(err.value)
+    assert "fd-forward" in message and "BROKE" in message and "oracle" in message
+
+
+@pytest.mark.parametrize("bug", BUGS)
+def test_assertion_helper_catches_planted_bugs(bug):
+    engine = planted_engine(bug).Value
+    expression = {"flipped-sign": "cos(x) * y", "missing-chain-factor": "tanh(x * y)",
+                  "overwrite-not-accumulate": "x * x + y"}[bug]
+    with pytest.raises(AssertionError, match="engine"):
+        assert_gradients_agree(expression, {"x": 0.3, "y": 2.0}, engine=engine)
+
+
+@pytest.mark.parametrize("bug", BUGS)
+def test_fuzzer_catches_planted_bugs(bug):
+    result = fuzz(40, seed=3, engine=planted_engine(bug).Value)
+    assert result["findings"], f"the fuzzer missed {bug!r}"
+    smallest = min(len(f["minimal"]) for f in result["findings"])
+    assert smallest < 40  # minimized to something small
+    assert "adcheck check" in render(result)
+
+
+def test_fuzzer_is_deterministic_for_a_seed():
+    first, second = fuzz(30, seed=7), fuzz(30, seed=7)
+    assert first["findings"] == second["findings"] == []
+
+
+def test_minimize_keeps_the_failure():
+    tree = ("add", ("mul", "x", ("cos", "y")), ("tanh", "x"))
+    small = minimize(tree, lambda t: "cos" in text(t))
+    assert text(small) == "cos(y)"
+
+
+def test_random_trees_parse():
+    import random
+
+    from reference.expr import parse
+    rng = random.Random(0)
+    for _ in range(200):
+        parse(text(random_tree(rng)))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(expressions())
+def test_random_expressions_agree_across_engine_torch_and_sympy(example):
+    expression, point = example
+    from reference.expr import parse
+    used = {v: point[v] for v in parse(expression)[0]}
+    if used:
+        assert_gradients_agree(expression, used, backends=("torch", "sympy"))
+
+
+def test_plugin_marker_fixture_and_records_file(pytester):
+    pytester.makepyfile("""
+        import pytest
+
+        @pytest.mark.adcheck_corpus("op:sigmoid")
+        def test_case(case, gradcheck, adcheck_backends):
+            assert "torch" in adcheck_backends
+            for point in case.points:
+                if not point.known and not point.edge:
+                    gradcheck(case, point.values, backends=("torch",))
+    """)
+    out = pytester.path / "records.json"
+    result = pytester.runpytest(f"--adcheck-records={out}", "-q")  # the plugin comes by its entry point
+    from reference.cases import select
+    result.assert_outcomes(passed=len(select("op:sigmoid")))
+    result.stdout.no_fnmatch_line("*error*")
+    records = json.loads(out.read_text())
+    assert records and {r["backend"] for r in records} == {"engine", "torch"}
