@@ -52,7 +52,7 @@ _TABLE = (
     Rule("sub",  lambda m, x, y: x - y,         (1.0,                              -1.0), "-"),
     Rule("mul",  lambda m, x, y: x * y,         (lambda m, z, x, y: y,             lambda m, z, x, y: x), "*"),
     Rule("div",  lambda m, x, y: m.div(x, y),   (lambda m, z, x, y: m.div(1.0, y), lambda m, z, x, y: m.div(-z, y)), "/",
-         "d/dy uses -z/y rather than -x/y**2, which overflows for |y| > 1e154"),
+         "d/dy uses -z/y (torch: (x/y)/y) rather than -x/y**2, whose y**2 overflows for |y| > 1e154"),
     Rule("neg",  lambda m, x: -x,               (-1.0,), "neg"),
     Rule("powc", lambda m, x, c: m.pow(x, c),   (lambda m, z, x, c: m.mul0(c, m.pow(x, c - 1)),), "**c",
          "d/dx x**0 = 0 also at x = 0, as torch"),

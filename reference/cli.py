@@ -153,6 +153,18 @@ def cmd_fuzz(args) -> int:
     return EXIT_MISMATCH if result["findings"] else EXIT_OK
 
 
+def cmd_study(args) -> int:
+    from autodiff import RULES
+
+    from .study import write_study
+    unknown = [op for op in args.ops if op not in RULES]
+    if unknown:
+        raise UsageError(f"unknown op {unknown[0]!r}; ops: {', '.join(RULES)}")
+    for path in write_study(args.ops or None, Path(args.out)):
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="adcheck", description="Automatic and symbolic differentiation side by side.")
     parser.add_argument("--version", action="version", version=f"adcheck {__version__}")
@@ -181,6 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="FILE.svg, .png, .pdf or .dot")
     p.add_argument("--rankdir", default="LR", choices=["LR", "TB", "RL", "BT"])
     p.set_defaults(run=cmd_graph)
+
+    p = sub.add_parser("study", help="the per-operation study: one page per primitive op under reports/ops/")
+    p.add_argument("ops", nargs="*", metavar="OP", help="ops to study (default: all)")
+    p.add_argument("--out", default="reports", help="folder that gets ops/ (default: reports)")
+    p.set_defaults(run=cmd_study)
 
     p = sub.add_parser("fuzz", help="random expressions through engine, torch and SymPy")
     p.add_argument("--budget", type=int, default=200, help="how many expressions (default 200)")

@@ -34,6 +34,13 @@ class FiniteDifference(Backend):
     """A scheme over one variable at a time; subclasses give ``derivative``."""
 
     order = 1
+    fixed_step: float | None = None  # set by the step study; None: the theory's step
+
+    def with_step(self, h: float) -> FiniteDifference:
+        """A copy of this scheme that uses step ``h`` (the initial step, for Richardson)."""
+        other = type(self)()
+        other.fixed_step = h
+        return other
 
     def _compute(self, case, point):
         point = [float(x) for x in point]
@@ -57,8 +64,12 @@ class FiniteDifference(Backend):
         return f0, grads, estimates or None
 
     def step(self, x: float) -> float:
-        h = EPS ** (1.0 / (self.order + 1)) * max(1.0, abs(x))
+        """The step at x: eps**(1/(order+1)) scaled by max(1, |x|), unless a fixed step is set."""
+        h = self.fixed_step or self.default_step(x)
         return (x + h) - x  # a step that is exactly representable at x
+
+    def default_step(self, x: float) -> float:
+        return EPS ** (1.0 / (self.order + 1)) * max(1.0, abs(x))
 
     def derivative(self, case, point, i, g, f0):
         raise NotImplementedError
@@ -97,9 +108,12 @@ class Richardson(FiniteDifference):
     name, method, rtol = "fd-richardson", "Richardson extrapolation of central differences", 1e-9
     rows = 10
 
+    def default_step(self, x: float) -> float:
+        return 0.0625 * max(1.0, abs(x))  # the first of ten halvings
+
     def derivative(self, case, point, i, g, f0):
         x = point[i]
-        h = 0.0625 * max(1.0, abs(x))
+        h = self.fixed_step or self.default_step(x)
 
         def central(h):
             return (g(x + h) - g(x - h)) / (2 * h)
@@ -133,8 +147,11 @@ class ComplexStep(FiniteDifference):
 
     name, method, rtol = "fd-complex-step", "complex step, O(h^2) with h = 1e-20", 1e-12
 
+    def default_step(self, x: float) -> float:
+        return 1e-20 * max(1.0, abs(x))
+
     def derivative(self, case, point, i, g, f0):
-        h = 1e-20 * max(1.0, abs(point[i]))
+        h = self.fixed_step or self.default_step(point[i])
         xs = [complex(x) for x in point]
         xs[i] += complex(0.0, h)
         out = case.fn(COMPLEX, *[np.complex128(x) for x in xs])
