@@ -22,7 +22,6 @@ from autodiff.rules import RULES, Rule
 from .backends import make_backends
 from .backends.finite_difference import Central, ComplexStep, FivePoint, Forward, Richardson
 from .backends.symbolic import relu as sympy_relu
-from .backends.symbolic import to_double
 from .cases import PRIMITIVE_CASES, Case, Point
 from .conventions import ANY, CONVENTIONS
 from .harness import CaseTimeout, run_case, time_budget
@@ -233,7 +232,7 @@ def sweep(op: str) -> dict:
     names = [str(s) for s in inputs]
     rule = RULES[op]
     if op == "powc":
-        fn = lambda m, x: x ** POWC_EXPONENT  # noqa: E731
+        fn = lambda m, x: x ** POWC_EXPONENT
     elif rule.arity == 2:
         fn = {"add": lambda m, x, y: x + y, "sub": lambda m, x, y: x - y, "mul": lambda m, x, y: x * y,
               "div": lambda m, x, y: x / y, "pow": lambda m, x, y: x ** y}[op]
@@ -270,9 +269,9 @@ def step_study(op: str) -> dict:
     x0 = STEP_POINTS.get(op, 0.7)
     point = (x0,) + (0.5,) * (len(inputs) - 1)
     if op == "powc":
-        fn = lambda m, x: x ** POWC_EXPONENT  # noqa: E731
+        fn = lambda m, x: x ** POWC_EXPONENT
     elif op == "pow":
-        fn = lambda m, x, y: x ** y  # noqa: E731
+        fn = lambda m, x, y: x ** y
     elif len(inputs) == 2:
         fn = {"add": lambda m, x, y: x + y, "sub": lambda m, x, y: x - y, "mul": lambda m, x, y: x * y,
               "div": lambda m, x, y: x / y}[op]
@@ -365,8 +364,8 @@ def plot_op(study: OpStudy, path: Path) -> None:
 def page(study: OpStudy) -> str:
     """The Markdown page of one op."""
     op, rule = study.op, study.rule
-    out = [f"# {op}", "", f"Forward: {_tex(study.forward)}." + (f" Note of the rule: {rule.note}." if rule.note else ""),
-           "", "## 1. Rules side by side", "",
+    note = f" Note of the rule: {rule.note}." if rule.note else ""
+    out = [f"# {op}", "", f"Forward: {_tex(study.forward)}.{note}", "", "## 1. Rules side by side", "",
            "The engine's partial is its own rule from `autodiff/rules.py` evaluated on SymPy symbols (`z` is the op's "
            "output), not typed in here. PyTorch's is its `tools/autograd/derivatives.yaml` entry.", ""]
     rows = []
@@ -511,4 +510,4 @@ def swell_section() -> list[str]:
                                  "SymPy derive + lambdify"], tablefmt="github"), ""]
 
 
-__all__ = ["OpStudy", "Partial", "study_op", "write_study", "relative_error", "TORCH_FORMULAS"]
+__all__ = ["TORCH_FORMULAS", "OpStudy", "Partial", "relative_error", "study_op", "write_study"]
