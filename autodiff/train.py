@@ -27,18 +27,19 @@ def _as_inputs(x) -> list:
 
 
 def fit(model, X: Sequence, y: Sequence, loss: str | Callable = "mse", optimizer: Optimizer | None = None,
-        epochs: int = 100, batch_size: int | None = None, seed: int | None = 0,
+        epochs: int = 100, batch_size: int | None = None, seed: int | random.Random | None = 0,
         callback: Callable[[int, float], None] | None = None) -> list[float]:
     """Train in place; returns the mean batch loss of each epoch.
 
     ``batch_size=None`` is full batch, 1 is stochastic. Batches are shuffled with
-    ``random.Random(seed)`` (``seed=None`` keeps the data order).
+    ``random.Random(seed)``, or with ``seed`` itself when it is a ``random.Random``
+    (so that several calls continue one sequence); ``seed=None`` keeps the data order.
     """
     if len(X) != len(y) or not X:
         raise ValueError(f"{len(X)} inputs for {len(y)} targets")
     loss_fn = LOSSES[loss] if isinstance(loss, str) else loss
     optimizer = optimizer or SGD(model.parameters(), lr=0.05)
-    rng = random.Random(seed) if seed is not None else None
+    rng = seed if isinstance(seed, random.Random) else (random.Random(seed) if seed is not None else None)
     history = []
     for epoch in range(epochs):
         total, parts = 0.0, 0

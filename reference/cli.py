@@ -165,6 +165,22 @@ def cmd_study(args) -> int:
     return EXIT_OK
 
 
+def cmd_train(args) -> int:
+    from .harness import terminal_progress
+    from .training import TOLERANCE, main as train_main
+    if args.epochs < 1:
+        raise UsageError("--epochs must be at least 1")
+    runs = train_main(Path(args.out), args.epochs, progress=terminal_progress())
+    for r in runs:
+        s = r.setting
+        batch = "full batch" if s.batch_size is None else f"batch {s.batch_size}"
+        print(f"{s.dataset:10} {s.optimizer:8} {batch:10} loss {r.engine_loss[-1]:.4g}  largest difference "
+              f"to torch: loss {max(r.loss_diff):.1e}, parameters {max(r.param_diff):.1e}  "
+              f"({1e3 * r.engine_seconds / s.epochs:.1f} ms/epoch, torch {1e3 * r.torch_seconds / s.epochs:.1f})")
+    print(f"wrote {Path(args.out) / 'training' / 'training.md'}")
+    return EXIT_OK if all(r.worst <= TOLERANCE for r in runs) else EXIT_MISMATCH
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="adcheck", description="Automatic and symbolic differentiation side by side.")
     parser.add_argument("--version", action="version", version=f"adcheck {__version__}")
@@ -193,6 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="FILE.svg, .png, .pdf or .dot")
     p.add_argument("--rankdir", default="LR", choices=["LR", "TB", "RL", "BT"])
     p.set_defaults(run=cmd_graph)
+
+    p = sub.add_parser("train", help="train the same MLPs with the engine and PyTorch; compare every epoch")
+    p.add_argument("--epochs", type=int, default=100)
+    p.add_argument("--out", default="reports", help="folder that gets training/ (default: reports)")
+    p.set_defaults(run=cmd_train)
 
     p = sub.add_parser("study", help="the per-operation study: one page per primitive op under reports/ops/")
     p.add_argument("ops", nargs="*", metavar="OP", help="ops to study (default: all)")
