@@ -19,19 +19,21 @@ from tabulate import tabulate
 WIDTHS = [2, 16, 16, 1]
 
 
-def _median_time(fn: Callable[[], object], repeats: int, gc_enabled: bool = True, setup=None) -> float:
-    """Median wall time of fn() over ``repeats`` runs after one warm-up run."""
+def _median_time(fn: Callable[[], object], repeats: int, gc_enabled: bool = True, setup=None,
+                 number: int = 1) -> float:
+    """Median wall time of fn() (each run calls it ``number`` times) over ``repeats`` runs after a warm-up."""
     times = []
     for i in range(repeats + 1):
         state = setup() if setup else None
         was = gc.isenabled()
+        gc.collect()  # every run starts from the same collector state
         if not gc_enabled:
-            gc.collect()
             gc.disable()
         try:
             start = time.perf_counter()
-            fn() if state is None else fn(state)
-            elapsed = time.perf_counter() - start
+            for _ in range(number):
+                fn() if state is None else fn(state)
+            elapsed = (time.perf_counter() - start) / number
         finally:
             if was:
                 gc.enable()
@@ -199,6 +201,28 @@ def bench_chain(sizes=(1_000, 10_000, 100_000, 1_000_000), repeats: int = 3) -> 
     return rows
 
 
+def bench_unary_chain(sizes=(1_000, 10_000, 100_000, 1_000_000)) -> list[dict]:
+    """v = sin(v), n times: exactly n op nodes and no constants. Time of build + backward, peak memory per node."""
+    from autodiff import Value
+    rows = []
+    for n in sizes:
+        def build_and_backward():
+            x = Value(0.5)
+            v = x
+            for _ in range(n):
+                v = v.sin()
+            v.backward()
+            return x
+        seconds = _median_time(build_and_backward, 3 if n < 10 ** 6 else 1)
+        gc.collect()
+        tracemalloc.start()
+        build_and_backward()
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        rows.append({"nodes": n, "seconds": seconds, "peak_bytes_per_node": peak / n})
+    return rows
+
+
 def _sum_of_products(m, xs):
     """f(x1..xn) = sum tanh(x_i * x_{i+1}) + x_n**2: every input matters, the graph is O(n)."""
     total = xs[-1] ** 2
@@ -220,13 +244,15 @@ def bench_gradient_cost(sizes=(1, 10, 100, 1000), sympy_limit: int = 100, repeat
     for n in sizes:
         point = [0.1 + 0.8 * i / max(1, n - 1) for i in range(n)]
         floats = [np.float64(x) for x in point]
-        t_f = _median_time(lambda: _sum_of_products(REAL, floats), repeats)
+        number = max(1, 2000 // n)  # tiny functions are timed over many calls
+        t_f = _median_time(lambda: _sum_of_products(REAL, floats), repeats, number=number)
 
         def reverse():
             xs = [Value(x) for x in point]
             _sum_of_products(_ENGINE_MATH, xs).backward()
-        t_rev = _median_time(reverse, repeats)
-        t_value_engine = _median_time(lambda: _sum_of_products(_ENGINE_MATH, [Value(x) for x in point]), repeats)
+        t_rev = _median_time(reverse, repeats, number=number)
+        t_value_engine = _median_time(lambda: _sum_of_products(_ENGINE_MATH, [Value(x) for x in point]), repeats,
+                                      number=number)
 
         def central():
             h = 6e-6
@@ -235,7 +261,7 @@ def bench_gradient_cost(sizes=(1, 10, 100, 1000), sympy_limit: int = 100, repeat
                 up[i] += h
                 down[i] -= h
                 _sum_of_products(REAL, up) - _sum_of_products(REAL, down)
-        t_fd = _median_time(central, 1 if n >= 1000 else repeats)
+        t_fd = _median_time(central, 1 if n >= 1000 else repeats, number=max(1, number // n))
         row = {"n": n, "f_s": t_f, "engine_f_s": t_value_engine, "reverse_s": t_rev, "fd_central_s": t_fd}
         if n <= sympy_limit:
             symbols = [sympy.Symbol(f"x{i}", real=True) for i in range(n)]
@@ -243,7 +269,7 @@ def bench_gradient_cost(sizes=(1, 10, 100, 1000), sympy_limit: int = 100, repeat
             expr = _sum_of_products(SYMPY, symbols)
             grad_fn = sympy.lambdify(symbols, [sympy.diff(expr, s) for s in symbols], modules="numpy")
             row["sympy_derive_s"] = time.perf_counter() - start
-            row["sympy_eval_s"] = _median_time(lambda: grad_fn(*floats), repeats)
+            row["sympy_eval_s"] = _median_time(lambda: grad_fn(*floats), repeats, number=number)
         rows.append(row)
     return rows
 
@@ -264,7 +290,8 @@ def _fmt_s(x) -> str:
     return f"{x * 1e3:.3g} ms" if x < 1 else f"{x:.3g} s"
 
 
-def render(step: list[dict], chain: list[dict], cost: list[dict], conformance: float | None, meta: dict) -> str:
+def render(step: list[dict], chain: list[dict], cost: list[dict], conformance: float | None, meta: dict,
+           unary: list[dict] | None = None) -> str:
     """reports/bench.md from the measured rows."""
     ours = step[0]
     out = ["# Benchmarks", "", f"Measured in one process run on {meta['machine']}; medians of several repeats after "
@@ -287,6 +314,11 @@ def render(step: list[dict], chain: list[dict], cost: list[dict], conformance: f
              if r.get("micrograd_bytes_per_node") else ""] for r in chain]
     out.append(tabulate(rows, ["op nodes", "autodiff", "micrograd", "autodiff bytes/node", "micrograd bytes/node",
                                "memory ratio"], tablefmt="github"))
+    if unary:
+        out += ["", "`v = sin(v)`, n times: n op nodes, no constants; peak memory during build and backward "
+                "(tracemalloc), per node.", ""]
+        out.append(tabulate([[r["nodes"], _fmt_s(r["seconds"]), f"{r['peak_bytes_per_node']:.0f}"] for r in unary],
+                            ["nodes", "build + backward", "peak bytes per node"], tablefmt="github"))
     out += ["", "## The cost of a gradient as inputs grow", "",
             "f(x1..xn) = sum tanh(x_i x_{i+1}) + x_n**2. Reverse mode should cost a small constant times f; central "
             "differences cost 2n evaluations of f; SymPy pays once to derive and lambdify, then evaluates.", ""]
@@ -302,13 +334,16 @@ def render(step: list[dict], chain: list[dict], cost: list[dict], conformance: f
     return "\n".join(out)
 
 
-def plot(chain: list[dict], cost: list[dict], path) -> None:
+def plot(chain: list[dict], cost: list[dict], path, unary: list[dict] | None = None) -> None:
     """Time against graph size: the chain, and gradient cost against n."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    left.loglog([r["nodes"] for r in chain], [r["engine_s"] for r in chain], "o-", label="autodiff: build + backward")
+    left.loglog([r["nodes"] for r in chain], [r["engine_s"] for r in chain], "o-",
+                label="autodiff: v*c + d chain (with constant leaves)")
+    if unary:
+        left.loglog([r["nodes"] for r in unary], [r["seconds"] for r in unary], "s-", label="autodiff: sin chain")
     left.set_xlabel("op nodes in the chain")
     left.set_ylabel("seconds")
     left.legend()
@@ -334,7 +369,6 @@ def main(argv=None) -> int:
     import platform
     from pathlib import Path
 
-    from reference.report import versions, write_atomic
     parser = argparse.ArgumentParser(prog="adcheck bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks that everything runs")
     parser.add_argument("--out", default="reports")
@@ -343,15 +377,19 @@ def main(argv=None) -> int:
     quick = args.quick
     step = bench_training_step(batch=10 if quick else 100, repeats=1 if quick else 7)
     chain = bench_chain((100, 1000) if quick else (1_000, 10_000, 100_000, 500_000), repeats=1 if quick else 3)
+    unary = bench_unary_chain((100, 1000) if quick else (1_000, 10_000, 100_000, 1_000_000))
     cost = bench_gradient_cost((1, 10) if quick else (1, 10, 100, 1000), sympy_limit=10 if quick else 100,
                                repeats=1 if quick else 3)
     conformance = None if (quick or args.no_conformance) else bench_conformance()
+    # Imported only now: the report pulls in torch and SymPy, whose objects would make every
+    # full collection of the garbage collector slower for the peers measured above.
+    from reference.report import versions, write_atomic
     meta = {"machine": f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}",
             "versions": versions()}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    text = render(step, chain, cost, conformance, meta)
-    plot(chain, cost, out / "bench.png")
+    text = render(step, chain, cost, conformance, meta, unary)
+    plot(chain, cost, out / "bench.png", unary)
     write_atomic(out / "bench.md", text + "\n![time against graph size](bench.png)\n")
     print(text)
     return 0

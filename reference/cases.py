@@ -48,6 +48,20 @@ class Case:
         out = self.fn(_ENGINE_MATH, *xs)
         return frozenset(n.op for n in _topological(out) if n.op) if isinstance(out, Value) else frozenset()
 
+    def edge_at(self, values: tuple[float, ...]) -> str:
+        """The convention key of the first op in the engine's graph that sits on a domain edge here ('' if none)."""
+        try:
+            out = self.fn(_ENGINE_MATH, *[Value(x) for x in values])
+        except Exception:
+            return ""
+        if not isinstance(out, Value):
+            return ""
+        for node in _topological(out):
+            key = _edge_of(node)
+            if key:
+                return key
+        return ""
+
     def kink_at(self, values: tuple[float, ...]) -> bool:
         """Whether a relu or abs in the engine's graph sees exactly 0 at this point."""
         try:
@@ -61,6 +75,28 @@ class Case:
     @property
     def all_tags(self) -> frozenset[str]:
         return self.tags | {f"op:{op}" for op in self.ops}
+
+
+def _edge_of(node: Value) -> str:
+    """Which declared edge (conventions.py) an engine node sits on, if any."""
+    op, inputs = node.op, node.children
+    if not op:
+        return ""
+    a = inputs[0].data
+    if op == "pow":
+        return "pow@x=0" if a == 0 else ("pow@neg" if a < 0 else "")
+    if op == "powc":
+        c = node.args[0]
+        if a == 0 and c < 0:
+            return "powc@pole"
+        if a == 0 and 0 < c < 1:
+            return "powc@0"
+        return "powc@neg" if a < 0 and not float(c).is_integer() else ""
+    if op == "div":
+        return "div@y=0" if inputs[1].data == 0 else ""
+    if op in ("log", "sqrt"):
+        return f"{op}@0" if a == 0 else (f"{op}@neg" if a < 0 else "")
+    return ""
 
 
 _ENGINE_MATH = type("EngineMath", (), {

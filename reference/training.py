@@ -200,16 +200,30 @@ def train_pair(setting: Setting, data=None, hidden=(16, 16), seed: int = 0) -> R
     return run
 
 
-def _plot_losses(runs: list[Run], path: Path) -> None:
+def _pyplot():
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    return plt
+
+
+def _save(fig, path: Path, title: str) -> None:
+    fig.axes[0].set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80, metadata={"Software": None})
+
+
+def _batch_text(setting: Setting) -> str:
+    return "full batch" if setting.batch_size is None else f"batches of {setting.batch_size}"
+
+
+def _plot_losses(runs: list[Run], path: Path) -> None:
+    plt = _pyplot()
     datasets = list(dict.fromkeys(r.setting.dataset for r in runs))
     fig, axes = plt.subplots(1, len(datasets), figsize=(6 * len(datasets), 4))
     for ax, dataset in zip(axes if len(datasets) > 1 else [axes], datasets):
         for r in [r for r in runs if r.setting.dataset == dataset]:
-            batch = "full" if r.setting.batch_size is None else f"batch {r.setting.batch_size}"
-            label = f"{r.setting.optimizer}, {batch}"
+            label = f"{r.setting.optimizer}, {_batch_text(r.setting)}"
             (line,) = ax.plot(r.engine_loss, lw=2, alpha=0.6, label=f"engine: {label}")
             ax.plot(r.torch_loss, "--", color=line.get_color(), lw=1, label="torch (dashed)" if r is runs[0] else None)
         ax.set_yscale("log")
@@ -224,9 +238,7 @@ def _plot_losses(runs: list[Run], path: Path) -> None:
 
 
 def _plot_boundary(run: Run, data, path: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
     X, y = data
     n = 50
     xs = [-1.5 + 4.0 * i / (n - 1) for i in range(n)]
@@ -237,18 +249,13 @@ def _plot_boundary(run: Run, data, path: Path) -> None:
     ax.contourf(xs, ys, [[1.0 if scores[j * n + i] > 0 else 0.0 for i in range(n)] for j in range(n)],
                 levels=[-0.5, 0.5, 1.5], colors=["#c6dbef", "#fdd0a2"])
     ax.scatter([p[0] for p in X], [p[1] for p in X], c=["#08519c" if t == 0 else "#a63603" for t in y], s=14)
-    batch = "full batch" if run.setting.batch_size is None else f"batches of {run.setting.batch_size}"
-    ax.set_title(f"moons: engine MLP(2, [16, 16, 1]), {run.setting.epochs} epochs of {run.setting.optimizer}, {batch}",
-                 fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=80, metadata={"Software": None})
+    s = run.setting
+    _save(fig, path, f"moons: engine MLP(2, [16, 16, 1]), {s.epochs} epochs of {s.optimizer}, {_batch_text(s)}")
     plt.close(fig)
 
 
 def _plot_polynomial(run: Run, data, path: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
     X, y = data
     xs = [-1 + 2 * i / 200 for i in range(201)]
     fig, ax = plt.subplots(figsize=(6, 4.5))
@@ -256,10 +263,8 @@ def _plot_polynomial(run: Run, data, path: Path) -> None:
     ax.plot(xs, predict(run.model, [[x] for x in xs]), "r-", label="fitted by the engine")
     ax.plot(xs, [sum(k * x ** i for i, k in enumerate(TRUE_K)) for x in xs], "k--", lw=1, label="true polynomial")
     ax.legend()
-    batch = "full batch" if run.setting.batch_size is None else f"batches of {run.setting.batch_size}"
-    ax.set_title(f"polynomial fit: {run.setting.optimizer}, {run.setting.epochs} epochs, {batch}", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=80, metadata={"Software": None})
+    s = run.setting
+    _save(fig, path, f"polynomial fit: {s.optimizer}, {s.epochs} epochs, {_batch_text(s)}")
     plt.close(fig)
 
 

@@ -106,3 +106,17 @@ def test_committed_report_is_the_output_of_the_current_code(corpus_records):
     from reference.report import conformance_markdown
     assert conformance_markdown(summarize(corpus_records), committed["meta"]) == \
         (REPORTS / "conformance.md").read_text(), "reports/conformance.md is stale: run `make report`"
+
+
+def test_edges_in_ad_hoc_expressions_are_found_from_the_engine_graph():
+    from reference.expr import to_case
+    backends = make_backends(["engine", "torch", "sympy", "fd-central"])
+    single = run_case(to_case("x**y", {"x": 0.0, "y": 2.0}), backends)
+    assert {r["backend"]: r["verdict"] for r in single} == {
+        "engine": "convention", "torch": "convention", "sympy": "undefined", "fd-central": "convention"}
+    composite = run_case(to_case("x**y + sin(x)", {"x": 0.0, "y": 2.0}), backends)
+    assert {r["verdict"] for r in composite} <= {"convention", "undefined"}
+    # an edge does not excuse a wrong finite answer where the oracle is finite
+    wrong = case("wrong", lambda m, x: m.sqrt(x) * 0 + x, [pt(4.0)])
+    assert case("c", lambda m, x: m.log(x), [pt(0.0)]).edge_at((0.0,)) == "log@0"
+    assert wrong.edge_at((4.0,)) == ""
