@@ -375,11 +375,20 @@ def main(argv=None) -> int:
     parser.add_argument("--no-conformance", action="store_true", help="skip timing the conformance run")
     args = parser.parse_args(argv)
     quick = args.quick
+
+    def stage(text: str) -> None:  # progress on a terminal only
+        if sys.stderr.isatty():
+            print(f"bench: {text}...", file=sys.stderr, flush=True)
+    stage("training step (4 peers, GC on and off)")
     step = bench_training_step(batch=10 if quick else 100, repeats=1 if quick else 7)
+    stage("deep chains")
     chain = bench_chain((100, 1000) if quick else (1_000, 10_000, 100_000, 500_000), repeats=1 if quick else 3)
     unary = bench_unary_chain((100, 1000) if quick else (1_000, 10_000, 100_000, 1_000_000))
+    stage("gradient cost against n")
     cost = bench_gradient_cost((1, 10) if quick else (1, 10, 100, 1000), sympy_limit=10 if quick else 100,
                                repeats=1 if quick else 3)
+    if not (quick or args.no_conformance):
+        stage("the conformance run")
     conformance = None if (quick or args.no_conformance) else bench_conformance()
     # Imported only now: the report pulls in torch and SymPy, whose objects would make every
     # full collection of the garbage collector slower for the peers measured above.

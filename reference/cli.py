@@ -146,7 +146,8 @@ def cmd_fuzz(args) -> int:
         raise UsageError("--budget and --workers must be at least 1")
     if args.engine:
         _make_backends(("engine",), args.engine)  # a bad MODULE:CLASS fails here, in one line
-    result = fuzz(args.budget, args.seed, args.workers, args.engine)
+    from .harness import terminal_progress
+    result = fuzz(args.budget, args.seed, args.workers, args.engine, progress=terminal_progress())
     path = write(result, Path(args.out))
     print(f"{args.budget} expressions in {result['seconds']:.1f} s "
           f"({args.budget / result['seconds']:.1f}/s): {len(result['findings'])} disagreement(s). Wrote {path}")
@@ -160,7 +161,8 @@ def cmd_study(args) -> int:
     unknown = [op for op in args.ops if op not in RULES]
     if unknown:
         raise UsageError(f"unknown op {unknown[0]!r}; ops: {', '.join(RULES)}")
-    for path in write_study(args.ops or None, Path(args.out)):
+    from .harness import terminal_progress
+    for path in write_study(args.ops or None, Path(args.out), progress=terminal_progress()):
         print(f"wrote {path}")
     return EXIT_OK
 

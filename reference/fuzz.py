@@ -40,19 +40,34 @@ def _check(job) -> dict | None:
             "records": [{k: r[k] for k in ("backend", "grad", "oracle_grad", "note")} for r in final]}
 
 
-def fuzz(budget: int, seed: int = 0, workers: int = 1, engine: str | None = None, depth: int = 4) -> dict:
+def fuzz(budget: int, seed: int = 0, workers: int = 1, engine: str | None = None, depth: int = 4,
+         progress=None) -> dict:
     """Check ``budget`` random expressions drawn from ``seed``; the findings are the same for a seed."""
     rng = random.Random(seed)
     jobs = [(i, random_tree(rng, depth), random_point(rng), engine) for i in range(budget)]
     start = time.perf_counter()
-    if workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            results = list(pool.map(_check, jobs, chunksize=8))
-    else:
-        results = [_check(job) for job in jobs]
+    results = []
+    with ProcessPoolExecutor(workers) if workers > 1 else _InProcess() as pool:
+        for i, result in enumerate(pool.map(_check, jobs, chunksize=8)):
+            results.append(result)
+            if progress and ((i + 1) % 10 == 0 or i + 1 == budget):
+                progress(i + 1, budget, f"{sum(1 for r in results if r)} found")
     seconds = time.perf_counter() - start
     return {"budget": budget, "seed": seed, "engine": engine or "autodiff.engine.Value",
             "findings": [r for r in results if r], "seconds": seconds}
+
+
+class _InProcess:
+    """The one-worker stand-in for a process pool: map in this process."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def map(self, fn, items, chunksize=1):
+        return map(fn, items)
 
 
 def render(result: dict) -> str:

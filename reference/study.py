@@ -441,14 +441,16 @@ WHY = {
 }
 
 
-def write_study(ops: list[str] | None = None, out: Path = Path("reports")) -> list[Path]:
+def write_study(ops: list[str] | None = None, out: Path = Path("reports"), progress=None) -> list[Path]:
     """Pages and pictures of ``ops`` (all when None) under out/ops, and the index."""
     from .report import write_atomic
     ops = list(ops or RULES)
     folder = Path(out) / "ops"
     folder.mkdir(parents=True, exist_ok=True)
     written, summary = [], []
-    for op in ops:
+    for i, op in enumerate(ops):
+        if progress:
+            progress(i, len(ops), op)
         study = study_op(op)
         plot_op(study, folder / f"{op}.png")
         write_atomic(folder / f"{op}.md", page(study))
@@ -462,6 +464,8 @@ def write_study(ops: list[str] | None = None, out: Path = Path("reports")) -> li
              tabulate(summary, ["op", "engine's rule vs sympy.diff", "vs PyTorch's formula",
                                 "largest relative error of the engine over its sweep"], tablefmt="github"), "",
              "The same conventions feed the conformance report's table (`reference/conventions.py`).", ""]
+    if progress:
+        progress(len(ops), len(ops), "done")
     if set(ops) == set(RULES):
         index += swell_section()
         write_atomic(folder / "index.md", "\n".join(index) + "\n")
