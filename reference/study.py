@@ -225,19 +225,25 @@ def _grid(lo: float, hi: float, kind: str, n: int = 161) -> list[float]:
     return [10 ** (lo + (hi - lo) * i / (n - 1)) for i in range(n)]
 
 
+_BINARY_OPS = {"add": lambda m, x, y: x + y, "sub": lambda m, x, y: x - y, "mul": lambda m, x, y: x * y,
+               "div": lambda m, x, y: x / y, "pow": lambda m, x, y: x ** y}
+
+
+def op_function(op: str):
+    """The op alone as a case function over a math namespace (powc with exponent 2.5)."""
+    if op == "powc":
+        return lambda m, x: x ** POWC_EXPONENT
+    if op == "neg":
+        return lambda m, x: -x
+    return _BINARY_OPS.get(op) or (lambda m, x: getattr(m, op)(x))
+
+
 def sweep(op: str) -> dict:
     """Relative error of each backend (and of a better formula) against the oracle over a range."""
     name, (lo, hi, kind), fixed = SWEEPS[op]
     inputs, _ = _inputs(op)
     names = [str(s) for s in inputs]
-    rule = RULES[op]
-    if op == "powc":
-        fn = lambda m, x: x ** POWC_EXPONENT
-    elif rule.arity == 2:
-        fn = {"add": lambda m, x, y: x + y, "sub": lambda m, x, y: x - y, "mul": lambda m, x, y: x * y,
-              "div": lambda m, x, y: x / y, "pow": lambda m, x, y: x ** y}[op]
-    else:
-        fn = {"neg": lambda m, x: -x}.get(op) or (lambda m, x, _op=op: getattr(m, _op)(x))
+    fn = op_function(op)
     xs = _grid(lo, hi, kind)
     points = [tuple(x if n == name else fixed[n] for n in names) for x in xs]
     case = Case(f"sweep-{op}", fn, tuple(names), tuple(Point(p) for p in points), frozenset({"study"}))
@@ -268,17 +274,8 @@ def step_study(op: str) -> dict:
     inputs, _ = _inputs(op)
     x0 = STEP_POINTS.get(op, 0.7)
     point = (x0,) + (0.5,) * (len(inputs) - 1)
-    if op == "powc":
-        fn = lambda m, x: x ** POWC_EXPONENT
-    elif op == "pow":
-        fn = lambda m, x, y: x ** y
-    elif len(inputs) == 2:
-        fn = {"add": lambda m, x, y: x + y, "sub": lambda m, x, y: x - y, "mul": lambda m, x, y: x * y,
-              "div": lambda m, x, y: x / y}[op]
-    else:
-        fn = {"neg": lambda m, x: -x}.get(op) or (lambda m, x, _op=op: getattr(m, _op)(x))
     names = tuple(str(s) for s in inputs)
-    case = Case(f"steps-{op}", fn, names, (Point(point),), frozenset({"study"}))
+    case = Case(f"steps-{op}", op_function(op), names, (Point(point),), frozenset({"study"}))
     from .backends import OracleBackend
     truth = OracleBackend().evaluate(case, point).grad[names[0]]
     hs = [10 ** (-16 + 15 * i / 59) for i in range(60)]
