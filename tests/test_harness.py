@@ -120,3 +120,4 @@ def test_edges_in_ad_hoc_expressions_are_found_from_the_engine_graph():
     wrong = case("wrong", lambda m, x: m.sqrt(x) * 0 + x, [pt(4.0)])
     assert case("c", lambda m, x: m.log(x), [pt(0.0)]).edge_at((0.0,)) == "log@0"
     assert wrong.edge_at((4.0,)) == ""
+
