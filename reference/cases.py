@@ -271,8 +271,9 @@ COMPOSITE_CASES = [
     case("(x*y)**2/(x+y)", lambda m, x, y: (x * y) ** 2 / (x + y), [(1, 2), (-3, 0.5)], []),
     case("norm2", lambda m, x, y: m.sqrt(x ** 2 + y ** 2), [(3, 4), (-1, 0.5)], []),
     case("log_sigmoid", lambda m, x: m.log(m.sigmoid(x)), [-5, 0, 5], []),
-    case("1-tanh**2", lambda m, x: 1 - m.tanh(x) ** 2, [0.5, -2, 8], ["cancellation"], tol=1e3,
-         note="1 - tanh(8)**2 cancels 7 digits in float64, in every float method alike"),
+    case("1-tanh**2", lambda m, x: 1 - m.tanh(x) ** 2, [0.5, -2, 8], ["cancellation"],
+         note="1 - tanh(8)**2 cancels 7 digits in float64, in every float method alike: the harness widens "
+              "the tolerance to the float program's own error there"),
     case("x**y**z", lambda m, x, y, z: x ** (y ** z), [(1.5, 2, 0.5), (2, 0.5, 3)], []),
     case("deep_tanh", deep_tanh, [0.5, -2], ["deep"]),
     case("deep_sin_mul", deep_sin_mul, [(0.5, 0.9), (1, -1.1)], ["deep", "reuse"]),

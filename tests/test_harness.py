@@ -121,3 +121,15 @@ def test_edges_in_ad_hoc_expressions_are_found_from_the_engine_graph():
     assert case("c", lambda m, x: m.log(x), [pt(0.0)]).edge_at((0.0,)) == "log@0"
     assert wrong.edge_at((4.0,)) == ""
 
+
+
+def test_ill_conditioned_float_program_widens_the_tolerance_but_not_past_a_bug():
+    from reference.expr import to_case
+    c = to_case("1 - tanh(x)**2", {"x": 8.0})
+    good = run_case(c, make_backends(["engine", "torch"]))
+    assert {r["verdict"] for r in good} == {"agree"} and "float64" in good[0]["note"]
+    assert good[0]["tolerance"] > 1e-10
+    planted = EngineBackend(planted_engine("missing-chain-factor").Value)
+    # the planted bug drops the upstream factor of a second input: put one (2) above the cancellation
+    (bad,) = run_case(to_case("3 * (1 - tanh(x)**2) * 2", {"x": 8.0}), [planted])
+    assert bad["verdict"] == "mismatch"
