@@ -25,6 +25,8 @@ __all__ = ["Value", "grad"]
 
 _R = RULES
 _new = object.__new__
+# The rules the operators use, looked up once (a planted-bug copy of this module may swap _R).
+_ADD, _SUB, _MUL, _DIV = _R["add"], _R["sub"], _R["mul"], _R["div"]
 
 
 class Value:
@@ -68,36 +70,48 @@ class Value:
 
     # -- operators ---------------------------------------------------------------
     def __add__(self, other):
-        other = _coerce(other)
-        return NotImplemented if other is None else _make2(_R["add"], self, other)
+        if other.__class__ is not Value:
+            other = _coerce(other)
+            if other is None:
+                return NotImplemented
+        return _make2(_ADD, self, other)
 
     def __radd__(self, other):
         other = _coerce(other)
-        return NotImplemented if other is None else _make2(_R["add"], other, self)
+        return NotImplemented if other is None else _make2(_ADD, other, self)
 
     def __sub__(self, other):
-        other = _coerce(other)
-        return NotImplemented if other is None else _make2(_R["sub"], self, other)
+        if other.__class__ is not Value:
+            other = _coerce(other)
+            if other is None:
+                return NotImplemented
+        return _make2(_SUB, self, other)
 
     def __rsub__(self, other):
         other = _coerce(other)
-        return NotImplemented if other is None else _make2(_R["sub"], other, self)
+        return NotImplemented if other is None else _make2(_SUB, other, self)
 
     def __mul__(self, other):
-        other = _coerce(other)
-        return NotImplemented if other is None else _make2(_R["mul"], self, other)
+        if other.__class__ is not Value:
+            other = _coerce(other)
+            if other is None:
+                return NotImplemented
+        return _make2(_MUL, self, other)
 
     def __rmul__(self, other):
         other = _coerce(other)
-        return NotImplemented if other is None else _make2(_R["mul"], other, self)
+        return NotImplemented if other is None else _make2(_MUL, other, self)
 
     def __truediv__(self, other):
-        other = _coerce(other)
-        return NotImplemented if other is None else _make2(_R["div"], self, other)
+        if other.__class__ is not Value:
+            other = _coerce(other)
+            if other is None:
+                return NotImplemented
+        return _make2(_DIV, self, other)
 
     def __rtruediv__(self, other):
         other = _coerce(other)
-        return NotImplemented if other is None else _make2(_R["div"], other, self)
+        return NotImplemented if other is None else _make2(_DIV, other, self)
 
     def __pow__(self, other):
         if isinstance(other, Value):
