@@ -213,6 +213,8 @@ def _coerce(x) -> Value | None:
     return None
 
 
+# Two node makers, written out slot by slot rather than one with branches or a shared
+# helper: every op of every forward pass comes through here.
 def _make2(rule: Rule, a: Value, b: Value) -> Value:
     """A new node of a two-input rule."""
     out = _new(Value)
