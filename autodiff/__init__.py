@@ -8,23 +8,5 @@ from .rules import RULES, Rule
 from .train import fit, predict
 
 __version__ = "0.1.0"
-__all__ = [
-           "MLP",
-           "RULES",
-           "SGD",
-           "Adam",
-           "Layer",
-           "Module",
-           "Momentum",
-           "Neuron",
-           "Rule",
-           "Value",
-           "bce_with_logits",
-           "draw_dot",
-           "fit",
-           "grad",
-           "hinge",
-           "mse",
-           "predict",
-           "render_graph",
-]
+__all__ = ["MLP", "RULES", "SGD", "Adam", "Layer", "Module", "Momentum", "Neuron", "Rule", "Value",
+           "bce_with_logits", "draw_dot", "fit", "grad", "hinge", "mse", "predict", "render_graph"]

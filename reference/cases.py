@@ -40,37 +40,28 @@ class Case:
     note: str = ""
     tol: float = 1.0  # multiplies every backend's rtol (for ill-conditioned cases)
 
+    def engine_nodes(self, values: tuple[float, ...]) -> list[Value]:
+        """Every node of the engine's graph of this case at ``values`` (empty if it fails or is constant)."""
+        try:
+            out = self.fn(_ENGINE_MATH, *[Value(x) for x in values])
+        except Exception:  # a case that the engine cannot run has no graph to read
+            return []
+        return _topological(out) if isinstance(out, Value) else []
+
     @cached_property
     def ops(self) -> frozenset[str]:
         """The engine's primitive ops this case uses (read off the engine's graph)."""
-        point = next((p.values for p in self.points if all(math.isfinite(x) for x in p.values)), None)
-        xs = [Value(x if point is None else point[i]) for i, x in enumerate([0.5] * len(self.variables))]
-        out = self.fn(_ENGINE_MATH, *xs)
-        return frozenset(n.op for n in _topological(out) if n.op) if isinstance(out, Value) else frozenset()
+        point = next((p.values for p in self.points if all(math.isfinite(x) for x in p.values)),
+                     (0.5,) * len(self.variables))
+        return frozenset(n.op for n in self.engine_nodes(point) if n.op)
 
     def edge_at(self, values: tuple[float, ...]) -> str:
-        """The convention key of the first op in the engine's graph that sits on a domain edge here ('' if none)."""
-        try:
-            out = self.fn(_ENGINE_MATH, *[Value(x) for x in values])
-        except Exception:
-            return ""
-        if not isinstance(out, Value):
-            return ""
-        for node in _topological(out):
-            key = _edge_of(node)
-            if key:
-                return key
-        return ""
+        """The convention key of the first op in the engine's graph on a domain edge here ('' if none)."""
+        return next((key for key in map(_edge_of, self.engine_nodes(values)) if key), "")
 
     def kink_at(self, values: tuple[float, ...]) -> bool:
         """Whether a relu or abs in the engine's graph sees exactly 0 at this point."""
-        try:
-            out = self.fn(_ENGINE_MATH, *[Value(x) for x in values])
-        except Exception:
-            return False
-        if not isinstance(out, Value):
-            return False
-        return any(n.op in ("relu", "abs") and n.children[0].data == 0 for n in _topological(out))
+        return any(n.op in ("relu", "abs") and n.children[0].data == 0 for n in self.engine_nodes(values))
 
     @property
     def all_tags(self) -> frozenset[str]:

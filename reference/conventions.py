@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 ANY = None
 NAN = float("nan")
-FD_SCHEMES = ("fd-forward", "fd-central", "fd-five-point", "fd-richardson")
 
 
 @dataclass(frozen=True)

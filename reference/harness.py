@@ -21,12 +21,6 @@ AGREE, MISMATCH, CONVENTION, UNDEFINED = "agree", "mismatch", "convention", "und
 VERDICTS = (AGREE, MISMATCH, CONVENTION, UNDEFINED, UNSUPPORTED)
 DEFAULT_BUDGET = 60.0  # seconds of SymPy work per case
 
-# Finite differences err in absolute terms at unit scale (their steps are ~ eps**k * max(1, |x|)),
-# exact and AD methods relative to the size of the answer.
-_FLOOR = {"fd": 1.0}
-_TINY = 1e-300
-
-
 class CaseTimeout(BaseException):
     """SymPy ran past the per-case time budget (a BaseException, so SymPy cannot swallow it)."""
 
@@ -51,10 +45,6 @@ def time_budget(seconds: float | None):
         signal.signal(signal.SIGALRM, previous)
 
 
-def _floor(backend: Backend) -> float:
-    return _FLOOR.get(backend.name.split("-")[0], _TINY)
-
-
 def _same_nonfinite(b: float, o: float) -> bool:
     return b == o or (math.isnan(b) and math.isnan(o))
 
@@ -62,7 +52,7 @@ def _same_nonfinite(b: float, o: float) -> bool:
 def component_errors(result: Result, oracle: Result, backend: Backend, variables) -> list[tuple[str, float, str]]:
     """(name, error, kind) for the value and each partial; kind is ok / undefined / bad."""
     finite = [abs(x) for x in (oracle.value, *oracle.grad.values()) if math.isfinite(x)]
-    scale = max(finite + [_floor(backend)])
+    scale = max([*finite, backend.error_floor])
     pairs = [("value", result.value, oracle.value)] + [(v, result.grad[v], oracle.grad[v]) for v in variables]
     out = []
     for name, b, o in pairs:
@@ -358,5 +348,5 @@ def overall_verdict(records: list[dict]) -> str:
 def describe_backends(backends: list[Backend]) -> list[dict]:
     """Name, method, tolerance and error scale of each backend, for the report."""
     return [{"name": b.name, "method": b.method + (f" ({b.label})" if getattr(b, "label", "") else ""),
-             "rtol": b.rtol, "floor": "max(|oracle|, S, 1)" if _floor(b) == 1.0 else "max(|oracle|, S)"}
+             "rtol": b.rtol, "floor": "max(|oracle|, S, 1)" if b.error_floor >= 1 else "max(|oracle|, S)"}
             for b in backends]

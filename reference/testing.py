@@ -57,18 +57,18 @@ def _diff(b, o) -> str:
 
 
 def _as_case(f: Callable | str | Case, at) -> Case:
-    if isinstance(f, Case):
-        values = tuple(float(at[n]) for n in f.variables) if isinstance(at, dict) else tuple(map(float, at))
-        return Case(f.name, f.fn, f.variables, (Point(values),), f.tags, f.note, f.tol)
+    """A one-point Case of ``f`` at ``at`` (a dict by name, or values in the variables' order)."""
     if isinstance(f, str):
         if not isinstance(at, dict):
             raise TypeError("with an expression string, give `at` as a dict of variable values")
         return to_case(f, at)
-    names = variables_of(f)
+    base = f if isinstance(f, Case) else Case(getattr(f, "__name__", "f"), f, variables_of(f), (),
+                                             frozenset({"user"}))
+    names = base.variables
     values = tuple(float(at[n]) for n in names) if isinstance(at, dict) else tuple(float(x) for x in at)
     if len(values) != len(names):
         raise ValueError(f"{len(names)} variables ({', '.join(names)}) but {len(values)} values")
-    return Case(getattr(f, "__name__", "f"), f, names, (Point(values),), frozenset({"user"}))
+    return Case(base.name, base.fn, names, (Point(values),), base.tags, base.note, base.tol)
 
 
 def check_gradients(f: Callable | str | Case, at: dict | Sequence[float], backends: Sequence[str] = DEFAULT_BACKENDS,

@@ -168,18 +168,13 @@ def train_pair(setting: Setting, data=None, hidden=(16, 16), seed: int = 0) -> R
     Xt, yt = torch.tensor(X, dtype=torch.float64), torch.tensor(y, dtype=torch.float64)
     torch_loss = (torch.nn.functional.binary_cross_entropy_with_logits if loss_name == "bce"
                   else torch.nn.functional.mse_loss)
-    engine_history: list[float] = []
-
-    def after_epoch(epoch, loss):
-        engine_history.append(loss)
-
     # The engine trains one epoch at a time through fit(); two generators from the same seed
     # give both sides the same shuffled batches.
     engine_rng, torch_rng = random.Random(seed), random.Random(seed)
     for _ in range(setting.epochs):
         start = time.perf_counter()
-        fit(model, X, y, loss=loss_name, optimizer=opt, epochs=1, batch_size=setting.batch_size,
-            seed=engine_rng, callback=after_epoch)
+        (engine_loss,) = fit(model, X, y, loss=loss_name, optimizer=opt, epochs=1, batch_size=setting.batch_size,
+                             seed=engine_rng)
         run.engine_seconds += time.perf_counter() - start
 
         start = time.perf_counter()
@@ -192,11 +187,10 @@ def train_pair(setting: Setting, data=None, hidden=(16, 16), seed: int = 0) -> R
             topt.step()
             total, parts = total + loss.item(), parts + 1
         run.torch_seconds += time.perf_counter() - start
-        run.engine_loss.append(engine_history[-1])
+        run.engine_loss.append(engine_loss)
         run.torch_loss.append(total / parts)
         run.loss_diff.append(abs(run.engine_loss[-1] - run.torch_loss[-1]) / max(abs(run.torch_loss[-1]), 1e-300))
         run.param_diff.append(relative_difference([p.data for p in model.parameters()], _flat_torch(twin)))
-    run.twin = twin
     return run
 
 

@@ -36,14 +36,16 @@ class Result:
 class Backend:
     """Evaluates a case's value and gradient at a point.
 
-    ``rtol`` is the tolerance of the method against the oracle; ``scale_with_value``
-    says whether its error grows with |f| (finite differences) rather than with |grad f|.
+    ``rtol`` is the tolerance of the method against the oracle. ``error_floor`` is the
+    smallest scale its errors are measured against: a tiny number for exact and AD methods
+    (their error is relative to the answer), 1 for finite differences (their steps are sized
+    at unit scale, so their error is absolute below it).
     """
 
     name: str = ""
     method: str = ""
     rtol: float = 1e-10
-    scale_with_value: bool = False
+    error_floor: float = 1e-300
 
     def evaluate(self, case: Case, point: tuple[float, ...]) -> Result:
         """Value and gradient of ``case`` at ``point``, never raising."""

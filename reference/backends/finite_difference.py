@@ -34,6 +34,7 @@ class FiniteDifference(Backend):
     """A scheme over one variable at a time; subclasses give ``derivative``."""
 
     order = 1
+    error_floor = 1.0
     fixed_step: float | None = None  # set by the step study; None: the theory's step
 
     def with_step(self, h: float) -> FiniteDifference:
