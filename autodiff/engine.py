@@ -21,7 +21,7 @@ from numbers import Real
 
 from .rules import FLOAT, RULES, Rule
 
-__all__ = ["Value", "grad"]
+__all__ = ["VALUE_MATH", "Value", "grad"]
 
 _R = RULES
 _new = object.__new__
@@ -53,6 +53,11 @@ class Value:
         return (self._a,) if self._b is None else (self._a, self._b)
 
     _prev = children  # micrograd's name for the same thing
+
+    @property
+    def rule(self):
+        """The registry row that made this value (None for a leaf)."""
+        return self._rule
 
     @property
     def op(self) -> str:
@@ -291,6 +296,7 @@ class _ValueMath:
 for _name in ("exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "sqrt", "abs"):
     setattr(_ValueMath, _name, staticmethod(lambda x, _n=_name: getattr(_lift(x), _n)()))
 _VALUES = _ValueMath()
+VALUE_MATH = _VALUES  # the namespace ``m`` that runs a case on Values: m.tanh(v), numbers lifted
 
 
 def _data(x) -> float:
