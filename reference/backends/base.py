@@ -31,6 +31,10 @@ class Result:
     message: str = ""
     error_estimate: dict[str, float] | None = None  # the method's own estimate, where it has one
     seconds: float = 0.0
+    # For status ERROR, what went wrong: "raises" (the code raised an exception; ``exception``
+    # names its type), "crash" (the process died: exit code or signal in ``message``), "timeout".
+    kind: str = ""
+    exception: str = ""
 
 
 class Backend:
@@ -44,6 +48,7 @@ class Backend:
 
     name: str = ""
     method: str = ""
+    subject: bool = False  # the thing under test (the engine): its errors fail a run; a reference's are findings
     rtol: float = 1e-10
     error_floor: float = 1e-300
 
@@ -57,7 +62,8 @@ class Backend:
         except Unsupported as err:
             result = Result(self.name, UNSUPPORTED, message=str(err))
         except Exception as err:  # a backend failing on one case must not stop the others
-            result = Result(self.name, ERROR, message=f"{type(err).__name__}: {err}".strip())
+            result = Result(self.name, ERROR, message=f"{type(err).__name__}: {err}".strip(), kind="raises",
+                            exception=type(err).__name__)
         result.seconds = time.perf_counter() - start
         return result
 

@@ -46,6 +46,7 @@ class EngineBackend(Backend):
 
     method = "reverse-mode AD"
     rtol = 1e-10
+    subject = True
 
     def __init__(self, value_class: type = Value, name: str = "engine") -> None:
         self.cls = value_class
