@@ -1,11 +1,12 @@
 """Training loops: ``fit`` a model to data, ``predict`` with it."""
 from __future__ import annotations
 
+import gc
 import random
 from collections.abc import Callable, Sequence
 
 from .engine import Value
-from .losses import LOSSES
+from .losses import LOSSES, bce_with_logits
 from .optim import SGD, Optimizer
 
 __all__ = ["batches", "fit", "predict"]
@@ -28,32 +29,97 @@ def _as_inputs(x) -> list:
 
 def fit(model, X: Sequence, y: Sequence, loss: str | Callable = "mse", optimizer: Optimizer | None = None,
         epochs: int = 100, batch_size: int | None = None, seed: int | random.Random | None = 0,
-        callback: Callable[[int, float], None] | None = None) -> list[float]:
+        callback: Callable[[int, float], None] | None = None, compiled: bool = False,
+        collector: str = "pause") -> list[float]:
     """Train in place; returns the mean batch loss of each epoch.
 
     ``batch_size=None`` is full batch, 1 is stochastic. Batches are shuffled with
     ``random.Random(seed)``, or with ``seed`` itself when it is a ``random.Random``
     (so that several calls continue one sequence); ``seed=None`` keeps the data order.
+
+    ``compiled=True`` traces the loss graph once per batch size (inputs and targets as fed
+    leaves, see ``autodiff.compile``) and replays the generated code for every later batch of
+    that size: the same losses, parameters and gradients, bit for bit, without building nodes.
+    It needs a model and loss whose graph does not depend on the values (MLPs with ``mse`` or
+    ``hinge``); ``bce_with_logits`` branches on its logits in Python and is refused.
+
+    ``collector="pause"`` (the default) turns the cyclic garbage collector off while training
+    and restores it after: the engine's graphs have no reference cycles, so reference counting
+    frees each step's graph as before, and the collector's passes over every live object (all of
+    torch's and SymPy's when they are imported) no longer cost a share of each step. A young-
+    generation collection after each epoch reclaims any cycles a callback or custom loss made.
+    ``collector="default"`` leaves the collector as it is.
     """
     if len(X) != len(y) or not X:
         raise ValueError(f"{len(X)} inputs for {len(y)} targets")
+    if collector not in ("pause", "default"):
+        raise ValueError(f"collector must be 'pause' or 'default', got {collector!r}")
     loss_fn = LOSSES[loss] if isinstance(loss, str) else loss
+    if compiled and loss_fn is bce_with_logits:
+        raise ValueError("compiled=True needs a loss whose graph does not depend on the values; "
+                         "bce_with_logits branches on each logit in Python")
     optimizer = optimizer or SGD(model.parameters(), lr=0.05)
     rng = seed if isinstance(seed, random.Random) else (random.Random(seed) if seed is not None else None)
-    history = []
-    for epoch in range(epochs):
-        total, parts = 0.0, 0
-        for idx in batches(len(X), batch_size, rng):
-            predictions = [model(_as_inputs(X[i])) for i in idx]
-            value: Value = loss_fn(predictions, [y[i] for i in idx])
-            optimizer.zero_grad()
-            value.backward()
-            optimizer.step()
-            total, parts = total + value.data, parts + 1
-        history.append(total / parts)
-        if callback is not None:
-            callback(epoch, history[-1])
+    step = _CompiledStep(model, loss_fn) if compiled else None
+    paused = collector == "pause" and gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        history = []
+        for epoch in range(epochs):
+            total, parts = 0.0, 0
+            for idx in batches(len(X), batch_size, rng):
+                optimizer.zero_grad()
+                if step is not None:
+                    value = step(X, y, idx)
+                else:
+                    predictions = [model(_as_inputs(X[i])) for i in idx]
+                    loss_value: Value = loss_fn(predictions, [y[i] for i in idx])
+                    loss_value.backward()
+                    value = loss_value.data
+                optimizer.step()
+                total, parts = total + value, parts + 1
+            history.append(total / parts)
+            if paused:
+                gc.collect(0)
+            if callback is not None:
+                callback(epoch, history[-1])
+    finally:
+        if paused:
+            gc.enable()
     return history
+
+
+class _CompiledStep:
+    """Loss and gradients of one batch by replaying a traced graph (one per batch size)."""
+
+    def __init__(self, model, loss_fn) -> None:
+        self.model, self.loss_fn = model, loss_fn
+        self.params = model.parameters()
+        self.traced: dict[int, object] = {}
+
+    def _trace(self, rows: list, targets: list):
+        from .compile import compile_gradient
+        leaves = [[Value(v) for v in row] for row in rows]
+        target_leaves = [Value(t) for t in targets]
+        value = self.loss_fn([self.model(xs) for xs in leaves], target_leaves)
+        feed = [v for xs in leaves for v in xs] + target_leaves
+        return compile_gradient(value, self.params, feed=feed)
+
+    def __call__(self, X, y, idx) -> float:
+        rows = [_as_inputs(X[i]) for i in idx]
+        targets = [y[i] for i in idx]
+        cg = self.traced.get(len(idx))
+        if cg is None:
+            cg = self.traced[len(idx)] = self._trace(rows, targets)
+        values = [p.data for p in self.params]
+        for row in rows:
+            values.extend(row)
+        values.extend(targets)
+        value, grads = cg(values)
+        for p, g in zip(self.params, grads):
+            p.grad += g  # as backward() does into the zeroed leaves
+        return value
 
 
 def predict(model, X: Sequence) -> list:
