@@ -11,7 +11,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from .conventions import ANY, CONVENTIONS
-from .harness import VERDICTS
+from .judge import VERDICTS
 
 
 def versions() -> dict[str, str]:
@@ -26,18 +26,94 @@ def versions() -> dict[str, str]:
             "torch": torch.__version__, "numpy": numpy.__version__, "autodiff": engine}
 
 
+def _mode() -> int:
+    """0666 minus the umask: what a normal open() for writing would give."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write via a temporary file in the same folder, then rename: never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    write_pair(path.parent, {path.name: text})
+
+
+_COMMIT = ".adcheck-commit"
+
+
+def _recover(folder: Path) -> None:
+    """Finish or undo a pair write that a killed run left behind.
+
+    A commit file lists temporaries that were complete before any rename: roll those forward.
+    Any other ``.*.adcheck.tmp`` is an unfinished write: remove it.
+    """
+    commit = folder / _COMMIT
+    if commit.exists():
+        try:
+            pairs = json.loads(commit.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pairs = {}
+        for tmp, final in pairs.items():
+            if (folder / tmp).exists():
+                os.replace(folder / tmp, folder / final)
+        commit.unlink(missing_ok=True)
+    for leftover in folder.glob(".*.adcheck.tmp"):
+        leftover.unlink(missing_ok=True)
+    for leftover in folder.glob(f"{_COMMIT}.*.tmp"):
+        leftover.unlink(missing_ok=True)
+
+
+def write_pair(folder: Path, files: dict[str, str]) -> None:
+    """Replace several files of one folder together (e.g. conformance.md and .json).
+
+    Every file is written to a temporary first; a commit file naming them is then put in place
+    atomically, the temporaries are renamed, and the commit file is removed. A run killed before
+    the commit file exists leaves the old files; one killed after it leaves the new ones (the next
+    write finishes the renames). Leftover temporaries are cleaned up; files get 0666 minus the umask.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    _recover(folder)
+    mode = _mode()
+    written: dict[str, str] = {}
     try:
+        for name, text in files.items():
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".adcheck.tmp")
+            written[Path(tmp).name] = name
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, mode)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"{_COMMIT}.", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
+            json.dump(written, f)
+        os.replace(tmp, folder / _COMMIT)  # from here on the new pair wins, even if killed
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        for tmp in written:
+            (folder / tmp).unlink(missing_ok=True)
         raise
+    for tmp, name in written.items():
+        os.replace(folder / tmp, folder / name)
+    (folder / _COMMIT).unlink(missing_ok=True)
+
+
+def json_safe(x):
+    """A copy of ``x`` with non-finite floats as the strings "nan", "inf", "-inf" (the JSON boundary)."""
+    if isinstance(x, float):
+        if math.isfinite(x):
+            return x
+        return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+    if isinstance(x, dict):
+        return {k: json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [json_safe(v) for v in x]
+    return x
+
+
+def dumps(doc, indent: int | None = 1) -> str:
+    """JSON text of ``doc``; never fails on inf or nan."""
+    return json.dumps(json_safe(doc), indent=indent, allow_nan=False)
 
 
 def fmt(x) -> str:
@@ -51,51 +127,109 @@ def fmt(x) -> str:
     return f"{x:.6g}" if isinstance(x, float) else str(x)
 
 
+def _cell(text, limit: int = 90) -> str:
+    """One table cell on one line, cut to ``limit`` characters (keeps every line of the report short)."""
+    text = " ".join(str(text).split()).replace("|", "/")
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _point(p: dict) -> str:
     return ", ".join(f"{k}={fmt(v)}" for k, v in list(p.items())[:4]) + (" ..." if len(p) > 4 else "")
 
 
-def _grads(g: dict, limit: int = 4) -> str:
+def _grads(g: dict, limit: int = 3) -> str:
     return ", ".join(fmt(v) for v in list(g.values())[:limit]) + (" ..." if len(g) > limit else "")
+
+
+def subject_section(meta: dict) -> list[str]:
+    """What was tested and what was found about it, in plain words (meta["subject"], meta["diagnosis"])."""
+    out: list[str] = []
+    subject = meta.get("subject") or {}
+    if subject:
+        where = f" from `{subject['file']}`" if subject.get("file") else ""
+        out.append(f"Subject: the class `{subject.get('class', '?')}`{where}.")
+        lacks = subject.get("lacks") or {}
+        if lacks:
+            out += ["", "It lacks these ops (records that need them are `unsupported`, and count against coverage):", ""]
+            out += [f"- `{op}`: {_cell(why, 160)}" for op, why in lacks.items()]
+        cov = subject.get("coverage") or {}
+        if cov:
+            out += ["", "Coverage: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in cov.items()) + "."]
+        out.append("")
+    diagnosis = meta.get("diagnosis") or []
+    if diagnosis:
+        out += ["## What is wrong, in plain words", ""]
+        for d in diagnosis:
+            op = f" `{d['op']}`" if d.get("op") else ""
+            out.append(f"- **{d.get('kind', '?')}**{op}: {_cell(d.get('summary', ''), 170)}")
+            for ev in list(d.get("evidence") or [])[:3]:
+                out.append(f"  - {_cell(ev if isinstance(ev, str) else json.dumps(json_safe(ev)), 160)}")
+        out.append("")
+    return out
 
 
 def conformance_markdown(summary: dict, meta: dict) -> str:
     """The human-readable report."""
     out = ["# Conformance report", ""]
-    out.append(f"Engine under test: `{meta['engine']}`. Corpus: {summary['cases']} cases, {summary['points']} points, "
-               f"{summary['records']} records (one per case, point and backend). Oracle: {meta['oracle']}.")
+    out += subject_section(meta)
+    cov = summary.get("coverage", {})
+    out.append(f"Engine under test: `{meta.get('engine', '?')}`. Corpus: {summary['cases']} cases, "
+               f"{summary['points']} points, {summary['records']} records (one per case, point and backend).")
+    out.append(f"Oracle: {meta.get('oracle', '?')}.")
+    if cov.get("records"):
+        out.append(f"The subject ran {cov['records_run']} of its {cov['records']} records "
+                   f"({cov['cases_run']} of {cov['cases']} cases).")
     out.append("")
-    if summary["unexpected"]:
-        out.append(f"**{len(summary['unexpected'])} unexpected mismatch(es)** (listed below).")
+    failures, raises, findings = summary["subject_failures"], summary["subject_raises"], summary["reference_findings"]
+    if failures:
+        out.append(f"**{len(failures)} failure(s) of the subject** (listed below): the subject is wrong somewhere.")
     else:
-        out.append("**No unexpected mismatch.** Every disagreement with the oracle is a declared convention, "
+        out.append("**The subject has no failure.** Every disagreement with the oracle is a declared convention, "
                    "an undefined point or a known limitation of a method.")
+    if raises:
+        out.append(f"{len(raises)} raise(s) at domain edges (Python's float semantics, not a derivative bug).")
+    if findings:
+        out.append(f"{len(findings)} finding(s) about the reference methods (reported, not failures).")
     out += ["", "## Summary: backends x verdicts", ""]
-    rows = [[b, *[summary["counts"][b][v] for v in VERDICTS], fmt(summary["max_rel_err_agree"][b])]
+    verdicts = [v for v in VERDICTS if any(summary["counts"][b].get(v) for b in summary["backends"])]
+    rows = [[b + (" (subject)" if b in summary.get("subject_backends", []) else ""),
+             *[summary["counts"][b].get(v, 0) for v in verdicts], fmt(summary["max_rel_err_agree"][b])]
             for b in summary["backends"]]
-    out.append(tabulate(rows, ["backend", *VERDICTS, "largest error among agree"], tablefmt="github"))
+    out.append(tabulate(rows, ["backend", *verdicts, "largest error among agree"], tablefmt="github"))
     out += ["", "Verdicts: `agree` within the backend's tolerance; `convention` a kink or edge where the backend "
-            "follows its declared convention; `undefined` no finite true derivative and the backend says nan/inf; "
-            "`unsupported` the backend lacks an op (or the point is outside what the method can do); `mismatch` "
-            "anything else.", ""]
+            "follows its declared convention (at a kink,", "any valid subgradient; the record says which); "
+            "`undefined` no finite true derivative and the backend says nan/inf; `unsupported` the backend",
+            "lacks an op; `raises` the subject raised where IEEE doubles give inf/nan; `unjudged` no oracle, so "
+            "nothing was checked (a failure); `error`",
+            "a reference backend failed itself; `mismatch` anything else.", ""]
     out += ["## Tolerances", ""]
-    out.append(tabulate([[b["name"], b["method"], fmt(b["rtol"]), b["floor"]] for b in meta["backends"]],
-                        ["backend", "method", "rtol", "error measured against"], tablefmt="github"))
-    out += ["", "The error of a component is |backend - oracle| / max(|oracle component|, S), where S is the "
-            "largest finite |value| or |partial| of the oracle at that point (and at least 1 for finite "
-            "differences, whose steps are sized at unit scale). No float method can beat the float program's "
-            "own evaluation of f, so at each point a tolerance is raised to ten times the relative error of f "
-            "computed in float64 (never past 1e-6; the record says so when this decided the verdict). A case "
-            "may also multiply every tolerance by a stated factor.", ""]
-    out += ["## Per primitive op", "", "Each cell: records that agree or follow a convention or are undefined, "
-            "out of all, and the largest error among those that agree.", ""]
+    out.append(tabulate([[b["name"], _cell(b["method"], 70), b.get("tolerance", fmt(b["rtol"]))]
+                         for b in meta["backends"]], ["backend", "method", "tolerance per component"],
+                        tablefmt="github"))
+    out += ["", "Each value and each partial is judged on its own: o is the oracle's component, b the backend's, and "
+            "e that component's own float64 error at", "the point (a first-order error analysis over the "
+            "expression's graph: every node's value rounded by one ulp and carried through the forward",
+            "pass, each local partial and each product and sum of the chain rule). e is what float64 cannot do "
+            "better than; it never comes from the", "value's error or from the largest component. Finite "
+            "differences also have an absolute floor, rtol * max(1, |f|, F/eps), F the value's float error. A case",
+            "may multiply every rtol by a stated factor.", ""]
+    out += ["## Per primitive op", "", "Each cell: records as expected (agree, convention, undefined, raises) / "
+            "failed / unsupported, of all; and the largest error among those that agree.", ""]
     rows = []
     for op, cells in summary["per_op"].items():
-        rows.append([op] + [(f"{c[0]}/{c[1]} ({fmt(c[2])})" if (c := cells.get(b)) else "") for b in
-                            summary["backends"]])
+        rows.append([op] + [(f"{c[0]}/{c[1]}/{c[2]} of {c[3]} ({fmt(c[4])})" if (c := cells.get(b)) else "")
+                            for b in summary["backends"]])
     out.append(tabulate(rows, ["op", *summary["backends"]], tablefmt="github"))
-    out += ["", "## Unexpected mismatches", ""]
-    out.append(_mismatch_table(summary["unexpected"]) if summary["unexpected"] else "None.")
+    out += ["", "## Failures of the subject", ""]
+    out.append(_mismatch_table(failures) if failures else "None.")
+    out += ["", "## Raises at domain edges", "",
+            "The subject raised a Python exception where IEEE doubles give inf or nan: float semantics, reported "
+            "but not failing (unless strict).", ""]
+    out.append(_mismatch_table(raises) if raises else "None.")
+    out += ["", "## The references' findings", "",
+            "A reference method off where nothing declared it, or failing itself: about the method, not the subject.",
+            ""]
+    out.append(_mismatch_table(findings) if findings else "None.")
     out += ["", "## Known limitations of the methods", "",
             "Mismatches a case declares in advance, with the reason; they do not fail the run.", ""]
     out.append(_mismatch_table(summary["known"]) if summary["known"] else "None.")
@@ -117,39 +251,54 @@ def conformance_markdown(summary: dict, meta: dict) -> str:
 
 
 def _mismatch_table(records: list[dict]) -> str:
-    rows = [[r["case"], _point(r["point"]), r["backend"], _grads(r["grad"]), _grads(r["oracle_grad"]),
-             fmt(r["max_rel_err"]), r["note"] or r["message"]] for r in records]
+    rows = [[_cell(r["case"], 30), _cell(_point(r["point"]), 40), r["backend"], _cell(_grads(r["grad"]), 40),
+             _cell(_grads(r["oracle_grad"]), 40), fmt(r["max_rel_err"]), _cell(r["note"] or r["message"], 80)]
+            for r in records]
     return tabulate(rows, ["case", "point", "backend", "gradient", "oracle", "error", "why"], tablefmt="github")
 
 
 def _convention_tables(summary: dict) -> list[str]:
     out = ["Declared per op in `reference/conventions.py`: what mathematics says, and what each backend returns "
-           "there and why. `any` marks a method whose number has no meaning at that point.", ""]
+           "there and why. `any` marks a method", "whose number has no meaning at that point.", ""]
     for c in CONVENTIONS.values():
         out.append(f"### {c.op} at {c.where}")
         out += ["", c.truth, ""]
         names = list(dict.fromkeys([*c.expected, *c.why]))
         rows = [[b, ", ".join(fmt(v) if v is not ANY else "any" for v in c.expected[b]) if b in c.expected else "",
-                 c.why.get(b, "")] for b in names]
+                 _cell(c.why.get(b, ""), 140)] for b in names]
         if rows:
             out.append(tabulate(rows, ["backend", "partials", "why"], tablefmt="github"))
             out.append("")
     seen = summary["conventions"]
     if seen:
         out += ["### Where the run met them", ""]
-        rows = [[r["case"], _point(r["point"]), r["backend"], _grads(r["grad"]), _grads(r["oracle_grad"]), r["note"]]
-                for r in seen]
+        rows = [[_cell(r["case"], 30), _cell(_point(r["point"]), 40), r["backend"], _cell(_grads(r["grad"]), 30),
+                 _cell(_grads(r["oracle_grad"]), 30), _cell(r["note"], 80)] for r in seen]
         out.append(tabulate(rows, ["case", "point", "backend", "gradient", "oracle", "convention"],
                             tablefmt="github"))
     return out
 
 
 def conformance_json(summary: dict, meta: dict, records: list[dict]) -> str:
-    """Every record, with the summary counts and the run's metadata."""
-    doc = {"meta": meta, "summary": {k: summary[k] for k in ("backends", "cases", "points", "records", "counts",
-                                                             "max_rel_err_agree", "per_op", "mlp")},
-           "unexpected_mismatches": len(summary["unexpected"]), "records": records}
-    return json.dumps(doc, indent=1, allow_nan=False) + "\n"
+    """Every record, with the summary counts and the run's metadata (non-finite numbers as strings)."""
+    doc = {"meta": meta,
+           "summary": {k: summary[k] for k in ("backends", "cases", "points", "records", "counts",
+                                               "max_rel_err_agree", "per_op", "mlp", "coverage")},
+           "unexpected_mismatches": len(summary["subject_failures"]),
+           "subject_failures": len(summary["subject_failures"]),
+           "subject_raises": len(summary["subject_raises"]),
+           "reference_findings": len(summary["reference_findings"]),
+           "records": records}
+    for key in ("subject", "diagnosis"):
+        if key in meta:
+            doc[key] = meta[key]
+    return dumps(doc) + "\n"
+
+
+def write_report(out: Path, summary: dict, meta: dict, records: list[dict]) -> None:
+    """conformance.md and conformance.json, replaced together."""
+    write_pair(Path(out), {"conformance.json": conformance_json(summary, meta, records),
+                           "conformance.md": conformance_markdown(summary, meta)})
 
 
 def _fmt_full(x) -> str:

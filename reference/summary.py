@@ -1,0 +1,128 @@
+"""Summaries of flat records: what the report's tables show and what the exit status rests on.
+
+The subject (the engine under test) and the references are kept apart: the subject's
+unexpected failures (a wrong number, a raise at an ordinary point, a crash, a timeout, a
+record that could not be judged) fail a run; a reference method being off is a finding.
+"""
+from __future__ import annotations
+
+import math
+
+from .judge import AGREE, CONVENTION, ERROR, MISMATCH, RAISES, UNDEFINED, UNJUDGED, UNSUPPORTED, VERDICTS
+
+RAN = (AGREE, MISMATCH, CONVENTION, UNDEFINED, RAISES)  # the backend produced an answer that was judged
+
+
+def _err(x) -> float:
+    if isinstance(x, (int, float)):
+        return float(x)
+    return math.inf if x in ("inf", "nan", "-inf") else float(x)
+
+
+def is_subject_failure(r: dict) -> bool:
+    """A record that fails a run: the subject wrong, crashed, timed out, raised at an ordinary point, or unjudged."""
+    return bool(r.get("subject")) and (r["verdict"] == UNJUDGED or (r["verdict"] == MISMATCH and not r["expected"]))
+
+
+def is_reference_finding(r: dict) -> bool:
+    """A reference method off (or failing itself) where nothing declared it: reported, not failing."""
+    return not r.get("subject") and r["verdict"] in (MISMATCH, ERROR, UNJUDGED) and not r["expected"]
+
+
+def coverage(records: list[dict]) -> dict:
+    """Cases and records the subject really ran (judged with an answer), of the total."""
+    mine = [r for r in records if r.get("subject")]
+    cases = list(dict.fromkeys(r["case"] for r in mine))
+    ran_cases = {r["case"] for r in mine if r["verdict"] in RAN}
+    full = {c for c in cases if all(r["verdict"] in RAN for r in mine if r["case"] == c)}
+    return {"cases": len(cases), "cases_run": len(ran_cases), "cases_fully_run": len(full),
+            "records": len(mine), "records_run": sum(r["verdict"] in RAN for r in mine),
+            "unsupported": sum(r["verdict"] == UNSUPPORTED for r in mine),
+            "unjudged": sum(r["verdict"] == UNJUDGED for r in mine)}
+
+
+def summarize(records: list[dict]) -> dict:
+    """Counts and extremes over flat records."""
+    backends = list(dict.fromkeys(r["backend"] for r in records))
+    counts = {b: {v: 0 for v in VERDICTS} for b in backends}
+    worst_agree = {b: 0.0 for b in backends}
+    per_op: dict[str, dict[str, list]] = {}
+    mlp: dict[str, dict[str, dict]] = {}
+    for r in records:
+        b, verdict = r["backend"], r["verdict"]
+        counts[b][verdict] = counts[b].get(verdict, 0) + 1
+        err = _err(r["max_rel_err"])
+        if verdict == AGREE and math.isfinite(err):
+            worst_agree[b] = max(worst_agree[b], err)
+        if "primitive" in r["tags"]:
+            for tag in r["tags"]:
+                if tag.startswith("op:"):
+                    # [as expected, failed, unsupported, total, largest error among agree]
+                    cell = per_op.setdefault(tag[3:], {}).setdefault(b, [0, 0, 0, 0, 0.0])
+                    cell[0] += verdict in (AGREE, CONVENTION, UNDEFINED, RAISES) or bool(r["expected"])
+                    cell[1] += verdict in (MISMATCH, ERROR, UNJUDGED) and not r["expected"]
+                    cell[2] += verdict == UNSUPPORTED
+                    cell[3] += 1
+                    if verdict == AGREE and math.isfinite(err):
+                        cell[4] = max(cell[4], err)
+        if "mlp" in r["tags"]:
+            cell = mlp.setdefault(r["case"], {}).setdefault(b, {"params": len(r["point"]), "points": 0,
+                                                                "agree": 0, "max_rel_err": 0.0})
+            cell["points"] += 1
+            cell["agree"] += verdict == AGREE
+            if r["status"] == "ok" and math.isfinite(err):
+                cell["max_rel_err"] = max(cell["max_rel_err"], err)
+    mismatches = [r for r in records if r["verdict"] == MISMATCH]
+    subject = [r for r in records if r.get("subject")]
+    return {
+        "backends": backends,
+        "subject_backends": list(dict.fromkeys(r["backend"] for r in subject)),
+        "cases": len(dict.fromkeys(r["case"] for r in records)),
+        "points": len({(r["case"], tuple(map(repr, r["point"].values()))) for r in records}),
+        "records": len(records),
+        "counts": counts,
+        "max_rel_err_agree": worst_agree,
+        "per_op": {op: per_op[op] for op in sorted(per_op)},
+        "mlp": mlp,
+        # what the exit status rests on
+        "subject_failures": [r for r in records if is_subject_failure(r)],
+        "subject_raises": [r for r in subject if r["verdict"] == RAISES],
+        "coverage": coverage(records),
+        "reference_findings": [r for r in records if is_reference_finding(r)],
+        # kept for readers of the older summary
+        "unexpected": [r for r in records if is_subject_failure(r)],
+        "known": [r for r in mismatches if r["expected"]],
+        "conventions": [r for r in records if r["verdict"] == CONVENTION],
+    }
+
+
+def exit_status(summary: dict, strict: bool = False) -> int:
+    """0 the subject checked and right; 1 the subject wrong somewhere; 3 the subject not checked at all."""
+    cov = summary["coverage"]
+    if summary["subject_failures"] or (strict and summary["subject_raises"]):
+        return 1
+    if cov["records"] and not cov["records_run"]:
+        return 3
+    return 0
+
+
+def overall_verdict(records: list[dict]) -> str:
+    """One word for a set of records, decided by the subject's records (all records when none is the subject)."""
+    mine = [r for r in records if r.get("subject")] or records
+    if any(r["verdict"] == MISMATCH and not r["expected"] for r in mine):
+        return MISMATCH
+    if any(r["verdict"] == UNJUDGED for r in mine):
+        return UNJUDGED
+    verdicts = {r["verdict"] for r in mine}
+    for v in (RAISES, CONVENTION, UNDEFINED, AGREE):
+        if v in verdicts:
+            return v
+    return UNSUPPORTED
+
+
+def describe_backends(backends) -> list[dict]:
+    """Name, method, tolerance in words, and whether it is the subject, for the report."""
+    from .judge import describe_tolerance
+    return [{"name": b.name, "method": b.method + (f" ({b.label})" if getattr(b, "label", "") else ""),
+             "rtol": b.rtol, "subject": bool(getattr(b, "subject", False)), "tolerance": describe_tolerance(b)}
+            for b in backends]
