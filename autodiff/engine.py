@@ -1,61 +1,80 @@
 """The scalar reverse-mode engine: ``Value``, ``backward`` and ``grad``.
 
-Every op is a row of ``rules.RULES``; this module builds nodes and runs the chain
-rule: ``_backpropagate`` in any namespace (floats, or Values for ``create_graph``),
-and ``Value.backward`` as its float twin that writes straight into ``.grad``.
+Every op is a row of ``rules.RULES``. This module builds nodes and runs the chain rule, once,
+in ``_backpropagate``. What is specific to an op is generated from its row when the module
+loads (and again whenever ``rules.override`` swaps a row): the operator and method of
+``Value``, and each op's *local step* (the node's partials times its upstream gradient, added
+into its inputs) in three flavours: floats into ``.grad`` (``backward`` and the lecture's
+``node._backward()``), floats into a dict (``grad``), Values into a dict (``create_graph``).
+The step's source comes from the row's own partials (see ``codegen``), so all three do the
+same arithmetic as the rule.
 
-Semantics of ``backward()`` called more than once: leaf gradients accumulate
-(as in torch, so call ``zero_grad`` between steps), while each interior node's
-``grad`` is overwritten with this pass's value. A second pass therefore adds
-exactly one more gradient to the leaves, never a compounded one.
+Semantics of ``backward()`` called more than once: leaf gradients accumulate (as in torch,
+so call ``zero_grad`` between steps), while each interior node's ``grad`` is overwritten with
+this pass's value.
 
-Speed and memory: a node keeps its (at most two) inputs in slots rather than in a
-tuple or set, and nothing in a node points back at it (no closures), so a graph is
-freed by reference counting alone and the cyclic collector has half the objects to
-look at.
+Memory: a node keeps its inputs in two slots (``_b`` holds the second input, or the constant
+parameter of a one-input op such as ``x ** 2.5``) and nothing in a node points back at it (no
+closures), so a graph is freed by reference counting alone.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from numbers import Real
 
+from . import rules
+from .codegen import NotExpressible, rule_code
 from .rules import FLOAT, RULES, Rule
 
 __all__ = ["VALUE_MATH", "Value", "grad"]
 
-_R = RULES
 _new = object.__new__
-# The rules the operators use, looked up once (a planted-bug copy of this module may swap _R).
-_ADD, _SUB, _MUL, _DIV = _R["add"], _R["sub"], _R["mul"], _R["div"]
+_DUNDER = {"+": "add", "-": "sub", "*": "mul", "/": "truediv", "**": "pow"}
+_pass = [0]  # the stamp of the latest graph walk (nodes carry the stamp of the walk that saw them)
 
 
 class Value:
     """A scalar in a computation graph: its data, its gradient and how it was made."""
 
-    __slots__ = ("_a", "_arg", "_b", "_rule", "data", "grad", "label")
+    __slots__ = ("_a", "_b", "_mark", "_rule", "data", "grad", "label")
 
-    def __init__(self, data: float, label: str = "") -> None:
+    def __init__(self, data: float, _children: Sequence = (), _op: str = "", label: str = "") -> None:
+        if isinstance(_children, str):  # Value(2.0, "x"): the label as second positional argument
+            _children, label = (), _children
         if isinstance(data, Value):
             data = data.data
         elif not isinstance(data, Real):
-            raise TypeError(f"Value needs a real number, got {type(data).__name__}: {data!r}")
+            if not hasattr(data, "__float__") or isinstance(data, (str, bytes)):
+                raise TypeError(f"Value needs a real number, got {type(data).__name__}: {data!r}")
+            try:
+                data = float(data)  # numpy scalars and other number types
+            except (TypeError, ValueError):
+                raise TypeError(f"Value needs a real number, got {type(data).__name__}: {data!r}") from None
         self.data = float(data)
         self.grad = 0.0
-        self._a = self._b = self._rule = self._arg = None
         self.label = label
+        self._mark = 0
+        self._a = self._b = self._rule = None
+        if _children:
+            self._rule, self._a, self._b = _rule_from_op(_op, tuple(_children))
 
-    # -- graph structure, for drawing and for other tools -------------------------
+    # -- graph structure ----------------------------------------------------------
     @property
     def children(self) -> tuple[Value, ...]:
         """The inputs this value was computed from (empty for a leaf)."""
-        if self._a is None:
+        a, b = self._a, self._b
+        if a is None:
             return ()
-        return (self._a,) if self._b is None else (self._a, self._b)
-
-    _prev = children  # micrograd's name for the same thing
+        return (a,) if b is None or b.__class__ is float else (a, b)
 
     @property
-    def rule(self):
+    def _prev(self) -> set[Value]:
+        """micrograd's name for the inputs (a set there too)."""
+        return set(self.children)
+
+    @property
+    def rule(self) -> Rule | None:
         """The registry row that made this value (None for a leaf)."""
         return self._rule
 
@@ -65,203 +84,100 @@ class Value:
         return self._rule.name if self._rule is not None else ""
 
     @property
+    def _op(self) -> str:
+        """How the op is written in a graph picture (micrograd's ``_op``)."""
+        rule = self._rule
+        if rule is None:
+            return ""
+        return f"**{self._b:g}" if rule.params and rule.symbol == "**c" else rule.symbol
+
+    @property
     def args(self) -> tuple:
         """Constant parameters of the op, such as the number exponent of ``powc``."""
-        return () if self._arg is None else (self._arg,)
+        b = self._b
+        return (b,) if b.__class__ is float else ()
+
+    def _backward(self) -> None:
+        """This node's local step: add its gradient times each local partial into its inputs' ``.grad``."""
+        if self._rule is not None:
+            _SLOT_STEPS[self._rule.name](self, None)
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
         return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
 
-    # -- operators ---------------------------------------------------------------
-    def __add__(self, other):
-        if other.__class__ is not Value:
-            other = _coerce(other)
-            if other is None:
-                return NotImplemented
-        return _make2(_ADD, self, other)
-
-    def __radd__(self, other):
-        other = _coerce(other)
-        return NotImplemented if other is None else _make2(_ADD, other, self)
-
-    def __sub__(self, other):
-        if other.__class__ is not Value:
-            other = _coerce(other)
-            if other is None:
-                return NotImplemented
-        return _make2(_SUB, self, other)
-
-    def __rsub__(self, other):
-        other = _coerce(other)
-        return NotImplemented if other is None else _make2(_SUB, other, self)
-
-    def __mul__(self, other):
-        if other.__class__ is not Value:
-            other = _coerce(other)
-            if other is None:
-                return NotImplemented
-        return _make2(_MUL, self, other)
-
-    def __rmul__(self, other):
-        other = _coerce(other)
-        return NotImplemented if other is None else _make2(_MUL, other, self)
-
-    def __truediv__(self, other):
-        if other.__class__ is not Value:
-            other = _coerce(other)
-            if other is None:
-                return NotImplemented
-        return _make2(_DIV, self, other)
-
-    def __rtruediv__(self, other):
-        other = _coerce(other)
-        return NotImplemented if other is None else _make2(_DIV, other, self)
-
-    def __pow__(self, other):
-        if isinstance(other, Value):
-            return _make2(_R["pow"], self, other)
-        if isinstance(other, Real):
-            return _make1(_R["powc"], self, other)
-        return NotImplemented
-
-    def __rpow__(self, other):
-        other = _coerce(other)
-        return NotImplemented if other is None else _make2(_R["pow"], other, self)
-
-    def __neg__(self):
-        return _make1(_R["neg"], self)
-
-    def __pos__(self):
+    def __pos__(self) -> Value:
         return self
 
-    def __abs__(self):
-        return _make1(_R["abs"], self)
+    def __abs__(self) -> Value:
+        return self.abs()
 
-    # -- functions ---------------------------------------------------------------
-    def neg(self) -> Value:
-        return _make1(_R["neg"], self)
-
-    def exp(self) -> Value:
-        return _make1(_R["exp"], self)
-
-    def log(self) -> Value:
-        return _make1(_R["log"], self)
-
-    def tanh(self) -> Value:
-        return _make1(_R["tanh"], self)
-
-    def sigmoid(self) -> Value:
-        return _make1(_R["sigmoid"], self)
-
-    def relu(self) -> Value:
-        return _make1(_R["relu"], self)
-
-    def sin(self) -> Value:
-        return _make1(_R["sin"], self)
-
-    def cos(self) -> Value:
-        return _make1(_R["cos"], self)
-
-    def sqrt(self) -> Value:
-        return _make1(_R["sqrt"], self)
-
-    def abs(self) -> Value:
-        return _make1(_R["abs"], self)
-
-    # -- reverse mode ------------------------------------------------------------
+    # -- reverse mode ---------------------------------------------------------------
     def backward(self, gradient: float = 1.0) -> None:
-        """Fill ``.grad`` of every node in this graph with d(self)/d(node).
+        """Fill ``.grad`` of every node in this graph with d(self)/d(node), scaled by ``gradient``."""
+        _backpropagate(self, float(gradient), None)
 
-        The float twin of ``_backpropagate``, writing straight into ``.grad``: same
-        rules, same order of accumulation, so the same numbers (the tests check this).
-        """
-        order = _topological(self)
-        for node in order:
-            if node._rule is not None:
-                node.grad = 0.0
-        self.grad += float(gradient)
-        m = FLOAT
-        for node in reversed(order):
-            rule = node._rule
-            if rule is None:
-                continue
-            g = node.grad
-            a, b = node._a, node._b
-            if b is not None:
-                p, q = rule.partials
-                if p.__class__ is not float:
-                    p = p(m, node.data, a.data, b.data)
-                if q.__class__ is not float:
-                    q = q(m, node.data, a.data, b.data)
-                a.grad += g * p
-                b.grad += g * q
-            else:
-                (p,) = rule.partials
-                if p.__class__ is not float:
-                    p = p(m, node.data, a.data) if node._arg is None else p(m, node.data, a.data, node._arg)
-                a.grad += g * p
+    def zero_grad(self) -> None:
+        """Set ``.grad`` of every node in this graph to 0."""
+        for node in _topological(self):
+            node.grad = 0.0
+
+
+def _rule_from_op(op: str, children: tuple) -> tuple:
+    """(rule, _a, _b) for micrograd-style construction ``Value(data, (a, b), '+')``."""
+    inputs = tuple(c if isinstance(c, Value) else Value(c) for c in children)
+    for rule in RULES.values():
+        if op in (rule.name, rule.symbol, rule.method) and rule.arity == len(inputs) and not rule.params:
+            return rule, inputs[0], (inputs[1] if len(inputs) > 1 else None)
+        if rule.params and op.startswith("**") and rule.symbol == "**c" and len(inputs) == 1:
+            try:
+                return rule, inputs[0], float(op[2:])
+            except ValueError:
+                break
+    raise ValueError(f"unknown op {op!r} for {len(inputs)} input(s); ops: {', '.join(RULES)}")
 
 
 def _coerce(x) -> Value | None:
     """x as a Value (numbers become constant leaves), or None for anything else."""
-    cls = x.__class__
-    if cls is Value or isinstance(x, Value):
+    if isinstance(x, Value):
         return x
-    if cls is float or cls is int or isinstance(x, Real):
+    if isinstance(x, Real):
         leaf = _new(Value)
         leaf.data = float(x)
         leaf.grad = 0.0
-        leaf._a = leaf._b = leaf._rule = leaf._arg = None
         leaf.label = ""
+        leaf._mark = 0
+        leaf._a = leaf._b = leaf._rule = None
         return leaf
     return None
 
 
-# Two node makers, written out slot by slot rather than one with branches or a shared
-# helper: every op of every forward pass comes through here.
-def _make2(rule: Rule, a: Value, b: Value) -> Value:
-    """A new node of a two-input rule."""
-    out = _new(Value)
-    out.data = rule.forward(FLOAT, a.data, b.data)
-    out.grad = 0.0
-    out._a = a
-    out._b = b
-    out._rule = rule
-    out._arg = None
-    out.label = ""
-    return out
+def _lift(x) -> Value:
+    return x if isinstance(x, Value) else Value(x)
 
 
-def _make1(rule: Rule, a: Value, arg=None) -> Value:
-    """A new node of a one-input rule (``arg``: its constant parameter, if any)."""
-    out = _new(Value)
-    out.data = float(rule.forward(FLOAT, a.data) if arg is None else rule.forward(FLOAT, a.data, arg))
-    out.grad = 0.0
-    out._a = a
-    out._b = None
-    out._rule = rule
-    out._arg = arg
-    out.label = ""
-    return out
+def _data(x) -> float:
+    return x.data if isinstance(x, Value) else x
 
 
 def _topological(root: Value) -> list[Value]:
-    """Every node reachable from root, each after all of its inputs (no recursion)."""
+    """Every node reachable from root, each after all of its inputs (no recursion, no set)."""
+    _pass[0] += 1
+    stamp = _pass[0]
     order: list[Value] = []
-    seen = {root}
+    root._mark = stamp
     stack = [root]
-    push, pop, append, mark = stack.append, stack.pop, order.append, seen.add
+    push, pop, append = stack.append, stack.pop, order.append
     while stack:
         node = stack[-1]
         a = node._a
-        if a is not None and a not in seen:
-            mark(a)
+        if a is not None and a._mark != stamp:
+            a._mark = stamp
             push(a)
             continue
         b = node._b
-        if b is not None and b not in seen:
-            mark(b)
+        if b is not None and b.__class__ is not float and b._mark != stamp:
+            b._mark = stamp
             push(b)
             continue
         # Both inputs are seen, and in a DAG a seen input is already in order.
@@ -269,67 +185,26 @@ def _topological(root: Value) -> list[Value]:
     return order
 
 
-class _ValueMath:
-    """The namespace that evaluates rules on Values, so gradients are graphs too."""
+def _backpropagate(root: Value, seed, grads: dict | None):
+    """The chain rule, once: every node's local step, output first.
 
-    @staticmethod
-    def div(x, y):
-        return x / y
-
-    @staticmethod
-    def pow(x, y):
-        return x ** y
-
-    @staticmethod
-    def mul0(x, y):
-        return 0.0 if _data(x) == 0 else x * y
-
-    @staticmethod
-    def step(x):
-        return FLOAT.step(_data(x))  # piecewise constant: no graph
-
-    @staticmethod
-    def sign(x):
-        return FLOAT.sign(_data(x))
-
-
-for _name in ("exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "sqrt", "abs"):
-    setattr(_ValueMath, _name, staticmethod(lambda x, _n=_name: getattr(_lift(x), _n)()))
-_VALUES = _ValueMath()
-VALUE_MATH = _VALUES  # the namespace ``m`` that runs a case on Values: m.tanh(v), numbers lifted
-
-
-def _data(x) -> float:
-    return x.data if isinstance(x, Value) else x
-
-
-def _lift(x) -> Value:
-    return x if isinstance(x, Value) else Value(x)
-
-
-def _backpropagate(root: Value, seed, m) -> dict:
-    """The chain rule, once: d(root)/d(node) for every node, in namespace ``m``.
-
-    With the float namespace the partials are numbers; with the Value namespace
-    they are new nodes, so the returned gradients can be differentiated again.
+    With ``grads`` None the gradients go into ``.grad`` (``backward``); otherwise into the
+    dict, seeded with ``root`` (``grad``: floats, or Values for ``create_graph``).
     """
-    on_values = m is _VALUES
-    grads = {root: seed}
-    get = grads.get
-    for node in reversed(_topological(root)):
+    order = _topological(root)
+    if grads is None:
+        steps = _SLOT_STEPS
+        for node in order:
+            if node._rule is not None:
+                node.grad = 0.0
+        root.grad += seed
+    else:
+        steps = _VALUE_STEPS if isinstance(seed, Value) else _FLOAT_STEPS
+        grads[root] = seed
+    for node in reversed(order):
         rule = node._rule
-        if rule is None:
-            continue
-        g = grads[node]
-        inputs = node.children
-        if on_values:
-            z, args = node, inputs + node.args
-        else:
-            z, args = node.data, tuple([v.data for v in inputs]) + node.args
-        for i, child in enumerate(inputs):
-            contribution = g * rule.partial(i, m, z, *args)
-            previous = get(child)
-            grads[child] = contribution if previous is None else previous + contribution
+        if rule is not None:
+            steps[rule.name](node, grads)
     return grads
 
 
@@ -343,8 +218,182 @@ def grad(output: Value, inputs: Sequence[Value] | Iterable[Value], create_graph:
     if not isinstance(output, Value) or not all(isinstance(v, Value) for v in inputs):
         raise TypeError("grad() takes a Value output and a sequence of Value inputs")
     if create_graph:
-        grads = _backpropagate(output, Value(1.0), _VALUES)
+        grads = _backpropagate(output, Value(1.0), {})
         return [_lift(grads.get(v, 0.0)) for v in inputs]
-    grads = _backpropagate(output, 1.0, FLOAT)
+    grads = _backpropagate(output, 1.0, {})
     return [Value(grads.get(v, 0.0)) for v in inputs]
 
+
+# -- the namespace that evaluates rules on Values, so gradients are graphs too ----------------
+class _ValueMath:
+    """``m`` for Values: one function per registry row (numbers are lifted), plus the helpers."""
+
+    @staticmethod
+    def mul0(a, b):
+        return 0.0 if _data(a) == 0 and not math.isfinite(_data(b)) else a * b
+
+    @staticmethod
+    def heaviside(x, h0):
+        return FLOAT.heaviside(_data(x), h0)  # piecewise constant: no graph
+
+    @staticmethod
+    def sign(x):
+        return FLOAT.sign(_data(x))
+
+    @staticmethod
+    def where(x, a, b):
+        x = _data(x)
+        return a if x > 0 else (b if x <= 0 else math.nan)
+
+
+VALUE_MATH = _ValueMath()  # the namespace ``m`` that runs a case on Values: m.tanh(v), numbers lifted
+
+
+# -- what is generated from the registry ----------------------------------------------------
+_SLOT_STEPS: dict = {}
+_FLOAT_STEPS: dict = {}
+_VALUE_STEPS: dict = {}
+
+
+def _step_source(rule: Rule, into: str, mode: str) -> tuple[str, dict]:
+    """Source of one op's local step (``into``: 'slot' or 'dict'; ``mode``: 'float' or 'value')."""
+    inputs = ["x", "y"][:rule.arity]
+    params = ["c"] if rule.params else []
+    names = ["z", *inputs, *params]
+    lines = ["def step(node, grads):",
+             "    g = node.grad" if into == "slot" else "    g = grads[node]",
+             "    a = node._a"]
+    if rule.arity == 2 or params:
+        lines.append("    b = node._b")
+    nodes = ["a", "b"][:rule.arity]
+    if mode == "float":
+        lines.append(f"    z = node.data; x = a.data{'; y = b.data' if rule.arity == 2 else ''}{'; c = b' if params else ''}")
+    else:
+        lines.append(f"    z = node; x = a{'; y = b' if rule.arity == 2 else ''}{'; c = b' if params else ''}")
+    env: dict = {}
+    for i, target in enumerate(nodes):
+        try:
+            text = rule_code(rule.partials[i], *names)
+        except NotExpressible:
+            env[f"P{i}"] = rule.partials[i]
+            text = f"P{i}(m, {', '.join(names)})"
+        if into == "slot":
+            lines.append(f"    {target}.grad += g * {text}")
+        else:
+            lines.append(f"    d = g * {text}")
+            lines.append(f"    old = grads.get({target})")
+            lines.append(f"    grads[{target}] = d if old is None else old + d")
+    return "\n".join(lines) + "\n", env
+
+
+def _method_source(rule: Rule) -> tuple[str, str]:
+    """(name, source) of the Value method or operator that makes a node of ``rule``."""
+    inputs = ["self", "other"][:rule.arity]
+    params = list(rule.params)
+    data = [f"{v}.data" for v in inputs] + params
+    forward = rule_code(rule.forward, *data)
+    lines = []
+    if rule.operator == "neg":
+        name, signature = "__neg__", "self"
+    elif rule.operator and not params:
+        name, signature = f"__{_DUNDER[rule.operator]}__", "self, other"
+    elif rule.operator:
+        name, signature = f"_{rule.name}", "self, c"
+        params = ["c"]
+        forward = rule_code(rule.forward, "self.data", "c")
+    else:
+        defaults = dict(zip(rule.params[len(rule.params) - len(rule.defaults):], rule.defaults))
+        sig = inputs + [f"{p}={defaults[p]!r}" if p in defaults else p for p in rule.params]
+        name, signature = rule.method, ", ".join(sig)
+    lines.append(f"def {name}({signature}):")
+    if rule.arity == 2:
+        lines += ["    if other.__class__ is not Value:",
+                  "        other = _coerce(other)",
+                  "        if other is None:",
+                  "            return NotImplemented"]
+    for p in params:
+        lines.append(f"    {p} = float({p})")
+    lines += ["    out = _new(Value)",
+              f"    out.data = {forward}",
+              "    out.grad = 0.0",
+              "    out.label = ''",
+              "    out._mark = 0",
+              "    out._a = self",
+              f"    out._b = {'other' if rule.arity == 2 else (params[0] if params else 'None')}",
+              "    out._rule = RULE",
+              "    return out"]
+    return name, "\n".join(lines) + "\n"
+
+
+def _reflected(name: str):
+    forward = getattr(Value, name)
+
+    def reflected(self, other):
+        other = _coerce(other)
+        return NotImplemented if other is None else forward(other, self)
+
+    reflected.__name__ = name.replace("__", "__r", 1)
+    return reflected
+
+
+def _power(self, other):
+    """``**``: a Value exponent is ``pow``, a number exponent is ``powc``."""
+    if isinstance(other, Value):
+        return Value._pow_values(self, other)
+    if isinstance(other, Real):
+        return self._powc(other)
+    return NotImplemented
+
+
+def _generate() -> None:
+    """(Re)build the Value operators and methods, the local steps and VALUE_MATH from the registry."""
+    for table in (_SLOT_STEPS, _FLOAT_STEPS, _VALUE_STEPS):
+        table.clear()
+    for rule in RULES.values():
+        _install_value_math(rule)
+    for rule in RULES.values():
+        for table, into, mode in ((_SLOT_STEPS, "slot", "float"), (_FLOAT_STEPS, "dict", "float"),
+                                  (_VALUE_STEPS, "dict", "value")):
+            source, env = _step_source(rule, into, mode)
+            env.update(m=FLOAT if mode == "float" else VALUE_MATH)
+            for attr in dir(env["m"]):
+                if not attr.startswith("_"):
+                    env[f"m_{attr}"] = getattr(env["m"], attr)
+            exec(compile(source, f"<{rule.name} step, {into} {mode}>", "exec"), env)  # noqa: S102 (our own rule text)
+            table[rule.name] = env["step"]
+        name, source = _method_source(rule)
+        env = {"Value": Value, "_coerce": _coerce, "_new": _new, "RULE": rule,
+               **{f"m_{k}": getattr(FLOAT, k) for k in dir(FLOAT) if not k.startswith("_")}}
+        exec(compile(source, f"<{rule.name} method>", "exec"), env)  # noqa: S102 (our own rule text)
+        method = env[name]
+        method.__doc__ = f"{rule.name}: a new node of this registry row."
+        if rule.operator == "**" and rule.arity == 2:
+            name = "_pow_values"
+        setattr(Value, name, method)
+        if rule.method and name != rule.method:
+            setattr(Value, rule.method, method)
+        if rule.operator and rule.operator != "neg" and not rule.params and rule.operator != "**":
+            setattr(Value, name.replace("__", "__r", 1), _reflected(name))
+    Value.__pow__ = _power
+    Value.__rpow__ = _reflected_power
+
+
+def _reflected_power(self, other):
+    """``2 ** x``: the number becomes a constant base of ``pow``."""
+    base = _coerce(other)
+    return NotImplemented if base is None else Value._pow_values(base, self)
+
+
+def _install_value_math(rule: Rule) -> None:
+    if rule.operator == "neg":
+        fn = lambda x: -_lift(x)  # noqa: E731
+    elif rule.operator:
+        op = f"__{_DUNDER[rule.operator]}__"
+        fn = lambda x, y, _op=op: getattr(_lift(x), _op)(y)  # noqa: E731
+    else:
+        fn = lambda x, *rest, _m=rule.method: getattr(_lift(x), _m)(*rest)  # noqa: E731
+    setattr(_ValueMath, rule.name, staticmethod(fn))
+
+
+_generate()
+rules.on_change(_generate)

@@ -1,39 +1,85 @@
-"""Every primitive op as data: its forward and one local partial per input.
+"""The op registry: every primitive is one ``Rule`` row, and everything that knows about an op reads it.
 
-A rule is written against a math namespace ``m`` so that the same text runs on
-floats (the engine's backward pass), on Values (``create_graph=True``) and on
-SymPy symbols (the study proves each partial against ``sympy.diff``).
+A row states the op's forward and one local partial per input, written against a math
+namespace ``m``, so the same text runs on floats (``FLOAT``, the engine's backward pass),
+on Values (``create_graph=True``), on SymPy symbols (the study proves each partial against
+``sympy.diff``) and as generated code (the engine's fast path and compiled mode). A partial
+is a number (a constant slope) or a function ``(m, z, *inputs, *params)`` where ``z`` is the
+op's own output (like torch's ``result`` or JAX's ``ans``); partials state only the local
+derivative, the chain rule lives once, in ``engine.py``.
 
-A partial is a number (a constant slope) or a function of ``(m, z, *args)``: ``z`` is the op's own output (like
-torch's ``result`` or JAX's ``ans``) and ``args`` are the inputs followed by
-any constant parameters (the number exponent of ``powc``). Partials state only
-the local derivative; the chain rule lives once, in ``engine.py``.
+Besides the maths, a row carries the op's spelling (Value method, Python operator, names in
+expression text), its constant parameters, its float semantics (``float``), its domain edges
+with their convention keys, sampling ranges for probes, fuzzing and sweeps, its PyTorch and
+SymPy counterparts (as functions of the module, so this package imports neither), a
+better-conditioned formula where one exists, and the prose the study shows.
 
-``m.mul0(a, b)`` is ``a * b`` with a zero ``a`` winning over an infinite ``b``:
-the one convention the pow partials need at x = 0 (a constant factor stays 0).
-
-Operations that can fail on floats (division, powers, logs, ...) go through
-``m`` so that the float namespace can give IEEE results (``1/0 = inf``,
-``log(-1) = nan``) where Python would raise.
+Helpers every namespace provides, besides one function per row: ``mul0(a, b)`` (a * b, but 0 where
+``a`` is 0 and ``b`` is infinite or nan: the mask torch's pow partials use),
+``heaviside(x, h0)`` (1 for x > 0, 0 for x < 0, h0 at 0), ``sign(x)`` and ``where(x, a, b)``
+(a for x > 0, else b).
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
+import operator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 
-__all__ = ["FLOAT", "RULES", "FloatMath", "Rule"]
+__all__ = ["FLOAT", "HELPERS", "RULES", "Edge", "FloatMath", "Rule", "override"]
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A point where an op has no ordinary derivative: a kink, a pole, a domain boundary, a flat spot.
+
+    ``test(*inputs, *params)`` says whether float inputs sit on it. At a kink, ``subgradients``
+    gives per input the interval of valid slopes (a function of the params, or a tuple).
+    """
+
+    key: str
+    where: str
+    test: Callable[..., bool]
+    kind: str  # "kink" | "pole" | "domain" | "flat"
+    truth: str
+    subgradients: Callable[..., tuple] | tuple | None = None
+
+    def slopes(self, *params) -> tuple | None:
+        """Per input, the (low, high) interval of valid subgradients here (None if not a kink)."""
+        s = self.subgradients
+        return s(*params) if callable(s) else s
 
 
 @dataclass(frozen=True)
 class Rule:
-    """One primitive: ``forward(m, *args)`` and ``partials[i](m, z, *args)``."""
+    """One primitive op: ``forward(m, *inputs, *params)`` and ``partials[i](m, z, *inputs, *params)``."""
 
     name: str
     forward: Callable
-    partials: tuple[Callable | float, ...]
+    partials: tuple
+    float: Callable  # the op on floats with IEEE results (what FLOAT.<name> is)
     symbol: str = ""  # how the op is written in a graph picture
+    method: str | None = None  # the Value method
+    operator: str | None = None  # the Python operator: "+", "-", "*", "/", "**", "neg"
+    names: tuple[str, ...] = ()  # names in expression text, aliases included
+    params: tuple[str, ...] = ()  # constant (non-differentiable) parameters
+    defaults: tuple = ()  # default values of the trailing params
+    probe: tuple[float, ...] = (0.5,)  # an ordinary point, away from every edge
+    probe_params: tuple = ()
+    sample: tuple[tuple[float, float], ...] = ((-3.0, 3.0),)  # per input, where probes and sweeps draw
+    sweep: tuple = ("lin", -3.0, 3.0)  # the study's accuracy sweep: (spacing, low, high) of input 0
+    edges: tuple[Edge, ...] = ()
+    sympy: Callable | None = None  # (sympy module, *inputs, *params) -> the op's mathematical definition
+    torch: Callable | None = None  # (torch module, *inputs, *params) -> tensor
+    torch_formula: tuple[str, ...] = ()  # derivatives.yaml, one line per input
+    torch_partials: Callable | None = None  # (m, z, *inputs, *params) -> torch's formulas, for the study
+    analytic: bool = True  # the complex step is meaningful
+    guard: str = ""  # fuzz text that keeps the op inside its domain, over {0}, {1}
+    better: tuple[str, Callable] | None = None  # a better-conditioned partial of input 0: (text, float function)
     note: str = ""  # the convention chosen at a kink or edge, if any
+    why: str = ""  # what the study's accuracy sweep shows, and why
+    second: dict = field(default_factory=dict)  # edge key -> (what the engine's second derivative is there)
 
     @property
     def arity(self) -> int:
@@ -43,128 +89,354 @@ class Rule:
     def partial(self, i: int, m, z, *args):
         """The i-th local partial evaluated in namespace ``m``."""
         p = self.partials[i]
-        return p if isinstance(p, float) else p(m, z, *args)
+        return p if p.__class__ is float else p(m, z, *args)
+
+    def edge_at(self, *args) -> Edge | None:
+        """The edge these float inputs (and params) sit on, if any."""
+        for edge in self.edges:
+            try:
+                if edge.test(*args):
+                    return edge
+            except (TypeError, ValueError, ArithmeticError):
+                continue
+        return None
+
+
+# -- float semantics: IEEE double results where Python's math would raise ----------------------
+def _div(x: float, y: float) -> float:
+    try:
+        return x / y
+    except ZeroDivisionError:
+        if x != x or x == 0:
+            return math.nan
+        # The sign of inf follows both signs, including that of a signed zero.
+        return math.copysign(math.inf, x) * math.copysign(1.0, y)
+
+
+def _pow(x: float, y: float) -> float:
+    try:
+        return math.pow(x, y)
+    except OverflowError:
+        negative = x < 0 and float(y).is_integer() and int(y) % 2 == 1
+        return -math.inf if negative else math.inf
+    except ValueError:
+        if x == 0 and y < 0:  # pole: +inf, or -inf for -0.0 to an odd power
+            odd = float(y).is_integer() and int(y) % 2 == 1
+            return math.copysign(math.inf, x) if odd else math.inf
+        return math.nan  # negative base with a non-integer exponent
+
+
+def _exp(x: float) -> float:
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
+def _log(x: float) -> float:
+    if x > 0:
+        return math.log(x)
+    return -math.inf if x == 0 else math.nan
+
+
+def _log1p(x: float) -> float:
+    if x > -1:
+        return math.log1p(x)
+    return -math.inf if x == -1 else math.nan
+
+
+def _sqrt(x: float) -> float:
+    return math.sqrt(x) if x >= 0 else math.nan
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:  # two branches so that exp never overflows
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _softplus(x: float) -> float:
+    # log(1 + e**x) = max(x, 0) + log1p(e**-|x|): no overflow, no cancellation.
+    if x != x:
+        return x
+    return (x if x > 0 else 0.0) + math.log1p(math.exp(-math.fabs(x)))
+
+
+def _relu(x: float) -> float:
+    return x if x > 0 else (x if x != x else 0.0)
+
+
+def _leaky_relu(x: float, slope: float) -> float:
+    return x if x > 0 else slope * x
+
+
+def _maximum(x: float, y: float) -> float:
+    if x != x or y != y:
+        return math.nan  # as torch.maximum: nan wins
+    return x if x >= y else y
+
+
+def _periodic(fn: Callable) -> Callable:
+    return lambda x: fn(x) if math.isfinite(x) else math.nan
+
+
+def _heaviside(x: float, h0: float) -> float:
+    return 1.0 if x > 0 else 0.0 if x < 0 else (h0 if x == 0 else x)
+
+
+def _sign(x: float) -> float:
+    return 1.0 if x > 0 else -1.0 if x < 0 else (x if x != x else 0.0)
+
+
+def _where(x: float, a, b):
+    return a if x > 0 else (b if x <= 0 else math.nan)
+
+
+def _mul0(x: float, y: float) -> float:
+    return 0.0 if x == 0 and not math.isfinite(y) else x * y
+
+
+HELPERS: dict[str, Callable] = {"mul0": _mul0, "heaviside": _heaviside, "sign": _sign, "where": _where}
+
+
+def _sech2(x: float) -> float:
+    e = math.exp(-2 * math.fabs(x))
+    return 4 * e / (1 + e) ** 2
+
+
+def _sigmoid_slope(x: float) -> float:
+    e = math.exp(-math.fabs(x))
+    return e / (1 + e) ** 2
+
+
+def _fn(name: str) -> Callable:
+    """The forward of a function-style op: ``m.<name>(*inputs, *params)``."""
+    return lambda m, *args: getattr(m, name)(*args)
+
+
+def _is_int(c: float) -> bool:
+    return float(c).is_integer()
 
 
 # fmt: off
 _TABLE = (
-    Rule("add",  lambda m, x, y: x + y,         (1.0,                              1.0), "+"),
-    Rule("sub",  lambda m, x, y: x - y,         (1.0,                              -1.0), "-"),
-    Rule("mul",  lambda m, x, y: x * y,         (lambda m, z, x, y: y,             lambda m, z, x, y: x), "*"),
-    Rule("div",  lambda m, x, y: m.div(x, y),   (lambda m, z, x, y: m.div(1.0, y), lambda m, z, x, y: m.div(-z, y)), "/",
-         "d/dy uses -z/y (torch: (x/y)/y) rather than -x/y**2, whose y**2 overflows for |y| > 1e154"),
-    Rule("neg",  lambda m, x: -x,               (-1.0,), "neg"),
-    Rule("powc", lambda m, x, c: m.pow(x, c),   (lambda m, z, x, c: m.mul0(c, m.pow(x, c - 1)),), "**c",
-         "d/dx x**0 = 0 also at x = 0, as torch"),
-    Rule("pow",  lambda m, x, y: m.pow(x, y),   (lambda m, z, x, y: m.mul0(y, m.pow(x, y - 1)),
-                                                 lambda m, z, x, y: m.mul0(z, m.log(x))), "**",
-         "d/dy at x = 0 is 0 for y > 0 (0**y is flat in y), as torch; at x = 0, y = 0 it is -inf"),
-    Rule("exp",  lambda m, x: m.exp(x),         (lambda m, z, x: z,), "exp"),
-    Rule("log",  lambda m, x: m.log(x),         (lambda m, z, x: m.div(1.0, x),), "log"),
-    Rule("tanh", lambda m, x: m.tanh(x),        (lambda m, z, x: 1.0 - z * z,), "tanh",
-         "1 - z**2 as torch and JAX; it cancels to 0 for |x| > 19"),
-    Rule("sigmoid", lambda m, x: m.sigmoid(x),  (lambda m, z, x: z * (1.0 - z),), "sigmoid",
-         "z * (1 - z) as torch; it cancels to 0 for x > 37"),
-    Rule("relu", lambda m, x: m.relu(x),        (lambda m, z, x: m.step(x),), "relu",
-         "relu'(0) = 0, as torch"),
-    Rule("sin",  lambda m, x: m.sin(x),         (lambda m, z, x: m.cos(x),), "sin"),
-    Rule("cos",  lambda m, x: m.cos(x),         (lambda m, z, x: -m.sin(x),), "cos"),
-    Rule("sqrt", lambda m, x: m.sqrt(x),        (lambda m, z, x: m.div(0.5, z),), "sqrt"),
-    Rule("abs",  lambda m, x: m.abs(x),         (lambda m, z, x: m.sign(x),), "abs",
-         "abs'(0) = sign(0) = 0, as torch"),
+    Rule("add", lambda m, x, y: x + y, (1.0, 1.0), operator.add, "+", operator="+", names=("add",),
+         probe=(1.5, 0.5), sample=((-3, 3), (-3, 3)), sympy=lambda s, x, y: x + y,
+         torch=lambda t, x, y: x + y, torch_formula=("self: handle_r_to_c(self.scalar_type(), grad)",
+                                                     "other: handle_r_to_c(other.scalar_type(), maybe_multiply(grad, alpha.conj()))"),
+         guard="({0} + {1})"),
+    Rule("sub", lambda m, x, y: x - y, (1.0, -1.0), operator.sub, "-", operator="-", names=("sub",),
+         probe=(1.5, 0.5), sample=((-3, 3), (-3, 3)), sympy=lambda s, x, y: x - y,
+         torch=lambda t, x, y: x - y, torch_formula=("self: handle_r_to_c(self.scalar_type(), grad)",
+                                                     "other: handle_r_to_c(other.scalar_type(), maybe_multiply(-grad, alpha.conj()))"),
+         guard="({0} - {1})"),
+    Rule("mul", lambda m, x, y: x * y, (lambda m, z, x, y: y, lambda m, z, x, y: x), operator.mul, "*", operator="*",
+         names=("mul",), probe=(1.5, -0.7), sample=((-3, 3), (-3, 3)), sympy=lambda s, x, y: x * y,
+         torch=lambda t, x, y: x * y, torch_formula=("self: mul_tensor_backward(grad, other, self.scalar_type())  # grad * other",
+                                                     "other: mul_tensor_backward(grad, self, other.scalar_type())  # grad * self"),
+         guard="({0} * {1})"),
+    Rule("div", lambda m, x, y: m.div(x, y), (lambda m, z, x, y: m.div(1.0, y), lambda m, z, x, y: m.div(-z, y)), _div, "/",
+         operator="/", names=("div",), probe=(1.5, 0.625), sample=((-3, 3), (0.5, 3)), sweep=("log", -150, 160),
+         edges=(Edge("div@y=0", "y = 0", lambda x, y: y == 0, "pole", "a pole: 1/0 has no finite value or slope"),),
+         sympy=lambda s, x, y: x / y, torch=lambda t, x, y: x / y,
+         torch_formula=("self: div_tensor_self_backward(grad, other, self.scalar_type())  # grad / other",
+                        "other: div_tensor_other_backward(grad, self, other)  # -grad * ((self / other) / other)"),
+         torch_partials=lambda m, z, x, y: (m.div(1.0, y), m.div(-z, y)),
+         guard="({0} / ({1}*{1} + 0.5))",
+         note="d/dy uses -z/y (torch: (x/y)/y) rather than -x/y**2, whose y**2 overflows for |y| > 1e154",
+         why="The engine's -z/y and torch's (x/y)/y never form y*y. SymPy's derivative is written -x/y**2, and its "
+             "float code squares y: past |y| = 1.3e154 y**2 overflows and the partial comes out as -0 (a relative "
+             "error of 1), though the true value is still a normal or subnormal number."),
+    Rule("neg", lambda m, x: -x, (-1.0,), operator.neg, "neg", operator="neg", names=("neg",), probe=(1.5,),
+         sympy=lambda s, x: -x, torch=lambda t, x: -x, torch_formula=("self: grad.neg()",), guard="(-{0})"),
+    Rule("powc", lambda m, x, c: m.pow(x, c), (lambda m, z, x, c: m.mul0(c, m.pow(x, c - 1)),), _pow, "**c",
+         operator="**", params=("c",), probe=(1.5,), probe_params=(2.5,), sample=((0.25, 3),), sweep=("log", -8, 8),
+         edges=(Edge("powc@pole", "x = 0 with c < 0", lambda x, c: x == 0 and c < 0, "pole",
+                     "a pole: the value and the slope are infinite"),
+                Edge("powc@0", "x = 0 with 0 < c < 1", lambda x, c: x == 0 and 0 < c < 1, "domain",
+                     "the slope is +inf, as for sqrt"),
+                Edge("powc@x**0", "x = 0 with c = 0", lambda x, c: x == 0 and c == 0, "flat",
+                     "x**0 = 1 everywhere, so the slope is 0"),
+                Edge("powc@neg", "x < 0 with a non-integer c", lambda x, c: x < 0 and not _is_int(c), "domain",
+                     "no real power: the value itself is nan")),
+         sympy=lambda s, x, c: x ** c, torch=lambda t, x, c: x ** c,
+         torch_formula=("self: pow_backward(grad, self, exponent)  # grad * exponent * self**(exponent - 1); 0 where exponent == 0",),
+         torch_partials=lambda m, z, x, c: (c * m.pow(x, c - 1),),
+         guard="({0} ** 2)", note="d/dx x**0 = 0 also at x = 0, as torch",
+         second={"powc@x**0": "d2/dx2 x**0 = 0: mul0 keeps the constant factor 0"}),
+    Rule("pow", lambda m, x, y: m.pow(x, y), (lambda m, z, x, y: m.mul0(y, m.pow(x, y - 1)),
+                                              lambda m, z, x, y: m.where(m.abs(x), z * m.log(x), m.mul0(z, m.log(x)))),
+         _pow, "**", operator="**", names=("pow",), probe=(1.5, 0.7), sample=((0.25, 3), (-2, 2)), sweep=("log", -8, 8),
+         edges=(Edge("pow@x=0", "x = 0", lambda x, y: x == 0, "flat",
+                     "0**y = 0 for every y > 0, so the partial in y is exactly 0; for y > 1 the partial in x is 0 too"),
+                Edge("pow@neg", "x < 0 (partial in y)", lambda x, y: x < 0, "domain",
+                     "x**y * log(x): no real logarithm of x < 0")),
+         sympy=lambda s, x, y: x ** y, torch=lambda t, x, y: x ** y,
+         torch_formula=("self: pow_backward_self(grad, self, exponent)  # grad * exponent * self**(exponent - 1); 0 where exponent == 0",
+                        "exponent: pow_backward_exponent(grad, self, exponent, result)  # grad * result * log(self); 0 where self == 0 and exponent >= 0"),
+         torch_partials=lambda m, z, x, y: (y * m.pow(x, y - 1), z * m.log(x)),
+         guard="(({0}*{0} + 0.5) ** sin({1}))",
+         note="d/dy at x = 0 is 0 for y > 0 (0**y is flat in y), as torch; elsewhere z * log(x), so nan for x < 0"),
+    Rule("exp", _fn("exp"), (lambda m, z, x: z,), _exp, "exp", method="exp", names=("exp",),
+         sample=((-3, 3),), sweep=("lin", -745, 709.7), sympy=lambda s, x: s.exp(x), torch=lambda t, x: t.exp(x),
+         torch_formula=("self: grad * result.conj()",), guard="exp(tanh({0}))",
+         why="exp'(x) = exp(x) is as accurate as exp itself; near 709.78 the central difference overflows first."),
+    Rule("log", _fn("log"), (lambda m, z, x: m.div(1.0, x),), _log, "log", method="log", names=("log", "ln"),
+         probe=(1.5,), sample=((0.25, 4),), sweep=("log", -300, 300),
+         edges=(Edge("log@0", "x = 0", lambda x: x == 0, "pole", "log(0) = -inf; the slope 1/x is infinite"),
+                Edge("log@neg", "x < 0", lambda x: x < 0, "domain", "no real logarithm; SymPy's 1/x is still finite there")),
+         sympy=lambda s, x: s.log(x), torch=lambda t, x: t.log(x), torch_formula=("self: grad.div(self.conj())",),
+         guard="log({0}*{0} + 0.5)",
+         why="1/x is exact to rounding everywhere; the finite differences fail near 0, where their step leaves the domain."),
+    Rule("tanh", _fn("tanh"), (lambda m, z, x: 1.0 - z * z,), math.tanh, "tanh", method="tanh", names=("tanh",),
+         sweep=("lin", -30, 30), sympy=lambda s, x: s.tanh(x), torch=lambda t, x: t.tanh(x),
+         torch_formula=("self: tanh_backward(grad, result)  # grad * (1 - result * result)",), guard="tanh({0})",
+         better=("4e/(1+e)**2 with e = exp(-2|x|), i.e. sech(x)**2", _sech2),
+         note="1 - z**2 as torch and JAX; it cancels to 0 for |x| > 19",
+         why="The engine, torch and SymPy all compute 1 - tanh(x)**2: once tanh(x) rounds to 1 (|x| > 19.1) the "
+             "difference is exactly 0 and the relative error is total, although sech(x)**2 is still a normal number "
+             "until |x| of about 355. The dashed curve, 4e/(1+e)**2 with e = exp(-2|x|), has no subtraction and "
+             "keeps full accuracy."),
+    Rule("sigmoid", _fn("sigmoid"), (lambda m, z, x: z * (1.0 - z),), _sigmoid, "sigmoid", method="sigmoid",
+         names=("sigmoid",), sweep=("lin", -60, 60), sympy=lambda s, x: 1 / (1 + s.exp(-x)),
+         torch=lambda t, x: t.sigmoid(x), torch_formula=("self: sigmoid_backward(grad, result)  # grad * (1 - result) * result",),
+         torch_partials=lambda m, z, x: ((1.0 - z) * z,), guard="sigmoid({0})",
+         better=("e/(1+e)**2 with e = exp(-|x|)", _sigmoid_slope), note="z * (1 - z) as torch; it cancels to 0 for x > 37",
+         why="z * (1 - z) is accurate for x < 0 (z is tiny and exact) but 1 - z cancels for x > 0: past x of about 37 "
+             "it is exactly 0. SymPy's exp(-x)/(1 + exp(-x))**2 overflows to inf/inf = nan for x < -709. "
+             "e/(1+e)**2 with e = exp(-|x|) is accurate on both sides."),
+    Rule("relu", _fn("relu"), (lambda m, z, x: m.heaviside(x, 0.0),), _relu, "relu", method="relu", names=("relu",),
+         edges=(Edge("relu@0", "x = 0", lambda x: x == 0, "kink", "no derivative: the one-sided slopes are 0 and 1",
+                     ((0.0, 1.0),)),),
+         sympy=lambda s, x: s.Max(0, x), torch=lambda t, x: t.relu(x),
+         torch_formula=("self: threshold_backward(grad, result, 0)  # grad where result > 0, else 0",),
+         analytic=False, guard="relu({0})", note="relu'(0) = 0, as torch",
+         why="The one large error is x = 0 exactly: the engine's relu'(0) = 0 against the oracle's Heaviside(0) = 1/2, "
+             "a convention, not a loss of accuracy.",
+         second={"relu@0": "relu'' = 0 everywhere, 0 at the kink too (the partial is piecewise constant)"}),
+    Rule("sin", _fn("sin"), (lambda m, z, x: m.cos(x),), _periodic(math.sin), "sin", method="sin", names=("sin",),
+         sweep=("log", -2, 6), sympy=lambda s, x: s.sin(x), torch=lambda t, x: t.sin(x),
+         torch_formula=("self: grad * self.cos().conj()",), guard="sin({0})",
+         why="cos(x) is accurate for any x; the finite differences' steps grow with |x| and lose it for large x."),
+    Rule("cos", _fn("cos"), (lambda m, z, x: -m.sin(x),), _periodic(math.cos), "cos", method="cos", names=("cos",),
+         sweep=("log", -2, 6), sympy=lambda s, x: s.cos(x), torch=lambda t, x: t.cos(x),
+         torch_formula=("self: grad * -self.sin().conj()",), guard="cos({0})",
+         why="-sin(x) is accurate for any x; the finite differences' steps grow with |x| and lose it for large x."),
+    Rule("sqrt", _fn("sqrt"), (lambda m, z, x: m.div(0.5, z),), _sqrt, "sqrt", method="sqrt", names=("sqrt",),
+         probe=(1.5,), sample=((0.25, 4),), sweep=("log", -300, 300),
+         edges=(Edge("sqrt@0", "x = 0", lambda x: x == 0, "domain",
+                     "the slope is +inf (a vertical tangent); left of 0 there is no real sqrt"),
+                Edge("sqrt@neg", "x < 0", lambda x: x < 0, "domain", "no real square root")),
+         sympy=lambda s, x: s.sqrt(x), torch=lambda t, x: t.sqrt(x), torch_formula=("self: grad / (2 * result.conj())",),
+         torch_partials=lambda m, z, x: (m.div(1.0, 2.0 * z),), guard="sqrt({0}*{0} + 0.1)",
+         why="0.5/z is accurate everywhere; steps that reach x < 0 make the differences nan near 0."),
+    Rule("abs", _fn("abs"), (lambda m, z, x: m.sign(x),), math.fabs, "abs", method="abs", names=("abs",),
+         edges=(Edge("abs@0", "x = 0", lambda x: x == 0, "kink", "no derivative: the one-sided slopes are -1 and 1",
+                     ((-1.0, 1.0),)),),
+         sympy=lambda s, x: s.Abs(x), torch=lambda t, x: t.abs(x), torch_formula=("self: grad * self.sgn()",),
+         analytic=False, guard="abs({0})", note="abs'(0) = sign(0) = 0, as torch",
+         second={"abs@0": "abs'' = 0 everywhere, 0 at the kink too"}),
+    Rule("tan", _fn("tan"), (lambda m, z, x: 1.0 + z * z,), _periodic(math.tan), "tan", method="tan", names=("tan",),
+         sample=((-1.2, 1.2),), sweep=("lin", -1.5, 1.5), sympy=lambda s, x: s.tan(x), torch=lambda t, x: t.tan(x),
+         torch_formula=("self: grad * (1 + result.pow(2)).conj()",), torch_partials=lambda m, z, x: (1.0 + z * z,),
+         guard="tan(sin({0}))",
+         why="1 + tan(x)**2 uses the output and has no cancellation; near the poles at odd multiples of pi/2 it grows "
+             "as fast as the true slope, and every backend follows it."),
+    Rule("atan", _fn("atan"), (lambda m, z, x: m.div(1.0, 1.0 + x * x),), math.atan, "atan", method="atan",
+         names=("atan", "arctan"), sample=((-4, 4),), sweep=("log", -300, 300),
+         sympy=lambda s, x: s.atan(x), torch=lambda t, x: t.atan(x),
+         torch_formula=("self: grad / (self * self + 1).conj()",), guard="atan({0})",
+         why="1/(1 + x*x) is accurate until x*x overflows past |x| = 1.3e154; there the slope is 0 in the engine and "
+             "torch, while the true slope 1/x**2 is still a subnormal number until |x| of about 1e162."),
+    Rule("log1p", _fn("log1p"), (lambda m, z, x: m.div(1.0, 1.0 + x),), _log1p, "log1p", method="log1p",
+         names=("log1p",), probe=(0.5,), sample=((-0.75, 3),), sweep=("log", -300, 300),
+         edges=(Edge("log1p@-1", "x = -1", lambda x: x == -1, "pole", "log1p(-1) = -inf; the slope 1/(1+x) is infinite"),
+                Edge("log1p@neg", "x < -1", lambda x: x < -1, "domain", "no real logarithm of 1 + x <= 0")),
+         sympy=lambda s, x: s.log(1 + x), torch=lambda t, x: t.log1p(x), torch_formula=("self: log1p_backward(grad, self)  # grad / (self + 1)",),
+         guard="log1p({0}*{0})",
+         why="log1p keeps full accuracy for tiny x where log(1 + x) loses it; its slope 1/(1 + x) rounds 1 + x, which "
+             "costs nothing: the relative error of 1 + x is at most one ulp."),
+    Rule("softplus", _fn("softplus"), (lambda m, z, x: m.sigmoid(x),), _softplus, "softplus", method="softplus",
+         names=("softplus",), sample=((-4, 4),), sweep=("lin", -60, 60), sympy=lambda s, x: s.log(1 + s.exp(x)),
+         torch=lambda t, x: t.nn.functional.softplus(x),
+         torch_formula=("self: softplus_backward(grad, self, beta, threshold)  # grad * sigmoid(x); grad itself where x > threshold = 20",),
+         torch_partials=lambda m, z, x: (m.where(x - 20.0, 1.0, m.sigmoid(x)),), guard="softplus({0})",
+         note="computed as max(x, 0) + log1p(exp(-|x|)), slope sigmoid(x): no overflow, no cancellation; torch "
+              "switches to x itself above its threshold 20, so its slope there is exactly 1 (off by up to 2e-9)",
+         why="The engine's slope is sigmoid(x), accurate everywhere. torch's softplus returns x unchanged and a slope "
+             "of exactly 1 for x > 20 (its threshold): the true slope 1 - e**-x differs from 1 by 2e-9 at x = 20, "
+             "more than float64 AD should allow. SymPy's log(1 + exp(x)) overflows to inf for x > 709."),
+    Rule("leaky_relu", _fn("leaky_relu"), (lambda m, z, x, slope: m.where(x, 1.0, slope),), _leaky_relu, "leaky_relu",
+         method="leaky_relu", names=("leaky_relu",), params=("slope",), defaults=(0.01,), probe_params=(0.01,),
+         edges=(Edge("leaky_relu@0", "x = 0", lambda x, slope: x == 0, "kink",
+                     "no derivative: the one-sided slopes are slope and 1",
+                     lambda slope: ((min(slope, 1.0), max(slope, 1.0)),)),),
+         sympy=lambda s, x, slope: s.Max(x, slope * x), torch=lambda t, x, slope: t.nn.functional.leaky_relu(x, slope),
+         torch_formula=("self: leaky_relu_backward(grad, self, negative_slope, false)  # grad where self > 0, else grad * negative_slope",),
+         analytic=False, guard="leaky_relu({0})", note="leaky_relu'(0) = slope, as torch",
+         why="The slope is piecewise constant and exact; at x = 0 the engine and torch use the left slope, SymPy's "
+             "Max(x, slope*x) differentiates through Heaviside(0) = 1/2 to (1 + slope)/2.",
+         second={"leaky_relu@0": "leaky_relu'' = 0 everywhere"}),
+    Rule("maximum", _fn("maximum"), (lambda m, z, x, y: m.heaviside(x - y, 0.5), lambda m, z, x, y: m.heaviside(y - x, 0.5)),
+         _maximum, "max", method="maximum", names=("maximum", "max"), probe=(0.5, -0.25), sample=((-3, 3), (-3, 3)),
+         edges=(Edge("maximum@tie", "x = y", lambda x, y: x == y, "kink",
+                     "no derivative at a tie: the one-sided slopes are 0 and 1 for each input", ((0.0, 1.0), (0.0, 1.0))),),
+         sympy=lambda s, x, y: s.Max(x, y), torch=lambda t, x, y: t.maximum(x, y),
+         torch_formula=("self: at::where(self == other, grad / 2, grad).masked_fill_(self < other, 0)",
+                        "other: at::where(self == other, grad / 2, grad).masked_fill_(self > other, 0)"),
+         analytic=False, guard="maximum({0}, {1})", note="at a tie each input gets 1/2, as torch and SymPy's Heaviside(0)",
+         why="Away from ties the partials are exactly 0 and 1. At a tie torch splits the gradient, 1/2 to each input, "
+             "and SymPy's Max differentiates to Heaviside(x - y) = 1/2 there: the engine does the same."),
 )
 # fmt: on
 RULES: dict[str, Rule] = {rule.name: rule for rule in _TABLE}
 
 
 class FloatMath:
-    """The float namespace: IEEE double results where Python's math would raise."""
+    """The float namespace: one IEEE-safe function per registry row, plus the helpers."""
 
     inf = math.inf
     nan = math.nan
 
-    @staticmethod
-    def div(x: float, y: float) -> float:
-        try:
-            return x / y
-        except ZeroDivisionError:
-            if x != x or x == 0:
-                return math.nan
-            # The sign of inf follows both signs, including that of a signed zero.
-            return math.copysign(math.inf, x) * math.copysign(1.0, y)
+    def __init__(self) -> None:
+        self.refresh()
 
-    @staticmethod
-    def pow(x: float, y: float) -> float:
-        try:
-            return math.pow(x, y)
-        except OverflowError:
-            negative = x < 0 and float(y).is_integer() and int(y) % 2 == 1
-            return -math.inf if negative else math.inf
-        except ValueError:
-            if x == 0 and y < 0:  # pole: +inf, or -inf for -0.0 to an odd power
-                odd = float(y).is_integer() and int(y) % 2 == 1
-                return math.copysign(math.inf, x) if odd else math.inf
-            return math.nan  # negative base with a non-integer exponent
-
-    @staticmethod
-    def exp(x: float) -> float:
-        try:
-            return math.exp(x)
-        except OverflowError:
-            return math.inf
-
-    @staticmethod
-    def log(x: float) -> float:
-        if x > 0:
-            return math.log(x)
-        if x == 0:
-            return -math.inf
-        return math.nan
-
-    @staticmethod
-    def mul0(x: float, y: float) -> float:
-        """x * y, but 0 wherever x is 0, even for y = inf or nan (torch's masks in pow's partials)."""
-        return 0.0 if x == 0 else x * y
-
-    @staticmethod
-    def sqrt(x: float) -> float:
-        return math.sqrt(x) if x >= 0 else math.nan
-
-    @staticmethod
-    def tanh(x: float) -> float:
-        return math.tanh(x)
-
-    @staticmethod
-    def sigmoid(x: float) -> float:
-        # Two branches so that exp never overflows.
-        if x >= 0:
-            return 1.0 / (1.0 + math.exp(-x))
-        e = math.exp(x)
-        return e / (1.0 + e)
-
-    @staticmethod
-    def relu(x: float) -> float:
-        return x if x > 0 else (x if x != x else 0.0)
-
-    @staticmethod
-    def step(x: float) -> float:
-        return 1.0 if x > 0 else (x if x != x else 0.0)
-
-    @staticmethod
-    def sign(x: float) -> float:
-        return 1.0 if x > 0 else -1.0 if x < 0 else (x if x != x else 0.0)
-
-    @staticmethod
-    def sin(x: float) -> float:
-        return math.sin(x) if math.isfinite(x) else math.nan
-
-    @staticmethod
-    def cos(x: float) -> float:
-        return math.cos(x) if math.isfinite(x) else math.nan
-
-    @staticmethod
-    def abs(x: float) -> float:
-        return math.fabs(x)
+    def refresh(self) -> None:
+        """Re-read the registry (after ``override``)."""
+        for name, fn in HELPERS.items():
+            setattr(self, name, fn)
+        for rule in RULES.values():
+            setattr(self, rule.name, rule.float)
 
 
 FLOAT = FloatMath()
+
+_LISTENERS: list[Callable[[], None]] = [FLOAT.refresh]
+
+
+def on_change(listener: Callable[[], None]) -> None:
+    """Call ``listener`` whenever a row is replaced (the engine regenerates its fast paths)."""
+    _LISTENERS.append(listener)
+
+
+@contextmanager
+def override(rule: Rule) -> Iterator[Rule]:
+    """Use ``rule`` in place of the registry row of the same name inside the block (planted bugs, studies)."""
+    if rule.name not in RULES:
+        raise KeyError(f"no op {rule.name!r} in the registry")
+    original = RULES[rule.name]
+    RULES[rule.name] = rule
+    try:
+        for listener in _LISTENERS:
+            listener()
+        yield rule
+    finally:
+        RULES[rule.name] = original
+        for listener in _LISTENERS:
+            listener()
+
+
+def replaced(name: str, **changes) -> Rule:
+    """A copy of the row ``name`` with some fields changed (for ``override``)."""
+    return replace(RULES[name], **changes)

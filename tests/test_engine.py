@@ -22,14 +22,22 @@ UNARY = {
     "cos": (Value.cos, torch.cos, [-2.0, 0.0, 1.0, math.inf]),
     "sqrt": (Value.sqrt, torch.sqrt, [-1.0, 0.0, 1e-300, 2.0, 1e300]),
     "abs": (Value.abs, torch.abs, [-2.0, 0.0, 3.0]),
+    "tan": (Value.tan, torch.tan, [-1.5, 0.0, 0.5, 1.0, math.inf]),
+    "atan": (Value.atan, torch.atan, [-1e200, -2.0, 0.0, 0.5, 1e10]),
+    "log1p": (Value.log1p, torch.log1p, [-2.0, -1.0, -0.5, 1e-20, 0.5, 1e300]),
+    # torch's softplus switches to x above its threshold 20 (slope exactly 1): compare below it
+    "softplus": (Value.softplus, torch.nn.functional.softplus, [-800.0, -30.0, -1.0, 0.0, 1.5, 19.5]),
+    "leaky_relu": (Value.leaky_relu, torch.nn.functional.leaky_relu, [-2.0, 0.0, 3.0]),
 }
 BINARY = {
     "add": (lambda a, b: a + b, [(1.0, 2.0), (-3.0, 0.5)]),
     "sub": (lambda a, b: a - b, [(1.0, 2.0), (-3.0, 0.5)]),
     "mul": (lambda a, b: a * b, [(1.5, -2.0), (0.0, math.inf)]),
     "div": (lambda a, b: a / b, [(1.0, 4.0), (1.0, 0.0), (-1.0, 0.0), (0.0, 0.0), (1.0, -0.0), (3.0, 1e200)]),
+    "maximum": (lambda a, b: a.maximum(b) if isinstance(a, Value) else torch.maximum(a, b),
+                [(1.0, 2.0), (2.0, 1.0), (1.5, 1.5), (-0.0, 0.0)]),
     "pow": (lambda a, b: a ** b, [(2.0, 3.0), (0.0, 2.0), (0.0, 0.5), (0.0, -1.0), (-2.0, 3.0), (-2.0, 0.5),
-                                  (-8.0, 1 / 3), (1e10, 40.0), (3.0, 0.0)]),
+                                  (-8.0, 1 / 3), (1e10, 40.0), (3.0, 0.0), (-2.0, -2000.0)]),
 }
 # -0.0 only with integer exponents: torch computes (-0.0)**-0.5 as 1/sqrt(-0.0) = -inf, where IEEE pow gives +inf.
 POWC = [(x, c) for x in (-2.0, -0.0, 0.0, 0.5, 3.0) for c in (0, 1, 2, 3, -1, -2, 0.5, -0.5, 2.5)

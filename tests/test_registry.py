@@ -1,0 +1,188 @@
+"""The op registry: one row per op, one chain rule, and a Value a micrograd learner recognises."""
+import math
+import subprocess
+import sys
+import tarfile
+import types
+from pathlib import Path
+
+import pytest
+
+import autodiff
+from autodiff import RULES, Value, grad, rules
+from autodiff.engine import VALUE_MATH
+
+
+def _inputs(point, rule, leafy: bool):
+    """The point as leaves, or as non-leaf nodes made by another op, plus the leaves."""
+    leaves = [Value(x) for x in point]
+    if leafy:
+        return leaves, leaves
+    return leaves, [leaf * 1.0 if rule.name == "add" else leaf + 0.0 for leaf in leaves]
+
+
+def _three_ways(rule, leafy=True, point=None):
+    """The gradient by backward(), grad() and grad(create_graph=True), on leaves or non-leaves."""
+    out = []
+    for how in ("backward", "grad", "create_graph"):
+        leaves, nodes = _inputs(point or rule.probe, rule, leafy)
+        y = getattr(VALUE_MATH, rule.name)(*nodes, *rule.probe_params)
+        f = y + y + y if rule.name == "mul" else y * 3.0  # a chain factor above: a missing upstream shows
+        if how == "backward":
+            f.backward()
+            out.append([v.grad for v in leaves])
+        else:
+            out.append([g.data for g in grad(f, leaves, create_graph=how == "create_graph")])
+    return out
+
+
+PARTIALS = [(name, i) for name, rule in RULES.items() for i in range(rule.arity)]
+
+
+@pytest.mark.parametrize("name,i", PARTIALS, ids=[f"{n}-d{i}" for n, i in PARTIALS])
+def test_a_planted_partial_shows_in_backward_grad_and_create_graph(name, i):
+    rule = RULES[name]
+    # where this partial is not 0 (maximum's d/dy is 0 at its probe, where x > y)
+    point = rule.probe if _three_ways(rule)[0][i] != 0 else rule.probe[::-1]
+    honest = _three_ways(rule, point=point)
+    assert honest[0] == honest[1] == honest[2]  # bit-identical, whichever path
+    wrong = list(rule.partials)
+    original = wrong[i]
+    wrong[i] = lambda m, z, *args, _p=original: (_p if isinstance(_p, float) else _p(m, z, *args)) * 1.001
+    with rules.override(rules.replaced(name, partials=tuple(wrong))):
+        planted = _three_ways(rule, point=point)
+        planted_nonleaf = _three_ways(rule, leafy=False, point=point)
+    for got in planted + planted_nonleaf:
+        assert got[i] != honest[0][i], (name, i, got, honest)
+        assert got[1 - i] == honest[0][1 - i] if rule.arity == 2 else True
+    assert _three_ways(rule, point=point) == honest  # the row is back
+
+
+def test_every_row_is_a_method_an_operator_or_both():
+    for rule in RULES.values():
+        assert hasattr(VALUE_MATH, rule.name)
+        if rule.method:
+            assert callable(getattr(Value, rule.method)), rule.name
+        else:
+            assert rule.operator, rule.name
+
+
+def test_there_is_one_chain_rule_loop():
+    source = Path(autodiff.engine.__file__).read_text()
+    assert source.count("reversed(") == 1
+
+
+def test_new_ops_have_their_rows():
+    for name in ("tan", "atan", "log1p", "softplus", "leaky_relu", "maximum"):
+        assert name in RULES
+    assert Value(-2.0).leaky_relu().data == -0.02 and Value(-2.0).leaky_relu(0.5).data == -1.0
+    x, y = Value(1.5), Value(1.5)
+    x.maximum(y).backward()
+    assert (x.grad, y.grad) == (0.5, 0.5)  # a tie: half each, as torch
+    assert Value(1000.0).softplus().data == 1000.0 and Value(-1000.0).softplus().data == 0.0
+
+
+def test_pow_mixed_second_partials_agree_at_zero_exponent():
+    x, y = Value(2.0), Value(0.0)
+    gx, gy = grad(x ** y, [x, y], create_graph=True)
+    assert grad(gx, [y])[0].data == 0.5 == grad(gy, [x])[0].data
+
+
+def test_pow_slope_in_y_is_nan_at_a_negative_base_even_when_the_power_underflows():
+    x, y = Value(-2.0), Value(-2000.0)
+    (x ** y).backward()
+    assert math.isnan(y.grad)
+
+
+def test_micrograd_constructor_and_attributes():
+    a = Value(2.0, (), "", "a")
+    b = Value(-3.0, label="b")
+    c = Value(10.0, "c")  # the label as second positional argument
+    e = a * b
+    d = e + c
+    assert (a.label, b.label, c.label) == ("a", "b", "c")
+    assert d._op == "+" and e._op == "*" and d._prev == {e, c}
+    assert (a ** 2)._op == "**2"
+    manual = Value(a.data + b.data, (a, b), "+")
+    assert manual.op == "add" and manual._prev == {a, b}
+
+
+def test_the_lectures_manual_backprop_gives_backward_s_gradients():
+    def build():
+        x1, x2, w1, w2 = Value(2.0, "x1"), Value(0.0, "x2"), Value(-3.0, "w1"), Value(1.0, "w2")
+        b = Value(6.8813735870195432, "b")
+        n = x1 * w1 + x2 * w2 + b
+        o = n.tanh()
+        return o, [x1, x2, w1, w2, b]
+
+    o, leaves = build()
+    o.backward()
+    expected = [v.grad for v in leaves]
+
+    o, leaves = build()
+    order, seen = [], set()
+
+    def visit(v):  # the learner's recursive topological sort
+        if v not in seen:
+            seen.add(v)
+            for child in v._prev:
+                visit(child)
+            order.append(v)
+
+    visit(o)
+    o.grad = 1.0
+    for node in reversed(order):
+        node._backward()
+    assert [v.grad for v in leaves] == expected
+
+
+def test_a_drawing_written_against_micrograds_attributes_runs():
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    out = (a * b + a).tanh()
+    out.backward()
+    nodes, edges = set(), set()
+
+    def walk(v):
+        if v not in nodes:
+            nodes.add(v)
+            for child in v._prev:
+                edges.add((child, v))
+                walk(child)
+
+    walk(out)
+    lines = [f'{id(n)} [label="{n.label} | data {n.data:.4f} | grad {n.grad:.4f}"]' for n in nodes]
+    lines += [f"{id(n)}{n._op} -> {id(n)}" for n in nodes if n._op]
+    lines += [f"{id(c)} -> {id(p)}{p._op}" for c, p in edges]
+    assert len(nodes) == 5 and len(edges) == 5 and any("tanh" in line for line in lines)
+
+
+MICROGRAD_SDIST = "micrograd==0.1.0"
+
+
+def _micrograd_test_file(cache: Path) -> Path:
+    target = cache / "test_engine.py"
+    if target.exists():
+        return target
+    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
+                    MICROGRAD_SDIST, "-d", str(cache)], check=True, capture_output=True, timeout=300)
+    (sdist,) = cache.glob("micrograd-0.1.0.tar.gz")
+    with tarfile.open(sdist) as tar:
+        member = tar.extractfile("micrograd-0.1.0/test/test_engine.py")
+        target.write_bytes(member.read())
+    return target
+
+
+def test_micrograds_own_test_file_passes_unmodified_against_this_engine(tmp_path_factory, monkeypatch):
+    path = _micrograd_test_file(tmp_path_factory.mktemp("micrograd-sdist"))
+    shim = types.ModuleType("micrograd.engine")
+    shim.Value = Value
+    package = types.ModuleType("micrograd")
+    package.engine = shim
+    monkeypatch.setitem(sys.modules, "micrograd", package)
+    monkeypatch.setitem(sys.modules, "micrograd.engine", shim)
+    namespace = {"__name__": "micrograd_test_engine"}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)  # micrograd's published test, as shipped
+    tests = [fn for name, fn in namespace.items() if name.startswith("test_")]
+    assert len(tests) == 2
+    for test in tests:
+        test()
