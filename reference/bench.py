@@ -65,6 +65,60 @@ def step_engine(batch: int) -> Callable[[], None]:
     return step
 
 
+COMPILE_SECONDS: dict[str, float] = {}  # peer -> seconds to trace and generate its program (once)
+
+
+def step_compiled(batch: int) -> Callable[[], None]:
+    """The same step replayed by compiled mode: the loss graph traced once (data as fed leaves), then
+    straight-line code from the rules gives loss and gradients; the same SGD update."""
+    from autodiff import MLP, SGD, Value
+    from autodiff.compile import compile_gradient
+    from autodiff.losses import mse
+    X, Y = _data(batch)
+    model = MLP(WIDTHS[0], WIDTHS[1:], seed=0)
+    params = model.parameters()
+    opt = SGD(params, lr=0.01)
+    start = time.perf_counter()
+    xs = [[Value(v) for v in x] for x in X]
+    ys = [Value(y) for y in Y]
+    cg = compile_gradient(mse([model(x) for x in xs], ys), params, feed=[v for x in xs for v in x] + ys)
+    COMPILE_SECONDS["compiled (straight-line Python)"] = time.perf_counter() - start
+    data = [v for x in X for v in x] + Y
+
+    def step():
+        _, grads = cg([p.data for p in params] + data)
+        for p, g in zip(params, grads):
+            p.grad = g
+        opt.step()
+    return step
+
+
+def step_compiled_batch(batch: int) -> Callable[[], None]:
+    """The same step by compiled mode's NumPy batch program: one sample's loss traced once, run over
+    the batch as arrays; the mean of the per-sample gradients, the same SGD update."""
+    import numpy as np
+
+    from autodiff import MLP, Value
+    from autodiff.compile import compile_gradient
+    X, Y = _data(batch)
+    model = MLP(WIDTHS[0], WIDTHS[1:], seed=0)
+    params = model.parameters()
+    start = time.perf_counter()
+    x, y = [Value(0.0), Value(0.0)], Value(0.0)
+    cg = compile_gradient((model(x) - y) ** 2, params, feed=[*x, y])
+    rows = np.array([[p.data for p in params] + list(xi) + [yi] for xi, yi in zip(X, Y)])
+    cg.batch(rows[:1])  # generates the batch program
+    COMPILE_SECONDS["compiled, NumPy batch"] = time.perf_counter() - start
+    k = len(params)
+    weights = rows[0, :k].copy()
+
+    def step():
+        rows[:, :k] = weights
+        _, grads = cg.batch(rows)
+        weights[:] -= 0.01 * grads.mean(axis=0)
+    return step
+
+
 def step_micrograd(batch: int) -> Callable[[], None]:
     """The same step with micrograd 0.1.0 (tanh is not in it: relu hidden layers, the same size)."""
     from micrograd.engine import Value
@@ -84,7 +138,7 @@ def step_micrograd(batch: int) -> Callable[[], None]:
 
 
 def step_torch_scalar(batch: int) -> Callable[[], None]:
-    """The same step with PyTorch 0-d float64 tensors, scalar by scalar."""
+    """The same step with PyTorch 0-d float64 tensors, scalar by scalar (1 thread)."""
     import torch
     X, Y = _data(batch)
     g = torch.Generator().manual_seed(0)
@@ -111,6 +165,7 @@ def step_torch_scalar(batch: int) -> Callable[[], None]:
         return x[0]
 
     def step():
+        torch.set_num_threads(1)
         loss = sum(((forward(x) - y) ** 2 for x, y in zip(Xt, Y)), torch.zeros((), dtype=torch.float64)) / len(Xt)
         opt.zero_grad()
         loss.backward()
@@ -118,36 +173,97 @@ def step_torch_scalar(batch: int) -> Callable[[], None]:
     return step
 
 
-def step_torch_batched(batch: int) -> Callable[[], None]:
-    """The same step with nn.Linear layers in float64, the batch as one tensor."""
+def _torch_batched(threads: int):
+    def make(batch: int) -> Callable[[], None]:
+        import torch
+        X, Y = _data(batch)
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 16),
+                                    torch.nn.Tanh(), torch.nn.Linear(16, 1)).double()
+        opt = torch.optim.SGD(model.parameters(), lr=0.01)
+        Xt, Yt = torch.tensor(X, dtype=torch.float64), torch.tensor(Y, dtype=torch.float64).unsqueeze(1)
+
+        def step():
+            if torch.get_num_threads() != threads:
+                torch.set_num_threads(threads)
+            loss = torch.nn.functional.mse_loss(model(Xt), Yt)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return step
+    make.__doc__ = f"The same step with nn.Linear layers in float64, the batch as one tensor, {threads} thread(s)."
+    return make
+
+
+ENGINE = "autodiff (this engine)"
+PEERS = {ENGINE: step_engine, "micrograd 0.1.0": step_micrograd, "torch, 0-d tensors (1 thread)": step_torch_scalar,
+         "torch, batched nn.Linear, 1 thread": _torch_batched(1),
+         "torch, batched nn.Linear, 2 threads": _torch_batched(2),
+         "compiled (straight-line Python)": step_compiled, "compiled, NumPy batch": step_compiled_batch}
+MODES = ("consecutive", "gc_off")
+
+
+def _steps_per_sample(step: Callable[[], None], consecutive: int) -> int:
+    """``consecutive`` steps, or more for a fast peer: enough for about 20 ms per sample."""
+    start = time.perf_counter()
+    step()
+    once = time.perf_counter() - start
+    return max(consecutive, min(200, int(0.02 / max(once, 1e-6))))
+
+
+def bench_training_step(batch: int = 100, rounds: int = 9, consecutive: int = 5) -> list[dict]:
+    """Every peer timed round by round, interleaved (so drift of the machine hits all alike).
+
+    In each round and for each peer: ``consecutive`` steps in a row with the collector at its
+    defaults (so its passes, triggered by the allocations, are paid where they fall), and the
+    same number with the collector off; each sample is the mean time per step. Rows keep every
+    sample; ratios to the engine are taken within each round.
+    """
     import torch
-    X, Y = _data(batch)
-    torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 16), torch.nn.Tanh(),
-                                torch.nn.Linear(16, 1)).double()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01)
-    Xt, Yt = torch.tensor(X, dtype=torch.float64), torch.tensor(Y, dtype=torch.float64).unsqueeze(1)
-
-    def step():
-        loss = torch.nn.functional.mse_loss(model(Xt), Yt)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return step
-
-
-PEERS = {"autodiff (this engine)": step_engine, "micrograd 0.1.0": step_micrograd,
-         "torch, 0-d tensors": step_torch_scalar, "torch, batched nn.Linear": step_torch_batched}
-
-
-def bench_training_step(batch: int = 100, repeats: int = 7) -> list[dict]:
-    """Median step time of each peer, with the collector on (default) and off."""
+    threads = torch.get_num_threads()
+    steps = {name: make(batch) for name, make in PEERS.items()}
+    counts = {}
+    for name, step in steps.items():  # warm-up, and how many steps make one sample
+        counts[name] = _steps_per_sample(step, consecutive)
+    samples = {name: {mode: [] for mode in MODES} for name in steps}
+    try:
+        for _ in range(rounds):
+            for name, step in steps.items():
+                for mode in MODES:
+                    gc.collect()
+                    was = gc.isenabled()
+                    if mode == "gc_off":
+                        gc.disable()
+                    try:
+                        start = time.perf_counter()
+                        for _ in range(counts[name]):
+                            step()
+                        samples[name][mode].append((time.perf_counter() - start) / counts[name])
+                    finally:
+                        if was:
+                            gc.enable()
+    finally:
+        torch.set_num_threads(threads)
     rows = []
-    for name, make in PEERS.items():
-        step = make(batch)
-        rows.append({"peer": name, "gc_on": _median_time(step, repeats),
-                     "gc_off": _median_time(step, repeats, gc_enabled=False)})
+    for name in steps:
+        row = {"peer": name, "steps": counts[name], "compile_s": COMPILE_SECONDS.get(name), "batch": batch}
+        for mode in MODES:
+            mine, ours = samples[name][mode], samples[ENGINE][mode]
+            row[mode] = _spread(mine)
+            row[f"{mode}_ratio"] = _spread([m / o for o, m in zip(ours, mine)])  # time / engine's, per round
+            row[f"{mode}_samples"] = mine
+        rows.append(row)
     return rows
+
+
+def _spread(xs: list[float]) -> dict:
+    """Median, quartiles and range of samples."""
+    xs = sorted(xs)
+    if len(xs) >= 2:
+        q1, _, q3 = statistics.quantiles(xs, n=4, method="inclusive")
+    else:
+        q1 = q3 = xs[0]
+    return {"median": statistics.median(xs), "q1": q1, "q3": q3, "min": xs[0], "max": xs[-1], "n": len(xs)}
 
 
 def _chain_engine(n: int):
@@ -233,25 +349,26 @@ def _sum_of_products(m, xs):
 
 def bench_gradient_cost(sizes=(1, 10, 100, 1000), sympy_limit: int = 100, repeats: int = 3) -> list[dict]:
     """Cost of a full gradient over the cost of one function value, as n grows (cheap-gradient principle)."""
-    import numpy as np
+    import types
+
     import sympy
 
     from autodiff import Value
-    from reference.backends.finite_difference import REAL
-    from reference.backends.symbolic import SYMPY
-    from reference.cases import _ENGINE_MATH
+    from autodiff.engine import VALUE_MATH
+    from autodiff.rules import FLOAT as REAL  # plain floats: the function alone, no graph
+    SYMPY = types.SimpleNamespace(tanh=sympy.tanh)
     rows = []
     for n in sizes:
         point = [0.1 + 0.8 * i / max(1, n - 1) for i in range(n)]
-        floats = [np.float64(x) for x in point]
+        floats = list(point)
         number = max(1, 2000 // n)  # tiny functions are timed over many calls
         t_f = _median_time(lambda: _sum_of_products(REAL, floats), repeats, number=number)
 
         def reverse():
             xs = [Value(x) for x in point]
-            _sum_of_products(_ENGINE_MATH, xs).backward()
+            _sum_of_products(VALUE_MATH, xs).backward()
         t_rev = _median_time(reverse, repeats, number=number)
-        t_value_engine = _median_time(lambda: _sum_of_products(_ENGINE_MATH, [Value(x) for x in point]), repeats,
+        t_value_engine = _median_time(lambda: _sum_of_products(VALUE_MATH, [Value(x) for x in point]), repeats,
                                       number=number)
 
         def central():
@@ -290,19 +407,81 @@ def _fmt_s(x) -> str:
     return f"{x * 1e3:.3g} ms" if x < 1 else f"{x:.3g} s"
 
 
+def _fmt_spread(d: dict, fmt=_fmt_s) -> str:
+    return f"{fmt(d['median'])} ({fmt(d['q1'])}–{fmt(d['q3'])})"
+
+
+def _fmt_ratio(x: float) -> str:
+    return f"{x:.3g}"
+
+
+def machine() -> dict:
+    """CPU model, cores, Python and the date: what a reader needs to place the figures."""
+    import datetime
+    import os
+    import platform
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    python = f"{platform.python_implementation()} {platform.python_version()}"
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": python,
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "machine": f"{cpu}, {os.cpu_count()} cores, {python}"}
+
+
 def render(step: list[dict], chain: list[dict], cost: list[dict], conformance: float | None, meta: dict,
            unary: list[dict] | None = None) -> str:
     """reports/bench.md from the measured rows."""
-    ours = step[0]
-    out = ["# Benchmarks", "", f"Measured in one process run on {meta['machine']}; medians of several repeats after "
-           "a warm-up. Figures move from run to run and machine to machine; the ratios are what to read.", ""]
-    out += ["## One training step of MLP(2, [16, 16, 1]) on a batch of 100", "",
+    out = ["# Benchmarks", "", f"Measured on {meta['machine']}, {meta.get('date', '')}, in one process. "
+           "Figures move from run to run and machine to machine; the ratios within one run are what to read.", ""]
+    rounds = step[0]["consecutive"]["n"]
+    out += [f"## One training step of MLP(2, [16, 16, 1]) on a batch of {step[0].get('batch', 100)}", "",
             "Forward, mean squared error, backward, SGD update. Hidden layers use tanh (micrograd 0.1.0 has only "
-            "relu: same graph size, one activation node per neuron).", ""]
-    rows = [[r["peer"], _fmt_s(r["gc_on"]), _fmt_s(r["gc_off"]),
-             f"{r['gc_on'] / ours['gc_on']:.2f}", f"{r['gc_off'] / ours['gc_off']:.2f}"] for r in step]
-    out.append(tabulate(rows, ["peer", "GC on (default)", "GC off", "time / ours (GC on)", "time / ours (GC off)"],
-                        tablefmt="github"))
+            "relu: same graph size, one activation node per neuron).", "",
+            f"The peers are interleaved: {rounds} rounds, each timing every peer in turn, so drift of a shared "
+            "machine falls on all of them alike. A sample is the mean time per step over several steps in a row "
+            "(column *steps*): with the collector at its defaults, so its passes are paid where the allocations "
+            "trigger them, and with the collector off. Each cell is the median of the samples and, in "
+            "parentheses, their interquartile range (25th–75th percentile); *time / engine* is the same "
+            "for the ratio of the peer's time to the engine's in the same round (below 1: faster than the "
+            "engine). torch, NumPy, SymPy and micrograd are all imported, as in a real notebook; nothing is "
+            "frozen out of the collector's way.", ""]
+    rows = []
+    for r in step:
+        rows.append([r["peer"], r["steps"], _fmt_spread(r["consecutive"]),
+                     _fmt_spread(r["consecutive_ratio"], _fmt_ratio),
+                     _fmt_spread(r["gc_off"]), _fmt_spread(r["gc_off_ratio"], _fmt_ratio),
+                     _fmt_s(r.get("compile_s"))])
+    out.append(tabulate(rows, ["peer", "steps", "GC default, consecutive steps", "time / engine",
+                               "GC off", "time / engine (GC off)", "trace + generate (once)"], tablefmt="github"))
+    by = {r["peer"]: r for r in step}
+    eng = by[ENGINE]
+    lines = []
+    comp, batch = by.get("compiled (straight-line Python)"), by.get("compiled, NumPy batch")
+    mg, t1 = by.get("micrograd 0.1.0"), by.get("torch, batched nn.Linear, 1 thread")
+
+    def speed(row, mode):
+        d = row[f"{mode}_ratio"]
+        return f"{1 / d['median']:.1f}x (IQR {1 / d['q3']:.1f}–{1 / d['q1']:.1f}x)"
+    if comp:
+        lines.append(f"- Compiled mode vs the interpreted engine: {speed(comp, 'consecutive')} faster with the "
+                     f"collector at its defaults, {speed(comp, 'gc_off')} with it off.")
+    if batch and t1:
+        ratio = _spread([b / t for b, t in zip(batch["consecutive_samples"], t1["consecutive_samples"])])
+        lines.append(f"- NumPy batch program vs torch batched on 1 thread: {ratio['median']:.2f}x torch's time "
+                     f"(IQR {ratio['q1']:.2f}–{ratio['q3']:.2f}).")
+    if mg:
+        c, o = mg["consecutive_ratio"], mg["gc_off_ratio"]
+        lines.append(f"- Engine vs micrograd 0.1.0: {c['median']:.1f}x faster over consecutive steps with the "
+                     f"collector at its defaults (IQR {c['q1']:.1f}–{c['q3']:.1f}x), {o['median']:.2f}x with it off "
+                     f"(IQR {o['q1']:.2f}–{o['q3']:.2f}x).")
+    out += ["", *lines, "", f"Engine: {_fmt_spread(eng['consecutive'])} per step with the collector at its defaults, "
+            f"{_fmt_spread(eng['gc_off'])} with it off. The compiled rows replay a graph traced once; their own "
+            "gradients equal the engine's bit for bit (the NumPy batch program within a stated ulp bound), "
+            "see `autodiff/compile.py`."]
     out += ["", "## A deep chain: build + backward", "",
             "`v = v * 1.0000001 + 1e-9`, n times: 2n op nodes and 2n constant leaves. Bytes per node by tracemalloc "
             "(op nodes and leaves together, per op node). micrograd's backward recurses once per node, so it stops "
@@ -334,12 +513,27 @@ def render(step: list[dict], chain: list[dict], cost: list[dict], conformance: f
     return "\n".join(out)
 
 
-def plot(chain: list[dict], cost: list[dict], path, unary: list[dict] | None = None) -> None:
-    """Time against graph size: the chain, and gradient cost against n."""
+def plot(chain: list[dict], cost: list[dict], path, unary: list[dict] | None = None,
+         step: list[dict] | None = None) -> None:
+    """The training step per peer (median and IQR), time against graph size, gradient cost against n."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(1, 3 if step else 2, figsize=(17 if step else 11, 4.5))
+    if step:
+        bars, left, right = axes
+        names = [r["peer"] for r in step]
+        for k, (mode, label) in enumerate((("consecutive", "GC default"), ("gc_off", "GC off"))):
+            med = [r[mode]["median"] for r in step]
+            err = [[m - r[mode]["q1"] for m, r in zip(med, step)], [r[mode]["q3"] - m for m, r in zip(med, step)]]
+            bars.barh([i + 0.4 * k for i in range(len(step))], med, height=0.4, xerr=err, label=label, log=True)
+        bars.set_yticks([i + 0.2 for i in range(len(step))], names, fontsize=8)
+        bars.invert_yaxis()
+        bars.set_xlabel("seconds per training step (median, IQR)")
+        bars.legend(fontsize=8)
+        bars.grid(True, axis="x", which="both", alpha=0.3)
+    else:
+        left, right = axes
     left.loglog([r["nodes"] for r in chain], [r["engine_s"] for r in chain], "o-",
                 label="autodiff: v*c + d chain (with constant leaves)")
     if unary:
@@ -363,24 +557,47 @@ def plot(chain: list[dict], cost: list[dict], path, unary: list[dict] | None = N
     plt.close(fig)
 
 
-def main(argv=None) -> int:
-    """Run every benchmark (``--quick`` for tiny sizes) and write reports/bench.md and bench.png."""
-    import argparse
+def versions() -> dict[str, str]:
+    """Versions of Python and of the packages measured or used."""
     import platform
+    from importlib import metadata
+    found = {"python": platform.python_version()}
+    for name in ("adcheck", "torch", "numpy", "micrograd", "sympy", "mpmath"):
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def main(argv=None) -> int:
+    """Run every benchmark (``--quick`` for tiny sizes) and write bench.md and bench.png.
+
+    The full run writes into ``reports/`` unless ``--out`` says otherwise; ``--quick`` writes into a
+    new temporary folder unless ``--out`` is given (so a smoke run never overwrites the report).
+    """
+    import argparse
+    import os
+    import tempfile
     from pathlib import Path
 
     parser = argparse.ArgumentParser(prog="adcheck bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks that everything runs")
-    parser.add_argument("--out", default="reports")
+    parser.add_argument("--out", default=None, help="folder for bench.md and bench.png (default: reports/, "
+                        "or a temporary folder with --quick)")
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds of the training step")
     parser.add_argument("--no-conformance", action="store_true", help="skip timing the conformance run")
     args = parser.parse_args(argv)
     quick = args.quick
+    out = Path(args.out) if args.out else (Path(tempfile.mkdtemp(prefix="adcheck-bench-")) if quick
+                                           else Path("reports"))
 
     def stage(text: str) -> None:  # progress on a terminal only
         if sys.stderr.isatty():
             print(f"bench: {text}...", file=sys.stderr, flush=True)
-    stage("training step (4 peers, GC on and off)")
-    step = bench_training_step(batch=10 if quick else 100, repeats=1 if quick else 7)
+    stage(f"training step ({len(PEERS)} peers interleaved, GC default and off)")
+    rounds = args.rounds or (2 if quick else 11)
+    step = bench_training_step(batch=10 if quick else 100, rounds=rounds, consecutive=2 if quick else 5)
     stage("deep chains")
     chain = bench_chain((100, 1000) if quick else (1_000, 10_000, 100_000, 500_000), repeats=1 if quick else 3)
     unary = bench_unary_chain((100, 1000) if quick else (1_000, 10_000, 100_000, 1_000_000))
@@ -390,17 +607,16 @@ def main(argv=None) -> int:
     if not (quick or args.no_conformance):
         stage("the conformance run")
     conformance = None if (quick or args.no_conformance) else bench_conformance()
-    # Imported only now: the report pulls in torch and SymPy, whose objects would make every
-    # full collection of the garbage collector slower for the peers measured above.
-    from reference.report import versions, write_atomic
-    meta = {"machine": f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}",
-            "versions": versions()}
-    out = Path(args.out)
+    meta = {**machine(), "versions": versions()}
     out.mkdir(parents=True, exist_ok=True)
     text = render(step, chain, cost, conformance, meta, unary)
-    plot(chain, cost, out / "bench.png", unary)
-    write_atomic(out / "bench.md", text + "\n![time against graph size](bench.png)\n")
+    plot(chain, cost, out / "bench.png", unary, step)
+    tmp = out / "bench.md.tmp"
+    tmp.write_text(text + "\n![training step, and time against graph size](bench.png)\n")
+    os.replace(tmp, out / "bench.md")
     print(text)
+    if quick and not args.out:
+        print(f"\n(quick run written to {out})")
     return 0
 
 
