@@ -4,8 +4,8 @@
     assert_gradients_agree(lambda m, x, y: m.tanh(x / y), at={"x": 0.5, "y": 2.0})
     assert_gradients_agree("tanh(x/y)", at={"x": 0.5, "y": 2.0}, backends=("torch",))
 
-The engine (this project's, or any micrograd-style class given as ``engine``) and every
-named backend are measured against the 50-digit SymPy oracle.
+The subject (this project's engine, any micrograd-style class given as ``engine``, or any callable
+given as ``subject``) and every named backend are measured against the exact SymPy oracle.
 """
 from __future__ import annotations
 
@@ -14,18 +14,55 @@ from dataclasses import dataclass, field
 
 from tabulate import tabulate
 
-from .backends import EngineBackend, load_class, make_backends
+from .backends import Backend, EngineBackend, load_class, make_backends
 from .cases import Case, Point, variables_of
 from .expr import to_case
-from .harness import MISMATCH, run_case
+from .judge import AGREE, CONVENTION, UNDEFINED
+from .harness import run_case
 
 DEFAULT_BACKENDS = ("torch", "sympy", "fd-central")
 _RECORDERS: list[list[dict]] = []  # the pytest plugin's collectors of records
+PASSING = (AGREE, CONVENTION, UNDEFINED)  # for the subject; a reference's finding never fails the check
+
+
+class SubjectBackend(Backend):
+    """Any callable ``subject(*values) -> (value, [partials])``, checked in place of the engine."""
+
+    method = "the given subject callable"
+    rtol = 1e-10
+    subject = True
+
+    def __init__(self, fn: Callable, name: str = "subject") -> None:
+        self.fn, self.name = fn, name
+        self.label = getattr(fn, "__qualname__", repr(fn))
+
+    def _compute(self, case, point):
+        value, partials = self.fn(*point)
+        partials = list(partials)
+        if len(partials) != len(case.variables):
+            raise ValueError(f"the subject gave {len(partials)} partials for {len(case.variables)} variables")
+        return float(value), [float(p) for p in partials], None
+
+
+def torch_subject(fn: Callable) -> Callable:
+    """A subject from a function of 0-d float64 tensors (a custom ``torch.autograd.Function`` included)."""
+    import torch
+
+    apply = fn.apply if isinstance(fn, type) and issubclass(fn, torch.autograd.Function) else fn
+
+    def subject(*values):
+        xs = [torch.tensor(float(v), dtype=torch.float64, requires_grad=True) for v in values]
+        out = apply(*xs)
+        grads = torch.autograd.grad(out, xs, allow_unused=True)
+        return out.item(), [0.0 if g is None else g.item() for g in grads]
+
+    subject.__qualname__ = f"torch_subject({getattr(fn, '__qualname__', repr(fn))})"
+    return subject
 
 
 @dataclass
 class Comparison:
-    """The records of one check, and whether every backend agreed within tolerance."""
+    """The records of one check, and whether the subject was checked and right."""
 
     case: Case
     records: list[dict] = field(default_factory=list)
@@ -33,27 +70,47 @@ class Comparison:
 
     @property
     def ok(self) -> bool:
-        return not self.failures
+        return bool(self.records) and not self.failures
 
     def table(self) -> str:
-        """Each backend's value and partials, the oracle's, the differences, and which broke tolerance."""
+        """Each backend's value and partials, the oracle's, each error and tolerance; never raises."""
+        try:
+            return self._table()
+        except Exception as err:  # a table for a failure message must not hide the failure
+            return f"{self.case.name}: (no table: {type(err).__name__}: {err})\n" + "\n".join(
+                f"{r.get('backend')}: {r.get('verdict')} {r.get('note') or r.get('message')}" for r in self.records)
+
+    def _table(self) -> str:
+        if not self.records:
+            return f"{self.case.name}: nothing was run"
         first = self.records[0]
         names = list(first["point"])
-        rows = [["oracle", first["oracle_value"], *[first["oracle_grad"][v] for v in names], "", "", ""]]
+        at = ", ".join(f"{k}={v!r}" for k, v in first["point"].items())
+        head = [f"{self.case.name} at {at}"]
+        if not first["oracle_grad"]:
+            head.append("no oracle, nothing judged: " + (first["note"] or first["message"]))
+        comps = ["value", *names]
+        rows = [["oracle", *[_num(first["oracle_value"])], *[_num(first["oracle_grad"].get(v)) for v in names],
+                 "", ""]]
         for r in self.records:
-            diffs = [_diff(r["grad"].get(v), r["oracle_grad"][v]) for v in names]
-            rows.append([r["backend"], r["value"], *[r["grad"].get(v, "") for v in names],
-                         ", ".join(diffs), "BROKE" if r in self.failures else r["verdict"],
+            vals = [r["value"], *[r["grad"].get(v) for v in names]]
+            rows.append([r["backend"] + (" (subject)" if r.get("subject") else ""), *map(_num, vals),
+                         "FAILED " + r["verdict"] if r in self.failures else r["verdict"],
                          r["note"] or r["message"]])
-        head = ["backend", "value", *[f"d/d{v}" for v in names], "differences", "", "note"]
-        at = ", ".join(f"{k}={v}" for k, v in first["point"].items())
-        return f"{self.case.name} at {at}\n" + tabulate(rows, head, tablefmt="simple", disable_numparse=True)
+            errs = [f"{c}: |err| {r['errors'][c]:.3g} <= tol {r['tolerances'][c]:.3g}?" for c in comps
+                    if c in r.get("errors", {})]
+            if r in self.failures and errs:
+                rows.append(["", *[""] * len(comps), "", "; ".join(errs)])
+        table = tabulate(rows, ["backend", "value", *[f"d/d{v}" for v in names], "verdict", "note"],
+                         tablefmt="simple", disable_numparse=True)
+        return "\n".join(head) + "\n" + table
+
+    def _repr_markdown_(self) -> str:
+        return "```\n" + self.table() + "\n```"
 
 
-def _diff(b, o) -> str:
-    if isinstance(b, float) and isinstance(o, float):
-        return f"{abs(b - o):.2e}"
-    return "-" if b == o else f"{b} vs {o}"
+def _num(x) -> str:
+    return "" if x is None else (f"{x:.17g}" if isinstance(x, float) else str(x))
 
 
 def _as_case(f: Callable | str | Case, at) -> Case:
@@ -61,60 +118,76 @@ def _as_case(f: Callable | str | Case, at) -> Case:
     if isinstance(f, str):
         if not isinstance(at, dict):
             raise TypeError("with an expression string, give `at` as a dict of variable values")
-        return to_case(f, at)
+        from .expr import parse
+        variables = parse(f)[0]
+        missing = [v for v in variables if v not in at]
+        if missing:
+            raise ValueError(f"`at` gives no value for {', '.join(missing)} (the expression uses "
+                             f"{', '.join(variables)})")
+        return to_case(f, {v: at[v] for v in variables})
     base = f if isinstance(f, Case) else Case(getattr(f, "__name__", "f"), f, variables_of(f), (),
                                              frozenset({"user"}))
     names = base.variables
-    values = tuple(float(at[n]) for n in names) if isinstance(at, dict) else tuple(float(x) for x in at)
+    if isinstance(at, dict):
+        missing = [n for n in names if n not in at]
+        if missing:
+            raise ValueError(f"`at` gives no value for {', '.join(missing)} (the function takes {', '.join(names)})")
+        values = tuple(float(at[n]) for n in names)
+    else:
+        values = tuple(float(x) for x in at)
     if len(values) != len(names):
         raise ValueError(f"{len(names)} variables ({', '.join(names)}) but {len(values)} values")
     return Case(base.name, base.fn, names, (Point(values),), base.tags, base.note, base.tol)
 
 
-def check_gradients(f: Callable | str | Case, at: dict | Sequence[float], backends: Sequence[str] = DEFAULT_BACKENDS,
-                    rtol: float | None = None, atol: float = 0.0, engine: str | type | None = None) -> Comparison:
-    """Run f at ``at`` through the engine and ``backends``; judge each against the oracle.
+def check_gradients(f: Callable | str | Case, at: dict | Sequence[float], backends: Sequence[str] | str = DEFAULT_BACKENDS,
+                    rtol: float | None = None, atol: float = 0.0, engine: str | type | None = None, order: int = 1,
+                    subject: Callable | None = None) -> Comparison:
+    """Run f at ``at`` through the subject and ``backends``; judge each against the exact oracle.
 
-    ``f`` is a function over a math namespace (``lambda m, x, y: ...``), an expression
-    string, or a corpus ``Case``; ``at`` maps variable names to values (or lists them in order).
+    ``f`` is a function over a math namespace (``lambda m, x, y: ...``), an expression string, or a
+    corpus ``Case``: the reference formula. The subject is ``subject`` (any callable
+    ``subject(*values) -> (value, [partials])``) if given, else the engine (``engine``: a Value
+    class or 'MODULE:CLASS'; this project's engine by default).
 
-    Without ``rtol`` each backend keeps its own tolerance (and its declared conventions at
-    kinks); with ``rtol``/``atol`` a partial fails when |b - oracle| > atol + rtol * |oracle|.
+    Without ``rtol`` each backend keeps its own tolerance (and its declared conventions); with
+    ``rtol``/``atol`` each component fails when |b - oracle| > atol + rtol * |oracle|.
+    The comparison fails when the subject is wrong, could not run f, raised, or when there is no
+    oracle (nothing was judged); a reference backend being off is shown but does not fail it.
     """
+    if order != 1:
+        raise NotImplementedError("order=2 (Hessians) is not implemented in reference.testing yet")
+    if isinstance(backends, str):
+        backends = (backends,)
     case = _as_case(f, at)
-    subject = EngineBackend(load_class(engine) if isinstance(engine, str) else engine) if engine else None
-    chosen = [subject or make_backends(["engine"])[0], *make_backends([b for b in backends if b != "engine"])]
-    records = run_case(case, chosen)
-    if rtol is None:
-        failures = [r for r in records if r["verdict"] == MISMATCH and not r["expected"]]
+    if subject is not None:
+        chosen_subject: Backend = SubjectBackend(subject)
+    elif engine:
+        chosen_subject = EngineBackend(load_class(engine) if isinstance(engine, str) else engine)
     else:
-        failures = [r for r in records if r["status"] != "unsupported" and not _within(r, rtol, atol)]
+        chosen_subject = make_backends(["engine"])[0]
+    chosen_subject.subject = True
+    references = make_backends([b for b in backends if b != "engine"])
+    for b in references:
+        b.subject = False
+    user = None if rtol is None else (float(rtol), float(atol))
+    records = run_case(case, [chosen_subject, *references], user=user)
+    failures = [r for r in records if r["subject"] and r["verdict"] not in PASSING]
+    failures += [r for r in records if not r["subject"] and r["verdict"] == "unjudged"]
     for recorder in _RECORDERS:
         recorder.extend(records)
     return Comparison(case, records, failures)
 
 
-def _within(record: dict, rtol: float, atol: float) -> bool:
-    if record["status"] != "ok":
-        return False
-    for v, o in record["oracle_grad"].items():
-        b = record["grad"][v]
-        if isinstance(b, str) or isinstance(o, str):  # non-finite: must be the same
-            if b != o:
-                return False
-        elif not abs(b - o) <= atol + rtol * abs(o):
-            return False
-    return True
-
-
 def assert_gradients_agree(f: Callable | str | Case, at: dict | Sequence[float],
-                           backends: Sequence[str] = DEFAULT_BACKENDS, rtol: float | None = None, atol: float = 0.0,
-                           engine: str | type | None = None) -> Comparison:
-    """Raise AssertionError with a table when any backend disagrees with the oracle; else the comparison."""
-    comparison = check_gradients(f, at, backends, rtol, atol, engine)
+                           backends: Sequence[str] | str = DEFAULT_BACKENDS, rtol: float | None = None,
+                           atol: float = 0.0, engine: str | type | None = None, order: int = 1,
+                           subject: Callable | None = None) -> Comparison:
+    """Raise AssertionError with a table when the subject is not checked and right; else the comparison."""
+    comparison = check_gradients(f, at, backends, rtol, atol, engine, order, subject)
     if not comparison.ok:
-        broke = ", ".join(r["backend"] for r in comparison.failures)
-        raise AssertionError(f"gradients disagree ({broke}):\n{comparison.table()}")
+        why = "; ".join(f"{r['backend']}: {r['verdict']} ({r['note'] or r['message']})" for r in comparison.failures)
+        raise AssertionError(f"gradients not checked and right: {why}\n{comparison.table()}")
     return comparison
 
 
@@ -126,4 +199,5 @@ def corpus_params(pattern: str | None = None) -> list:
     return [pytest.param(c, id=c.name) for c in select(pattern)]
 
 
-__all__ = ["DEFAULT_BACKENDS", "Comparison", "assert_gradients_agree", "check_gradients", "corpus_params"]
+__all__ = ["DEFAULT_BACKENDS", "Comparison", "SubjectBackend", "assert_gradients_agree", "check_gradients",
+           "corpus_params", "torch_subject"]
