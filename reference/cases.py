@@ -13,10 +13,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from autodiff import Value
-from autodiff.engine import _topological
-
-from .backends.base import FUNCTIONS
+from autodiff import RULES, Value
+from autodiff.engine import VALUE_MATH
+from autodiff.graph import topological
 
 
 @dataclass(frozen=True)
@@ -43,10 +42,10 @@ class Case:
     def engine_nodes(self, values: tuple[float, ...]) -> list[Value]:
         """Every node of the engine's graph of this case at ``values`` (empty if it fails or is constant)."""
         try:
-            out = self.fn(_ENGINE_MATH, *[Value(x) for x in values])
+            out = self.fn(VALUE_MATH, *[Value(x) for x in values])
         except Exception:  # a case that the engine cannot run has no graph to read
             return []
-        return _topological(out) if isinstance(out, Value) else []
+        return topological(out) if isinstance(out, Value) else []
 
     @cached_property
     def ops(self) -> frozenset[str]:
@@ -55,43 +54,35 @@ class Case:
                      (0.5,) * len(self.variables))
         return frozenset(n.op for n in self.engine_nodes(point) if n.op)
 
+    def edges_at(self, values: tuple[float, ...]) -> list[str]:
+        """The edge keys (registry ``Edge.key``) of every node in the engine's graph that sits on one here."""
+        keys = []
+        for node in self.engine_nodes(values):
+            edge = edge_of(node)
+            if edge is not None and edge.key not in keys:
+                keys.append(edge.key)
+        return keys
+
     def edge_at(self, values: tuple[float, ...]) -> str:
-        """The convention key of the first op in the engine's graph on a domain edge here ('' if none)."""
-        return next((key for key in map(_edge_of, self.engine_nodes(values)) if key), "")
+        """The convention key of the first op in the engine's graph on an edge here ('' if none)."""
+        keys = self.edges_at(values)
+        return keys[0] if keys else ""
 
     def kink_at(self, values: tuple[float, ...]) -> bool:
-        """Whether a relu or abs in the engine's graph sees exactly 0 at this point."""
-        return any(n.op in ("relu", "abs") and n.children[0].data == 0 for n in self.engine_nodes(values))
+        """Whether an op in the engine's graph sits exactly on a kink (relu or abs at 0, a tie of maximum...)."""
+        return any((edge := edge_of(n)) is not None and edge.kind == "kink" for n in self.engine_nodes(values))
 
     @property
     def all_tags(self) -> frozenset[str]:
         return self.tags | {f"op:{op}" for op in self.ops}
 
 
-def _edge_of(node: Value) -> str:
-    """Which declared edge (conventions.py) an engine node sits on, if any."""
-    op, inputs = node.op, node.children
-    if not op:
-        return ""
-    a = inputs[0].data
-    if op == "pow":
-        return "pow@x=0" if a == 0 else ("pow@neg" if a < 0 else "")
-    if op == "powc":
-        c = node.args[0]
-        if a == 0 and c < 0:
-            return "powc@pole"
-        if a == 0 and 0 < c < 1:
-            return "powc@0"
-        return "powc@neg" if a < 0 and not float(c).is_integer() else ""
-    if op == "div":
-        return "div@y=0" if inputs[1].data == 0 else ""
-    if op in ("log", "sqrt"):
-        return f"{op}@0" if a == 0 else (f"{op}@neg" if a < 0 else "")
-    return ""
-
-
-_ENGINE_MATH = type("EngineMath", (), {
-    n: staticmethod(lambda x, _n=n: getattr(x if isinstance(x, Value) else Value(x), _n)()) for n in FUNCTIONS})
+def edge_of(node: Value):
+    """The registry edge an engine node sits on, if any (read from its row)."""
+    rule = node.rule
+    if rule is None or not rule.edges:
+        return None
+    return rule.edge_at(*[c.data for c in node.children], *node.args)
 
 
 def variables_of(fn: Callable) -> tuple[str, ...]:
@@ -133,46 +124,44 @@ _PERIODIC_STEP = {name: "the step scales with |x|: at x = 1e6 it is 0.015 to 740
 _NEAR_POLE = {"fd-five-point": "10/f has a pole at b = 1.915, 0.085 away: the 5th derivative is huge",
               "fd-richardson": "the first step (0.125) straddles the pole of 10/f at b = 1.915"}
 
-# -- every primitive, at ordinary points and at its edges ---------------------------------
-PRIMITIVE_CASES = [
-    case("add", lambda m, x, y: x + y, [(1, 2), (-3, 0.5), (1e300, 1e300)], ["primitive"]),
-    case("sub", lambda m, x, y: x - y, [(1, 2), (-3, 0.5), (1, 1 + 2 ** -52)], ["primitive"]),
-    case("mul", lambda m, x, y: x * y, [(1.5, -2), (0, 3), (1e200, 1e200)], ["primitive", "overflow"]),
-    case("div", lambda m, x, y: x / y,
-         [(1, 4), (3, -0.5), (1e-5, 1e5), (2, 1e200), pt(1, 0, edge="div@y=0"), pt(0, 0, edge="div@y=0")],
-         ["primitive", "domain-edge"]),
-    case("neg", lambda m, x: -x, [-2, 0, 3.5], ["primitive"]),
-    case("square", lambda m, x: x ** 2, [-2, 0, 0.5, 1e200], ["primitive", "op:powc"]),
-    case("cube", lambda m, x: x ** 3, [-2, 0, 0.5], ["primitive"]),
-    case("pow_half", lambda m, x: x ** 0.5, [4, 0.25, pt(0, edge="powc@0"), pt(-1, edge="powc@neg")],
-         ["primitive", "domain-edge"]),
-    case("pow_minus_one", lambda m, x: x ** -1, [2, -0.5, pt(0, edge="powc@pole")], ["primitive", "domain-edge"]),
-    case("pow_zero", lambda m, x: x ** 0, [2, pt(0, edge="powc@x**0")], ["primitive", "domain-edge"]),
-    case("pow_two_and_a_half", lambda m, x: x ** 2.5,
-         [1.5, pt(0, known=_STENCIL_CROSSES_ZERO), pt(-1, edge="powc@neg")], ["primitive", "domain-edge"]),
-    case("pow", lambda m, x, y: x ** y,
-         [(2, 3), (0.5, -1.5), (3, 0.5), pt(0, 2, edge="pow@x=0"), pt(-2, 3, edge="pow@neg"),
-          pt(-2, 0.5, edge="pow@neg")],
-         ["primitive", "domain-edge"]),
-    case("rpow", lambda m, x: 2 ** x, [1.5, -3, 0], ["primitive"]),
-    case("exp", lambda m, x: m.exp(x),
-         [-1, 0, 2, pt(700, known=_EXP_STEP), pt(709.7, known=_EXP_STEP), -745, 710], ["primitive", "overflow"]),
-    case("log", lambda m, x: m.log(x),
-         [0.5, 1, 10, pt(1e-300, known=_STEP_OVER_ZERO), 1e300, pt(0, edge="log@0"), pt(-1, edge="log@neg")],
-         ["primitive", "domain-edge"]),
-    case("tanh", lambda m, x: m.tanh(x), [-2, 0, 0.5, 3, 20, -20, 40], ["primitive", "cancellation"]),
-    case("sigmoid", lambda m, x: m.sigmoid(x), [-3, 0, 2, 40, -40, 800, pt(-800, known={
-        "sympy": "SymPy's derivative exp(-x)/(1 + exp(-x))**2 is inf/inf = nan in float64 at x = -800",
-        "fd-complex-step": "exp(800) overflows in the complex evaluation: inf/inf = nan"})],
-         ["primitive", "cancellation"]),
-    case("relu", lambda m, x: m.relu(x), [-1, 2, pt(0, edge="relu@0")], ["primitive", "nonsmooth"]),
-    case("sin", lambda m, x: m.sin(x), [0, 1, -2.5, pt(1e6, known=_PERIODIC_STEP)], ["primitive"]),
-    case("cos", lambda m, x: m.cos(x), [0, 1, -2.5, pt(1e6, known=_PERIODIC_STEP)], ["primitive"]),
-    case("sqrt", lambda m, x: m.sqrt(x),
-         [4, 0.25, pt(1e-300, known=_STEP_OVER_ZERO), pt(0, edge="sqrt@0"), pt(-1, edge="sqrt@neg")],
-         ["primitive", "domain-edge"]),
-    case("abs", lambda m, x: m.abs(x), [-2, 3, pt(0, edge="abs@0")], ["primitive", "nonsmooth"]),
-]
+# -- every primitive, at ordinary points and at its edges: one case per op (and per parameter value) ----
+_INPUTS = ("x", "y")
+_OPERATORS = {"+": lambda m, x, y: x + y, "-": lambda m, x, y: x - y, "*": lambda m, x, y: x * y,
+              "/": lambda m, x, y: x / y, "**": lambda m, x, y: x ** y}
+
+
+def primitive_function(name: str, params: tuple = ()) -> Callable:
+    """The op alone as a case function: operators through Python's operators, functions through ``m``."""
+    rule = RULES[name]
+    if rule.operator == "neg":
+        return lambda m, x: -x
+    if rule.operator and params:
+        (c,) = params
+        return lambda m, x: x ** c
+    if rule.operator:
+        return _OPERATORS[rule.operator]
+    if rule.arity == 2:
+        return lambda m, x, y: getattr(m, name)(x, y, *params)
+    return lambda m, x: getattr(m, name)(x, *params)
+
+
+def primitive_cases(name: str) -> list[Case]:
+    """The registry row's points as cases: one per value of its constant parameters."""
+    rule = RULES[name]
+    groups: dict[tuple, list] = {}
+    for p in rule.points:
+        groups.setdefault(tuple(float(v) for v in p[rule.arity:]), []).append(tuple(float(v) for v in p[:rule.arity]))
+    out = []
+    for params, points in groups.items():
+        label = name if not params else f"{name}[{', '.join(f'{k}={v:g}' for k, v in zip(rule.params, params))}]"
+        kinds = {e.kind for e in rule.edges for pt in points if e.test(*pt, *params)}
+        tags = {"primitive", f"op:{name}", *(f"edge:{k}" for k in kinds)}
+        out.append(Case(label, primitive_function(name, params), _INPUTS[:rule.arity],
+                        tuple(Point(pt) for pt in points), frozenset(tags)))
+    return out
+
+
+PRIMITIVE_CASES = [c for name in RULES for c in primitive_cases(name)]
 
 
 # -- composites: the seeds of the field and friends -------------------------------------------
@@ -250,7 +239,7 @@ COMPOSITE_CASES = [
     case("micrograd_more_ops", micrograd_more_ops, [pt(-4, 2, known=_NEAR_POLE), (1.5, -0.5)], ["seed", "reuse"]),
     case("polynomial5", polynomial, [(0.5, 1, -2, 0.5, 3, -1, 0.25), (-1.5, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)],
          ["seed"]),
-    case("softplus", lambda m, x: m.log(1 + m.exp(x)), [-3, 0, 2.5, 30], ["seed"]),
+    case("log(1+exp(x))", lambda m, x: m.log(1 + m.exp(x)), [-3, 0, 2.5, 30], ["seed"]),
     case("logsumexp", lambda m, x, y, z: m.log(m.exp(x) + m.exp(y) + m.exp(z)), [(1, 2, 3), (-1, 0.5, -2)],
          ["seed"]),
     case("sigmoid_via_exp", lambda m, x: 1 / (1 + m.exp(-x)), [-2, 0, 3], ["seed"]),

@@ -11,9 +11,8 @@ import operator
 import re
 from collections.abc import Callable
 
-from autodiff.rules import FLOAT
+from autodiff.rules import FLOAT, RULES
 
-from .backends.base import FUNCTIONS
 from .cases import Case, Point
 
 MAX_LENGTH = 2000
@@ -21,6 +20,8 @@ MAX_DEPTH = 60
 MAX_EXPONENT = 1000.0
 MAX_VARIABLES = 50
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
+# Every name a function-style registry row answers to (aliases such as ln and max included).
+FUNCTION_NAMES = {alias: rule for rule in RULES.values() if rule.method for alias in (rule.name, *rule.names)}
 
 
 class ExpressionError(ValueError):
@@ -94,16 +95,24 @@ class _Checker:
             return self.check(node.operand, depth + 1)
         if isinstance(node, ast.Call):
             name = node.func.id if isinstance(node.func, ast.Name) else None
-            if name not in FUNCTIONS:
+            rule = FUNCTION_NAMES.get(name)
+            if rule is None:
                 what = name or ast.unparse(node.func)[:40]
                 raise ExpressionError(f"{what!r}{_column(node)} is not a function here; "
-                                      f"allowed: {', '.join(FUNCTIONS)}")
-            if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
-                raise ExpressionError(f"{name}(){_column(node)} takes exactly one argument")
-            return self.check(node.args[0], depth + 1)
+                                      f"allowed: {', '.join(FUNCTION_NAMES)}")
+            least, most = rule.arity + len(rule.params) - len(rule.defaults), rule.arity + len(rule.params)
+            if node.keywords or not least <= len(node.args) <= most or any(
+                    isinstance(a, ast.Starred) for a in node.args):
+                count = f"{least}" if least == most else f"{least} to {most}"
+                raise ExpressionError(f"{name}(){_column(node)} takes {count} argument(s)")
+            for i, arg in enumerate(node.args):
+                if i >= rule.arity and _has_name(arg):
+                    raise ExpressionError(f"{name}(): its {rule.params[i - rule.arity]}{_column(arg)} must be a number")
+                self.check(arg, depth + 1)
+            return None
         if isinstance(node, ast.Name):
             name = node.id
-            if name in FUNCTIONS:
+            if name in FUNCTION_NAMES:
                 raise ExpressionError(f"{name!r}{_column(node)} is a function; call it as {name}(...)")
             if not _NAME.fullmatch(name):
                 raise ExpressionError(f"{name!r}{_column(node)} is not allowed as a variable name "
@@ -152,8 +161,8 @@ def _compile(node: ast.AST) -> Callable:
             return operand
         return lambda m, env: -operand(m, env)
     if isinstance(node, ast.Call):
-        arg, name = _compile(node.args[0]), node.func.id
-        return lambda m, env: getattr(m, name)(arg(m, env))
+        args, name = [_compile(a) for a in node.args], FUNCTION_NAMES[node.func.id].name
+        return lambda m, env: getattr(m, name)(*[a(m, env) for a in args])
     if isinstance(node, ast.Name):
         name = node.id
         return lambda m, env: env[name]

@@ -8,28 +8,12 @@ from __future__ import annotations
 
 import random
 
+from autodiff.rules import RULES
+
 VARIABLES = ("x", "y")
-# op -> how its text is made from its children's texts; the guards keep arguments in the domain
-# (log and sqrt of a positive number, no division by ~0, exp of a bounded number, a positive base).
-TEMPLATES = {
-    "add": "({0} + {1})",
-    "sub": "({0} - {1})",
-    "mul": "({0} * {1})",
-    "div": "({0} / ({1}*{1} + 0.5))",
-    "pow": "(({0}*{0} + 0.5) ** sin({1}))",
-    "square": "({0} ** 2)",
-    "cube": "({0} ** 3)",
-    "neg": "(-{0})",
-    "exp": "exp(tanh({0}))",
-    "log": "log({0}*{0} + 0.5)",
-    "sqrt": "sqrt({0}*{0} + 0.1)",
-    "tanh": "tanh({0})",
-    "sigmoid": "sigmoid({0})",
-    "relu": "relu({0})",
-    "abs": "abs({0})",
-    "sin": "sin({0})",
-    "cos": "cos({0})",
-}
+# op -> how its text is made from its children's texts: the registry row's ``guard``, which keeps
+# arguments in the domain (log of a positive number, no division by ~0, a positive base...).
+TEMPLATES = {rule.name: rule.guard for rule in RULES.values() if rule.guard}
 ARITY = {op: 2 if "{1}" in t else 1 for op, t in TEMPLATES.items()}
 
 

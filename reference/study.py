@@ -21,7 +21,6 @@ from autodiff.rules import RULES, Rule
 
 from .backends import make_backends
 from .backends.finite_difference import Central, ComplexStep, FivePoint, Forward, Richardson
-from .backends.symbolic import relu as sympy_relu
 from .cases import PRIMITIVE_CASES, Case, Point
 from .conventions import ANY, CONVENTIONS
 from .harness import CaseTimeout, run_case, time_budget
@@ -30,83 +29,28 @@ X, Y, Z, C = sympy.symbols("x y z c", real=True)
 
 
 class SympyRuleMath:
-    """The namespace that turns the engine's rules into SymPy expressions."""
+    """The namespace that turns the engine's rules into SymPy expressions: each row's ``sympy`` definition."""
 
-    div = staticmethod(lambda a, b: a / b)
-    pow = staticmethod(lambda a, b: a ** b)
     mul0 = staticmethod(lambda a, b: a * b)
-    exp, log, tanh = staticmethod(sympy.exp), staticmethod(sympy.log), staticmethod(sympy.tanh)
-    sin, cos, sqrt = staticmethod(sympy.sin), staticmethod(sympy.cos), staticmethod(sympy.sqrt)
-    sigmoid = staticmethod(lambda a: 1 / (1 + sympy.exp(-a)))
-    relu = staticmethod(sympy_relu)
-    abs = staticmethod(sympy.Abs)
-    step = staticmethod(lambda a: sympy.Heaviside(a, 0))  # the engine's relu'(0) = 0
+    heaviside = staticmethod(lambda a, h0: sympy.Heaviside(a, h0))
     sign = staticmethod(sympy.sign)
+    where = staticmethod(lambda a, p, q: sympy.Piecewise((p, a > 0), (q, True)))
 
 
+for _rule in RULES.values():
+    setattr(SympyRuleMath, _rule.name, staticmethod(lambda *a, _r=_rule: _r.sympy(sympy, *a)))
 M = SympyRuleMath()
-
-# PyTorch's entries in tools/autograd/derivatives.yaml (and the helper each calls), with the
-# formula each computes written over x (self), y (other / exponent), z (result) and c (a scalar exponent).
-TORCH_FORMULAS: dict[str, list[tuple[str, sympy.Expr]]] = {
-    "add": [("self: handle_r_to_c(self.scalar_type(), grad)", sympy.Integer(1)),
-            ("other: handle_r_to_c(other.scalar_type(), maybe_multiply(grad, alpha.conj()))", sympy.Integer(1))],
-    "sub": [("self: handle_r_to_c(self.scalar_type(), grad)", sympy.Integer(1)),
-            ("other: handle_r_to_c(other.scalar_type(), maybe_multiply(-grad, alpha.conj()))", sympy.Integer(-1))],
-    "mul": [("self: mul_tensor_backward(grad, other, self.scalar_type())  # grad * other", Y),
-            ("other: mul_tensor_backward(grad, self, other.scalar_type())  # grad * self", X)],
-    "div": [("self: div_tensor_self_backward(grad, other, self.scalar_type())  # grad / other", 1 / Y),
-            ("other: div_tensor_other_backward(grad, self, other)  # -grad * ((self / other) / other)", -Z / Y)],
-    "neg": [("self: grad.neg()", sympy.Integer(-1))],
-    "powc": [("self: pow_backward(grad, self, exponent)  # grad * exponent * self**(exponent - 1); 0 where "
-              "exponent == 0", C * X ** (C - 1))],
-    "pow": [("self: pow_backward_self(grad, self, exponent)  # grad * exponent * self**(exponent - 1); 0 where "
-             "exponent == 0", Y * X ** (Y - 1)),
-            ("exponent: pow_backward_exponent(grad, self, exponent, result)  # grad * result * log(self); 0 where "
-             "self == 0 and exponent >= 0", Z * sympy.log(X))],
-    "exp": [("self: grad * result.conj()", Z)],
-    "log": [("self: grad.div(self.conj())", 1 / X)],
-    "tanh": [("self: tanh_backward(grad, result)  # grad * (1 - result * result)", 1 - Z * Z)],
-    "sigmoid": [("self: sigmoid_backward(grad, result)  # grad * (1 - result) * result", (1 - Z) * Z)],
-    "relu": [("self: threshold_backward(grad, result, 0)  # grad where result > 0, else 0", sympy.Heaviside(X, 0))],
-    "sin": [("self: grad * self.cos().conj()", sympy.cos(X))],
-    "cos": [("self: grad * -self.sin().conj()", -sympy.sin(X))],
-    "sqrt": [("self: grad / (2 * result.conj())", 1 / (2 * Z))],
-    "abs": [("self: grad * self.sgn()", sympy.sign(X))],
-}
-
-# Where each op's accuracy is swept (the varied input; a binary op's other input is fixed),
-# and a better-conditioned formula for the same partial where one exists.
-SWEEPS = {
-    "add": ("x", (-3, 3, "lin"), {"y": 0.5}), "sub": ("x", (-3, 3, "lin"), {"y": 0.5}),
-    "mul": ("x", (-3, 3, "lin"), {"y": 0.5}), "neg": ("x", (-3, 3, "lin"), {}),
-    "div": ("y", (-150, 160, "log"), {"x": 1.0}), "powc": ("x", (-8, 8, "log"), {}),
-    "pow": ("x", (-8, 8, "log"), {"y": 2.5}), "exp": ("x", (-745, 709.7, "lin"), {}),
-    "log": ("x", (-300, 300, "log"), {}), "tanh": ("x", (-30, 30, "lin"), {}),
-    "sigmoid": ("x", (-60, 60, "lin"), {}), "relu": ("x", (-3, 3, "lin"), {}),
-    "sin": ("x", (-2, 6, "log"), {}), "cos": ("x", (-2, 6, "log"), {}),
-    "sqrt": ("x", (-300, 300, "log"), {}), "abs": ("x", (-3, 3, "lin"), {}),
-}
-POWC_EXPONENT = 2.5
-
-
-def _sech2(x: float) -> float:
-    e = math.exp(-2 * abs(x))
-    return 4 * e / (1 + e) ** 2
-
-
-def _sigmoid_slope(x: float) -> float:
-    e = math.exp(-abs(x))
-    return e / (1 + e) ** 2
-
-
-BETTER = {
-    "tanh": ("4e/(1+e)**2 with e = exp(-2|x|), i.e. sech(x)**2", _sech2),
-    "sigmoid": ("e/(1+e)**2 with e = exp(-|x|)", _sigmoid_slope),
-}
-STEP_POINTS = {"log": 2.0, "sqrt": 2.0, "pow": 1.5, "powc": 1.5}
 SWEEP_BACKENDS = ("engine", "torch", "sympy", "fd-central", "fd-complex-step")
 PROOF_BUDGET = 20.0
+
+
+def torch_formula(op: str, i: int, *args) -> tuple[str, sympy.Expr]:
+    """PyTorch's derivatives.yaml entry for input i, and the formula it computes on SymPy symbols (z: the output)."""
+    rule = RULES[op]
+    entry = rule.torch_formula[i] if i < len(rule.torch_formula) else "(no entry)"
+    if rule.torch_partials is not None:
+        return entry, sympy.sympify(rule.torch_partials(M, Z, *args)[i])
+    return entry, sympy.sympify(rule.partial(i, M, Z, *args))
 
 
 @dataclass
@@ -145,9 +89,7 @@ class OpStudy:
 
 def _inputs(op: str) -> tuple[list[sympy.Symbol], tuple]:
     rule = RULES[op]
-    if op == "powc":
-        return [X], (C,)
-    return [X, Y][: rule.arity], ()
+    return [X, Y][: rule.arity], tuple(sympy.Symbol(p, real=True) for p in rule.params)
 
 
 def _numeric_check(a: sympy.Expr, b: sympy.Expr, symbols, rng: random.Random) -> tuple[bool, str]:
@@ -197,7 +139,7 @@ def rules_side_by_side(op: str) -> tuple[sympy.Expr, list[Partial]]:
         engine = as_written.subs(Z, forward)
         exact = sympy.diff(forward, symbol)
         proof, detail = _prove(engine, exact, [*inputs, *consts])
-        entry, torch_z = TORCH_FORMULAS[op][i]
+        entry, torch_z = torch_formula(op, i, *args)
         torch = torch_z.subs(Z, forward)
         partials.append(Partial(str(symbol), as_written, engine, exact, proof, detail, entry, torch_z,
                                 _torch_same(as_written, torch_z, engine, torch)))
@@ -225,24 +167,19 @@ def _grid(lo: float, hi: float, kind: str, n: int = 161) -> list[float]:
     return [10 ** (lo + (hi - lo) * i / (n - 1)) for i in range(n)]
 
 
-_BINARY_OPS = {"add": lambda m, x, y: x + y, "sub": lambda m, x, y: x - y, "mul": lambda m, x, y: x * y,
-               "div": lambda m, x, y: x / y, "pow": lambda m, x, y: x ** y}
-
-
 def op_function(op: str):
-    """The op alone as a case function over a math namespace (powc with exponent 2.5)."""
-    if op == "powc":
-        return lambda m, x: x ** POWC_EXPONENT
-    if op == "neg":
-        return lambda m, x: -x
-    return _BINARY_OPS.get(op) or (lambda m, x: getattr(m, op)(x))
+    """The op alone as a case function over a math namespace (at the row's probe parameters)."""
+    from .cases import primitive_function
+    return primitive_function(op, RULES[op].probe_params)
 
 
 def sweep(op: str) -> dict:
     """Relative error of each backend (and of a better formula) against the oracle over a range."""
-    name, (lo, hi, kind), fixed = SWEEPS[op]
+    rule = RULES[op]
+    kind, lo, hi = rule.sweep
     inputs, _ = _inputs(op)
     names = [str(s) for s in inputs]
+    name, fixed = names[0], dict(zip(names[1:], rule.probe[1:]))
     fn = op_function(op)
     xs = _grid(lo, hi, kind)
     points = [tuple(x if n == name else fixed[n] for n in names) for x in xs]
@@ -253,8 +190,8 @@ def sweep(op: str) -> dict:
         o, b = r["oracle_grad"][name], r["grad"].get(name, "nan")
         errors[r["backend"]].append(relative_error(b, o))
     out = {"input": name, "xs": xs, "fixed": fixed, "errors": errors}
-    if op in BETTER:
-        label, better = BETTER[op]
+    if rule.better:
+        label, better = rule.better
         oracle = [r["oracle_grad"][name] for r in records if r["backend"] == "engine"]
         out["better"] = {"label": label, "errors": [relative_error(better(x), o) for x, o in zip(xs, oracle)]}
     return out
@@ -272,8 +209,8 @@ def relative_error(b, o) -> float:
 def step_study(op: str) -> dict:
     """Error of each finite-difference scheme against its step at a typical point."""
     inputs, _ = _inputs(op)
-    x0 = STEP_POINTS.get(op, 0.7)
-    point = (x0,) + (0.5,) * (len(inputs) - 1)
+    point = RULES[op].probe
+    x0 = point[0]
     names = tuple(str(s) for s in inputs)
     case = Case(f"steps-{op}", op_function(op), names, (Point(point),), frozenset({"study"}))
     from .backends import OracleBackend
@@ -332,7 +269,7 @@ def plot_op(study: OpStudy, path: Path) -> None:
     if "better" in s:
         left.plot(xs, floor(s["better"]["errors"]), "k--", lw=1.5, label="better: " + s["better"]["label"][:32])
     left.set_yscale("log")
-    if SWEEPS[study.op][1][2] == "log":
+    if RULES[study.op].sweep[0] == "log":
         left.set_xscale("log")
     left.set_ylim(1e-18, 20)
     left.set_xlabel(s["input"] + (f" ({', '.join(f'{k}={v}' for k, v in s['fixed'].items())})" if s["fixed"] else ""))
@@ -402,8 +339,8 @@ def page(study: OpStudy) -> str:
                                                                                      s["better"]["errors"])])
     out.append(tabulate(rows, ["backend", f"largest relative error of d/d{s['input']}", "nan/inf points"],
                         tablefmt="github"))
-    if op in WHY:
-        out += ["", WHY[op]]
+    if RULES[op].why:
+        out += ["", RULES[op].why]
     st = study.steps
     out += ["", "## 4. Finite-difference steps", "",
             f"At x = {st['x0']}: truncation error falls with h, round-off grows as eps/h, so each scheme's error "
@@ -414,28 +351,6 @@ def page(study: OpStudy) -> str:
     out.append(tabulate(rows, ["scheme", "default step", "error there", "best error over the steps tried"],
                         tablefmt="github"))
     return "\n".join(out) + "\n"
-
-
-WHY = {
-    "tanh": "The engine, torch and SymPy all compute 1 - tanh(x)**2: once tanh(x) rounds to 1 (|x| > 19.1) the "
-            "difference is exactly 0 and the relative error is total, although sech(x)**2 is still a normal "
-            "number until |x| of about 355. The dashed curve, 4e/(1+e)**2 with e = exp(-2|x|), has no "
-            "subtraction and keeps full accuracy.",
-    "sigmoid": "z * (1 - z) is accurate for x < 0 (z is tiny and exact) but 1 - z cancels for x > 0: past "
-               "x of about 37 it is exactly 0. SymPy's exp(-x)/(1 + exp(-x))**2 overflows to inf/inf = nan for "
-               "x < -709. e/(1+e)**2 with e = exp(-|x|) is accurate on both sides.",
-    "div": "The engine's -z/y and torch's (x/y)/y never form y*y. SymPy's derivative is written -x/y**2, and "
-           "its lambdified float code squares y: past |y| = 1.3e154 y**2 overflows and the partial comes out "
-           "as -0 (a relative error of 1), though the true value is still a normal or subnormal number.",
-    "relu": "The one large error is x = 0 exactly: the engine's relu'(0) = 0 against the oracle's "
-            "Heaviside(0) = 1/2, a convention (section 2), not a loss of accuracy.",
-    "log": "1/x is exact to rounding everywhere; the finite differences fail near 0, where their step leaves "
-           "the domain.",
-    "exp": "exp'(x) = exp(x) is as accurate as exp itself; near 709.78 the central difference overflows first.",
-    "sqrt": "0.5/z is accurate everywhere; steps that reach x < 0 make the differences nan near 0.",
-    "sin": "cos(x) is accurate for any x; the finite differences' steps grow with |x| and lose it for large x.",
-    "cos": "-sin(x) is accurate for any x; the finite differences' steps grow with |x| and lose it for large x.",
-}
 
 
 def write_study(ops: list[str] | None = None, out: Path = Path("reports"), progress=None) -> list[Path]:
@@ -473,11 +388,12 @@ def write_study(ops: list[str] | None = None, out: Path = Path("reports"), progr
 def swell_section() -> list[str]:
     """Expression swell: SymPy's derivative size with and without CSE against the engine's graph size."""
     from autodiff import Value
-    from autodiff.engine import _topological
+    from autodiff.engine import VALUE_MATH
+    from autodiff.graph import topological
 
     from .backends.symbolic import SYMPY
     from .bench import bench_gradient_cost
-    from .cases import _ENGINE_MATH, CORPUS
+    from .cases import CORPUS
     rows = []
     for case in [c for c in CORPUS if "composite" in c.tags]:
         symbols = [sympy.Symbol(v, real=True) for v in case.variables]
@@ -490,8 +406,8 @@ def swell_section() -> list[str]:
                 shared = sum(sympy.count_ops(e) for _, e in replacements) + sum(sympy.count_ops(e) for e in reduced)
         except CaseTimeout:
             plain = shared = "timeout"
-        out = case.fn(_ENGINE_MATH, *[Value(x) for x in case.points[0].values])
-        nodes = len(_topological(out))
+        out = case.fn(VALUE_MATH, *[Value(x) for x in case.points[0].values])
+        nodes = len(topological(out))
         rows.append([case.name, len(case.variables), sympy.count_ops(expr), plain, shared, nodes])
     cost = bench_gradient_cost((1, 10, 100, 1000), sympy_limit=100, repeats=3)
     cost_rows = [[r["n"], f"{r['reverse_s'] / r['engine_f_s']:.2f}", f"{r['fd_central_s'] / r['f_s']:.0f}",
@@ -511,4 +427,4 @@ def swell_section() -> list[str]:
                                  "SymPy derive + lambdify"], tablefmt="github"), ""]
 
 
-__all__ = ["TORCH_FORMULAS", "OpStudy", "Partial", "relative_error", "study_op", "write_study"]
+__all__ = ["OpStudy", "Partial", "relative_error", "study_op", "write_study"]

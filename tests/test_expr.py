@@ -5,7 +5,7 @@ import time
 import pytest
 
 from autodiff import Value
-from reference.cases import _ENGINE_MATH
+from autodiff.engine import VALUE_MATH as _ENGINE_MATH
 from reference.expr import MAX_DEPTH, ExpressionError, parse, parse_point, to_case
 
 HOSTILE = [

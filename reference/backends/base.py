@@ -7,13 +7,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from autodiff.rules import RULES, Rule
+
 if TYPE_CHECKING:
     from ..cases import Case
 
 OK, UNSUPPORTED, ERROR = "ok", "unsupported", "error"
 
-# The functions a case may call on its math namespace ``m`` (operators are used directly).
-FUNCTIONS = ("exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "sqrt", "abs")
+# The functions a case may call on its math namespace ``m`` (operators are used directly):
+# every registry row that is a function rather than an operator.
+FUNCTIONS = tuple(rule.name for rule in RULES.values() if rule.method)
 
 
 class Unsupported(Exception):
@@ -75,13 +78,33 @@ class Backend:
         return f"<backend {self.name}: {self.method}>"
 
 
-def namespace(**functions: Callable) -> type:
-    """A math namespace class: each of FUNCTIONS, missing ones raising Unsupported."""
+def namespace(implement: Callable[[Rule], Callable | None], name: str = "Namespace") -> type:
+    """A math namespace with one function per registry row that a case can call.
+
+    ``implement(rule)`` gives the backend's function of (*inputs, *params), or None when the
+    backend has no such op (calling it raises Unsupported). Params left out take the row's defaults.
+    """
     attrs = {}
-    for name in FUNCTIONS:
-        fn = functions.get(name)
+    for rule in RULES.values():
+        if not rule.method:
+            continue
+        fn = implement(rule)
         if fn is None:
-            def fn(*_, _name=name):
-                raise Unsupported(f"no {_name}")
-        attrs[name] = staticmethod(fn)
-    return type("Namespace", (), attrs)
+            def fn(*_, _name=rule.name, _backend=name):
+                raise Unsupported(f"{_backend} has no {_name}")
+        elif rule.defaults:
+            fn = _with_defaults(fn, rule)
+        attrs[rule.name] = staticmethod(fn)
+    return type(name, (), attrs)
+
+
+def _with_defaults(fn: Callable, rule: Rule) -> Callable:
+    wanted = rule.arity + len(rule.params)
+
+    def call(*args):
+        missing = wanted - len(args)
+        if missing > 0:
+            args = (*args, *rule.defaults[len(rule.defaults) - missing:])
+        return fn(*args)
+
+    return call

@@ -7,27 +7,60 @@ scaled by max(1, |x|) so that x + h differs from x in the same relative digit.
 from __future__ import annotations
 
 import math
+import sys
+from functools import cache
 
-import numpy as np
+from autodiff.rules import RULES
 
 from .base import Backend, Unsupported, namespace
 
-EPS = float(np.finfo(np.float64).eps)
+EPS = sys.float_info.epsilon
 
 
-def _sigmoid(x):
-    if isinstance(x, complex) or np.iscomplexobj(x):
-        return 1 / (1 + np.exp(-x))
-    if x >= 0:
-        return 1 / (1 + np.exp(-x))
-    e = np.exp(x)
-    return e / (1 + e)
+class IEEE(float):
+    """A float whose operators follow the registry's float rules (1/0 = inf, (-1)**0.5 = nan), never raising.
+
+    Plain Python floats and the ``math`` module: the same bits on every CPU, unlike numpy's
+    vectorised loops, which round transcendental functions differently with and without AVX-512.
+    """
+
+    __slots__ = ()
 
 
-REAL = namespace(exp=np.exp, log=np.log, tanh=np.tanh, sigmoid=_sigmoid, relu=lambda x: np.maximum(x, 0.0),
-                 sin=np.sin, cos=np.cos, sqrt=np.sqrt, abs=np.abs)
-# relu and abs are not analytic: the complex step has no meaning for them.
-COMPLEX = namespace(exp=np.exp, log=np.log, tanh=np.tanh, sigmoid=_sigmoid, sin=np.sin, cos=np.cos, sqrt=np.sqrt)
+def _operator(rule, reflected: bool = False):
+    fn = rule.float
+    if reflected:
+        return lambda self, other: IEEE(fn(float(other), float(self)))
+    return lambda self, other: IEEE(fn(float(self), float(other)))
+
+
+for _rule in RULES.values():
+    if _rule.operator == "neg":
+        IEEE.__neg__ = lambda self, _f=_rule.float: IEEE(_f(float(self)))
+    elif _rule.operator and not _rule.params:
+        _dunder = {"+": "add", "-": "sub", "*": "mul", "/": "truediv", "**": "pow"}[_rule.operator]
+        setattr(IEEE, f"__{_dunder}__", _operator(_rule))
+        setattr(IEEE, f"__r{_dunder}__", _operator(_rule, reflected=True))
+IEEE.__pos__ = lambda self: self
+
+
+def _real_op(rule):
+    return lambda *args: IEEE(rule.float(*[float(a) for a in args]))
+
+
+@cache
+def _complex_op(name: str):
+    """The op on complex numbers: its SymPy definition compiled for ``cmath`` (analytic ops only)."""
+    import sympy
+    rule = RULES[name]
+    symbols = sympy.symbols(f"a0:{rule.arity + len(rule.params)}")
+    return sympy.lambdify(symbols, rule.sympy(sympy, *symbols), modules="cmath")
+
+
+REAL = namespace(_real_op, "float")
+# relu, abs and other kinks are not analytic: the complex step has no meaning for them.
+COMPLEX = namespace(lambda rule: (lambda *a, _n=rule.name: _complex_op(_n)(*a)) if rule.analytic else None,
+                    "complex step")
 
 
 class FiniteDifference(Backend):
@@ -47,21 +80,23 @@ class FiniteDifference(Backend):
         point = [float(x) for x in point]
 
         def f(xs):
-            return float(case.fn(REAL, *[np.float64(x) for x in xs]))
+            try:
+                return float(case.fn(REAL, *[IEEE(x) for x in xs]))
+            except (ArithmeticError, ValueError):
+                return math.nan
 
-        with np.errstate(all="ignore"):
-            f0 = f(point)
-            if not math.isfinite(f0):
-                raise Unsupported(f"f = {f0} here: no difference quotient")
-            grads, estimates = [], {}
-            for i, name in enumerate(case.variables):
-                def g(t, i=i):
-                    return f(point[:i] + [t] + point[i + 1:])
+        f0 = f(point)
+        if not math.isfinite(f0):
+            raise Unsupported(f"f = {f0} here: no difference quotient")
+        grads, estimates = [], {}
+        for i, name in enumerate(case.variables):
+            def g(t, i=i):
+                return f(point[:i] + [t] + point[i + 1:])
 
-                d, estimate = self.derivative(case, point, i, g, f0)
-                grads.append(d)
-                if estimate is not None:
-                    estimates[name] = estimate
+            d, estimate = self.derivative(case, point, i, g, f0)
+            grads.append(d)
+            if estimate is not None:
+                estimates[name] = estimate
         return f0, grads, estimates or None
 
     def step(self, x: float) -> float:
@@ -155,5 +190,8 @@ class ComplexStep(FiniteDifference):
         h = self.fixed_step or self.default_step(point[i])
         xs = [complex(x) for x in point]
         xs[i] += complex(0.0, h)
-        out = case.fn(COMPLEX, *[np.complex128(x) for x in xs])
-        return float(np.imag(out)) / h, None
+        try:
+            out = complex(case.fn(COMPLEX, *xs))
+        except (ArithmeticError, ValueError):
+            return math.nan, None
+        return out.imag / h, None

@@ -1,20 +1,23 @@
-"""PyTorch autograd on float64 tensors."""
+"""PyTorch autograd on float64 tensors; each op is the registry row's ``torch`` counterpart."""
 from __future__ import annotations
 
 import torch
 
-from .base import FUNCTIONS, Backend, namespace
+from .base import Backend, namespace
 
 
 def _t(x):
     return x if isinstance(x, torch.Tensor) else torch.tensor(x, dtype=torch.float64)
 
 
-def _lifted(fn):
-    return lambda x: fn(_t(x))
+def _torch_op(rule):
+    if rule.torch is None:
+        return None
+    n = rule.arity
+    return lambda *args: rule.torch(torch, *[_t(a) for a in args[:n]], *args[n:])
 
 
-TORCH = namespace(**{name: _lifted(getattr(torch, name)) for name in FUNCTIONS})
+TORCH = namespace(_torch_op, "torch")
 
 
 class TorchBackend(Backend):
