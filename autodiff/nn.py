@@ -6,14 +6,15 @@ import random
 from collections.abc import Sequence
 
 from .engine import Value
+from .rules import RULES
 
 __all__ = ["ACTIVATIONS", "MLP", "Layer", "Module", "Neuron"]
 
-# Activation name -> what it does to a neuron's pre-activation.
+# Activation name -> what it does to a neuron's pre-activation: any one-input function of the
+# registry (looked up at call time, so a replaced row is used), or none.
 ACTIVATIONS = {
-    "tanh": Value.tanh,
-    "relu": Value.relu,
-    "sigmoid": Value.sigmoid,
+    **{rule.method: (lambda v, _m=rule.method: getattr(v, _m)())
+       for rule in RULES.values() if rule.method and rule.arity == 1},
     "identity": lambda v: v,
     "linear": lambda v: v,
 }

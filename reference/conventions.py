@@ -8,7 +8,7 @@ mismatch. ``ANY`` marks a method whose number has no meaning at that point.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from autodiff.rules import RULES, Edge, Rule
 
@@ -20,13 +20,15 @@ NAN = float("nan")
 class Convention:
     """One edge of one op (a registry ``Edge``): each backend's partials there, with why.
 
-    ``expected[backend]`` is a tuple of per-input partials (``ANY``: any value), or a function
-    of the op's constant parameters giving that tuple (leaky_relu's slope).
+    ``expected[backend]`` is a tuple of per-input partials (``ANY``: any value) at the row's probe
+    parameters; where they depend on the op's constant parameters (leaky_relu's slope),
+    ``by_params[backend]`` is the function of the parameters and ``expected_for`` applies it.
     """
 
     key: str
-    expected: dict[str, tuple | Callable[..., tuple]]
+    expected: dict[str, tuple]
     why: dict[str, str]
+    by_params: dict[str, Callable[..., tuple]] = field(default_factory=dict)
 
     @property
     def edge(self) -> Edge:
@@ -46,19 +48,29 @@ class Convention:
 
     def expected_for(self, backend: str, params: tuple = ()) -> tuple | None:
         """The partials ``backend`` gives here (None: no declared convention)."""
-        e = self.expected.get(backend)
-        if callable(e):
-            rule = EDGES[self.key][0]
-            return e(*(params or rule.probe_params))
-        return e
+        fn = self.by_params.get(backend)
+        if fn is not None and params:
+            return fn(*params)
+        return self.expected.get(backend)
 
 
 # edge key -> (the registry row, its Edge)
 EDGES: dict[str, tuple[Rule, Edge]] = {e.key: (r, e) for r in RULES.values() for e in r.edges}
 
 
+# Backends that run the engine's own rules, so they follow its conventions.
+SAME_RULES_AS_ENGINE = ("forward",)
+
+
 def _c(key: str, expected: dict, why: dict) -> Convention:
-    return Convention(key, expected, why)
+    for name in SAME_RULES_AS_ENGINE:
+        if "engine" in expected:
+            expected = {**expected, name: expected["engine"]}
+        if "engine" in why:
+            why = {**why, name: f"the engine's rules in forward mode: {why['engine']}"}
+    by_params = {b: e for b, e in expected.items() if callable(e)}
+    defaults = EDGES[key][0].probe_params
+    return Convention(key, {b: e(*defaults) if callable(e) else e for b, e in expected.items()}, why, by_params)
 
 
 CONVENTIONS: dict[str, Convention] = {c.key: c for c in (

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .base import ERROR, FUNCTIONS, OK, UNSUPPORTED, Backend, Result, Unsupported
 from .engine import EngineBackend, load_class
+from .forward import ForwardBackend
 from .finite_difference import Central, ComplexStep, FivePoint, Forward, Richardson
 from .pytorch import TorchBackend
 from .symbolic import DERIVATIONS, OracleBackend, SympyBackend
@@ -17,6 +18,7 @@ __all__ = [
     "UNSUPPORTED",
     "Backend",
     "EngineBackend",
+    "ForwardBackend",
     "OracleBackend",
     "Result",
     "SympyBackend",
@@ -29,6 +31,7 @@ __all__ = [
 # name -> factory, in the order reports show them
 BACKENDS = {
     "engine": EngineBackend,
+    "forward": ForwardBackend,
     "torch": TorchBackend,
     "sympy": SympyBackend,
     "fd-forward": Forward,
@@ -45,6 +48,10 @@ def make_backends(names=DEFAULT_BACKENDS, engine: str | None = None) -> list[Bac
     unknown = [n for n in names if n not in BACKENDS]
     if unknown:
         raise ValueError(f"unknown backend {unknown[0]!r}; known: {', '.join(BACKENDS)}")
+    if engine and "forward" in names:
+        if tuple(names) != DEFAULT_BACKENDS:
+            raise ValueError("the forward backend is this project's engine in forward mode; it cannot run --engine")
+        names = [n for n in names if n != "forward"]
     made = []
     for name in names:
         if name == "engine" and engine:
