@@ -153,7 +153,7 @@ def check_gradients(f: Callable | str | Case, at: dict | Sequence[float], backen
     Without ``rtol`` each backend keeps its own tolerance (and its declared conventions); with
     ``rtol``/``atol`` each component fails when |b - oracle| > atol + rtol * |oracle|.
     The comparison fails when the subject is wrong, could not run f, raised, or when there is no
-    oracle (nothing was judged); a reference backend being off is shown but does not fail it.
+    oracle (nothing was judged), and when a named backend is off where nothing declared it.
     """
     if order != 1:
         raise NotImplementedError("order=2 (Hessians) is not implemented in reference.testing yet")
@@ -173,7 +173,9 @@ def check_gradients(f: Callable | str | Case, at: dict | Sequence[float], backen
     user = None if rtol is None else (float(rtol), float(atol))
     records = run_case(case, [chosen_subject, *references], user=user)
     failures = [r for r in records if r["subject"] and r["verdict"] not in PASSING]
-    failures += [r for r in records if not r["subject"] and r["verdict"] == "unjudged"]
+    # the backends the caller named are compared too: one that is off (undeclared) fails the check
+    failures += [r for r in records if not r["subject"] and r["verdict"] in ("unjudged", "mismatch")
+                 and not r["expected"]]
     for recorder in _RECORDERS:
         recorder.extend(records)
     return Comparison(case, records, failures)
