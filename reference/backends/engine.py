@@ -1,44 +1,65 @@
-"""The engine under test: this project's autodiff, or any micrograd-style Value class."""
+"""The engine under test: this project's autodiff, or another engine (any micrograd-style class).
+
+Another engine is reached through ``reference.subject``: loaded by module or by file path in an
+isolated worker process (a class object handed over directly runs in this process), adapted
+to its names, probed op by op and form by form, and evaluated through the plan that probing
+found (constants lifted where a reflected operator is missing, lacking forms ``unsupported``).
+"""
 from __future__ import annotations
 
-import importlib
-import os
-import sys
-from collections.abc import Callable
+import math
+import time
 from functools import cached_property
 
 from autodiff import Value
 
-from .base import FUNCTIONS, Backend, Unsupported, namespace
+from ..subject.load import EngineSpec, parse_spec
+from ..subject.session import Subject
+from ..subject.worker import Failure
+from .base import ERROR, OK, UNSUPPORTED, Backend, Result
 
-# How to exercise each op on a micrograd-style class V; every call must give a node.
-_PROBES: dict[str, Callable] = {
-    "add": lambda V: [V(1.5) + V(0.5), V(1.5) + 2.0, 2.0 + V(1.5)],
-    "sub": lambda V: [V(1.5) - V(0.5), V(1.5) - 2.0, 2.0 - V(1.5)],
-    "mul": lambda V: [V(1.5) * V(0.5), V(1.5) * 2.0, 2.0 * V(1.5)],
-    "div": lambda V: [V(1.5) / V(0.5), V(1.5) / 2.0, 2.0 / V(1.5)],
-    "neg": lambda V: [-V(1.5)],
-    "powc": lambda V: [V(1.5) ** 2, V(1.5) ** 0.5],
-    "pow": lambda V: [V(1.5) ** V(0.5), 2.0 ** V(1.5)],
-    **{name: (lambda V, _n=name: [getattr(V(0.5), _n)()]) for name in FUNCTIONS},
-}
+FLOAT32_MAX, FLOAT32_TINY = 3.4028234663852886e38, 1.1754943508222875e-38
 
 
-def load_class(spec: str) -> type:
-    """Import ``MODULE:CLASS`` (the current directory is searched too); ValueError with one line if not."""
-    module_name, _, class_name = spec.partition(":")
-    if not module_name or not class_name:
-        raise ValueError(f"--engine wants MODULE:CLASS, got {spec!r}")
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
+def load_class(spec) -> EngineSpec:
+    """Check ``MODULE:CLASS`` or ``path/to/file.py:CLASS`` without importing it; ValueError with one line if bad.
+
+    The engine itself is imported later, in its isolated worker. An ``EngineSpec`` passes through.
+    """
+    if isinstance(spec, EngineSpec):
+        return spec
+    parsed = parse_spec(spec)
+    _check_class_defined(parsed)
+    return parsed
+
+
+def _check_class_defined(spec: EngineSpec) -> None:
+    """Read the module's source (no import) and make sure it binds the class name."""
+    import ast
+    if not spec.path or not spec.path.endswith(".py"):
+        return
     try:
-        module = importlib.import_module(module_name)
-    except Exception as err:
-        raise ValueError(f"cannot import {module_name!r}: {type(err).__name__}: {err}") from None
-    cls = getattr(module, class_name, None)
-    if not isinstance(cls, type):
-        raise ValueError(f"{module_name!r} has no class {class_name!r}")
-    return cls
+        tree = ast.parse(open(spec.path, encoding="utf-8").read())
+    except (OSError, SyntaxError, ValueError) as err:
+        if isinstance(err, SyntaxError):
+            raise ValueError(f"{spec.path}: syntax error at line {err.lineno}: {err.msg}") from None
+        return
+    name = spec.cls
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == name:
+            return
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+                return
+        if isinstance(node, ast.ImportFrom) and any((a.asname or a.name) == name for a in node.names):
+            return
+        if isinstance(node, ast.Import) and any((a.asname or a.name) == name for a in node.names):
+            raise ValueError(f"{spec.module or spec.path}: {name} is a module, not a class")
+        if isinstance(node, (ast.If, ast.Try)):  # conditional definitions: trust them
+            if name in ast.dump(node):
+                return
+    raise ValueError(f"{spec.module or spec.path} has no class {name}")
 
 
 class EngineBackend(Backend):
@@ -48,45 +69,85 @@ class EngineBackend(Backend):
     rtol = 1e-10
     subject = True
 
-    def __init__(self, value_class: type = Value, name: str = "engine") -> None:
-        self.cls = value_class
+    def __init__(self, value_class=Value, name: str = "engine") -> None:
         self.name = name
-        self.label = f"{value_class.__module__}.{value_class.__qualname__}"
+        if isinstance(value_class, str):
+            value_class = load_class(value_class)
+        self.native = value_class is Value
+        if isinstance(value_class, EngineSpec):
+            self.cls = None
+            self.engine = Subject.from_spec(value_class)
+        else:
+            self.cls = value_class
+            self.engine = None if self.native else Subject.from_class(value_class)
+        self.label = (f"{Value.__module__}.{Value.__qualname__}" if self.native else self.engine.label)
 
+    # -- what the engine can do ---------------------------------------------------------
     @cached_property
     def support(self) -> dict[str, str]:
-        """Op -> '' if the class does it (forward and backward), else why not."""
-        found = {}
-        for op, probe in _PROBES.items():
-            try:
-                for out in probe(self.cls):
-                    float(out.data)
-                    out.backward()
-                found[op] = ""
-            except Exception as err:
-                found[op] = f"{type(err).__name__}: {err}".strip(": ")
-        return found
+        """Op -> '' if the engine does it (in its defining form), else why not."""
+        from autodiff import RULES
+        if self.native:
+            return {op: "" for op in RULES}
+        self.engine.prepare(diagnose_too=False)
+        if self.engine.broken:
+            return {op: self.engine.broken for op in RULES}
+        return {op: self.engine.lacks.get(op, "") for op in RULES}
 
     @property
     def missing(self) -> list[str]:
         return [op for op, why in self.support.items() if why]
 
-    @cached_property
-    def _namespace(self) -> type:
-        cls = self.cls
+    @property
+    def float32(self) -> bool:
+        return bool(self.engine) and self.engine.detected.get("precision") == "float32"
 
-        def method(name):
-            return lambda v: getattr(v if isinstance(v, cls) else cls(v), name)()
+    # -- evaluation ----------------------------------------------------------------------
+    def evaluate(self, case, point) -> Result:
+        if self.native:
+            return super().evaluate(case, point)
+        start = time.perf_counter()
+        result = self._evaluate_subject(case, tuple(point))
+        result.seconds = time.perf_counter() - start
+        return result
 
-        return namespace(**{n: method(n) for n in FUNCTIONS if not self.support.get(n)})
+    def _evaluate_subject(self, case, point) -> Result:
+        engine = self.engine
+        engine.prepare(diagnose_too=False)
+        if engine.broken:
+            return Result(self.name, UNSUPPORTED, message=f"the engine could not be checked: {engine.broken}")
+        if self.float32:
+            self.rtol = 1e-4
+            why = _outside_float32(case, point)
+            if why:
+                return Result(self.name, UNSUPPORTED, message=why)
+        got = engine.evaluate(case, point)
+        if isinstance(got, Failure):
+            if got.kind == "unsupported":
+                return Result(self.name, UNSUPPORTED, message=got.message)
+            return Result(self.name, ERROR, message=got.message, kind=got.kind if got.kind in ("crash", "timeout")
+                          else "raises", exception=got.exception)
+        value, grads = got
+        return Result(self.name, OK, float(value), {v: float(g) for v, g in zip(case.variables, grads)})
 
-    def _compute(self, case, point):
-        lacking = sorted(case.ops & set(self.missing))
-        if lacking:
-            raise Unsupported(f"{self.label} lacks {', '.join(lacking)}")
-        xs = [self.cls(x) for x in point]
-        out = case.fn(self._namespace, *xs)
-        if not isinstance(out, self.cls):
+    def _compute(self, case, point):  # this project's engine, in this process
+        from autodiff.engine import VALUE_MATH
+        xs = [Value(x) for x in point]
+        out = case.fn(VALUE_MATH, *xs)
+        if not isinstance(out, Value):
             return float(out), [0.0] * len(xs), None
         out.backward()
         return out.data, [x.grad for x in xs], None
+
+
+def _outside_float32(case, point) -> str:
+    """Why float32 cannot represent this point or a value on the way (the project's own graph tells)."""
+    values = list(point)
+    try:
+        values += [n.data for n in case.engine_nodes(point)]
+    except Exception:
+        pass
+    for v in values:
+        if math.isfinite(v) and (abs(v) > FLOAT32_MAX or 0 < abs(v) < FLOAT32_TINY):
+            return f"outside float32's range ({v:g} on the way): not judged for a float32 engine"
+    return ""

@@ -1,0 +1,225 @@
+"""Talking to a learner's Value class: building nodes form by form, reading data and gradients.
+
+Everything here runs where the engine runs (an isolated worker, or this process for a class
+handed over as an object). The op spellings come from the registry (see ``ops.py``).
+"""
+from __future__ import annotations
+
+import math
+import operator
+import sys
+import traceback
+from numbers import Real
+
+from . import ops as _ops
+
+_PYTHON_OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+                     "**": operator.pow, "neg": operator.neg}
+CHILDREN_ATTRS = ("_prev", "prev", "_children", "children", "_parents", "parents", "_inputs", "inputs")
+OP_ATTRS = ("_op", "op", "_operation", "operation")
+DATA_ATTRS = ("data", "value", "val", "_data", "_value", "x", "v")
+# Exceptions that say "not this form" when an op's own code raises them (micrograd's pow asserts a number).
+_REFUSALS = (NotImplementedError, AssertionError)
+
+
+class Lacks(Exception):
+    """The engine does not have this op in this form (the message says why)."""
+
+
+class Broken(Exception):
+    """The engine cannot be used at all (constructor, backward or gradients unusable)."""
+
+
+def _describe(err: BaseException) -> str:
+    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+def _as_float(x) -> float:
+    return float(x)
+
+
+class Adapter:
+    """One learner class, its options, and how each op is reached in each form."""
+
+    def __init__(self, cls: type, functions=None, grad_attr: str | None = None, backward_method: str | None = None):
+        self.cls = cls
+        self.functions = functions
+        self.grad_attr = grad_attr
+        self.backward_name = backward_method
+        self.data_attr = None
+        self.children_attr = None
+        self.op_attr = None
+        self.precision = "float64"
+        self.notes: list[str] = []
+        self.plan: dict[tuple[str, str], tuple[str, str]] = {}
+        files = set()
+        for mod in (sys.modules.get(cls.__module__), functions):
+            f = getattr(mod, "__file__", None)
+            if f:
+                files.add(f)
+        self.engine_files = files
+
+    # -- reading and writing nodes ----------------------------------------------------
+    def is_node(self, x) -> bool:
+        return isinstance(x, self.cls)
+
+    def leaf(self, x: float):
+        return self.cls(x)
+
+    def data(self, node) -> float:
+        return _as_float(getattr(node, self.data_attr or "data"))
+
+    def grad(self, node) -> float:
+        g = getattr(node, self.grad_attr or "grad", 0.0)
+        return 0.0 if g is None else _as_float(g)
+
+    def backward(self, node) -> None:
+        getattr(node, self.backward_name or "backward")()
+
+    def children(self, node) -> tuple:
+        if not self.children_attr:
+            return ()
+        got = getattr(node, self.children_attr, ())
+        return tuple(got() if callable(got) else got)
+
+    def op_label(self, node) -> str:
+        return str(getattr(node, self.op_attr, "")) if self.op_attr else ""
+
+    def raised_inside(self, err: BaseException) -> bool:
+        """Whether the exception came out of the engine's own code (not from Python's operator dispatch)."""
+        return any(frame.filename in self.engine_files for frame in traceback.extract_tb(err.__traceback__))
+
+    # -- detection --------------------------------------------------------------------
+    def detect(self) -> dict:
+        """Find the data, backward, gradient, children and op names; Broken if the engine is unusable."""
+        cls = self.cls
+        try:
+            a = cls(0.7)
+        except BaseException as err:
+            if not isinstance(err, Exception):
+                raise
+            raise Broken(f"the constructor {cls.__name__}(0.7) raises {_describe(err)}") from None
+        self.data_attr = next((n for n in DATA_ATTRS if _is_number(getattr(a, n, None))), None)
+        if self.data_attr is None:
+            numbers = [n for n, v in vars(a).items() if _is_number(v) and _close(v, 0.7)] if hasattr(a, "__dict__") else []
+            if not numbers:
+                raise Broken(f"{cls.__name__}(0.7) keeps its number in no attribute this checker can find "
+                             f"(looked for {', '.join(DATA_ATTRS)})")
+            self.data_attr = numbers[0]
+        d = getattr(a, self.data_attr)
+        if type(d).__name__ == "float32" or (not _close(float(cls(0.1).__getattribute__(self.data_attr)), 0.1, 1e-12)
+                                             and _close(float(getattr(cls(0.1), self.data_attr)), 0.1, 1e-6)):
+            self.precision = "float32"
+            self.notes.append(f"{cls.__name__} keeps float32 numbers: judged at float32 tolerance")
+        # one op that works, to find backward and the gradient
+        out, leaves = None, ()
+        for info in _ops.ops().values():
+            try:
+                leaves = tuple(cls(x) for x in info.probe)
+                out = self.apply(info, info.primary_form, leaves, info.probe_params)
+                if self.is_node(out):
+                    break
+            except Exception:
+                out = None
+        if out is None:
+            raise Broken(f"no operation of {cls.__name__} works on two {cls.__name__}s (tried every op of the registry)")
+        if self.backward_name is None:
+            if callable(getattr(out, "backward", None)):
+                self.backward_name = "backward"
+            else:
+                found = sorted((n for n in dir(cls) if not n.startswith("_") and callable(getattr(cls, n, None))
+                                and ("backward" in n.lower() or "backprop" in n.lower())), key=len)
+                if not found:
+                    raise Broken(f"{cls.__name__} has no backward method (give its name with --backward-method)")
+                self.backward_name = found[0]
+                self.notes.append(f"backward is {cls.__name__}.{found[0]}()")
+        elif not callable(getattr(out, self.backward_name, None)):
+            raise Broken(f"{cls.__name__} has no method {self.backward_name} (from --backward-method)")
+        before = {n: v for n, v in vars(leaves[0]).items()} if hasattr(leaves[0], "__dict__") else {}
+        self.backward(out)
+        if self.grad_attr is None:
+            if _is_number(getattr(leaves[0], "grad", None)):
+                self.grad_attr = "grad"
+            else:
+                after = vars(leaves[0]) if hasattr(leaves[0], "__dict__") else {}
+                changed = [n for n, v in after.items() if _is_number(v) and n != self.data_attr
+                           and not (n in before and before[n] == v)]
+                changed.sort(key=lambda n: ("grad" not in n.lower(), len(n)))
+                if not changed:
+                    raise Broken(f"after {self.backward_name}(), no attribute of a {cls.__name__} holds a gradient "
+                                 "(give its name with --grad-attr)")
+                self.grad_attr = changed[0]
+                self.notes.append(f"gradients are read from .{changed[0]}")
+        elif not _is_number(getattr(leaves[0], self.grad_attr, None)):
+            raise Broken(f"after {self.backward_name}(), {cls.__name__}.{self.grad_attr} (from --grad-attr) is not a number")
+        for name in CHILDREN_ATTRS:
+            try:
+                kids = getattr(out, name, None)
+                kids = tuple(kids() if callable(kids) else kids) if kids is not None else ()
+            except Exception:
+                continue
+            if kids and all(self.is_node(k) for k in kids) and any(k is leaves[0] for k in kids):
+                self.children_attr = name
+                break
+        self.op_attr = next((n for n in OP_ATTRS if isinstance(getattr(out, n, None), str)), None)
+        return self.describe()
+
+    def describe(self) -> dict:
+        return {"data": self.data_attr, "grad": self.grad_attr, "backward": self.backward_name,
+                "children": self.children_attr, "op": self.op_attr, "precision": self.precision,
+                "notes": list(self.notes)}
+
+    # -- building nodes ---------------------------------------------------------------
+    def _call(self, info, node, rest, params, how: str):
+        kind, name = how.split(":", 1)
+        if kind == "method":
+            return getattr(node, name)(*rest, *params)
+        return getattr(self.functions, name)(node, *rest, *params)
+
+    def _callers(self, info) -> list[str]:
+        """Ways to call a function-like op: methods of the class, then functions of --functions."""
+        names = list(dict.fromkeys(n for n in (info.method, *info.names) if n))
+        found = [f"method:{n}" for n in names if callable(getattr(self.cls, n, None))]
+        if self.functions is not None:
+            found += [f"function:{n}" for n in names if callable(getattr(self.functions, n, None))]
+        return found
+
+    def native(self, info, form: str, inputs, params):
+        """Build the op in this form as the engine spells it (AttributeError/TypeError if it cannot)."""
+        if info.operator:
+            fn = _PYTHON_OPERATORS[info.operator]
+            if form == "-V":
+                return fn(inputs[0])
+            if form == "V op c" and info.params:
+                return fn(inputs[0], *params)
+            return fn(*inputs)
+        how = self.plan.get((info.name, "call"), ("native", ""))[1] or next(iter(self._callers(info)), "")
+        if not how:
+            raise Lacks(f"no method or function {' / '.join(dict.fromkeys(n for n in (info.method, *info.names) if n))}")
+        return self._call(info, inputs[0], inputs[1:], params, how)
+
+    def apply(self, info, form: str, inputs, params=()):
+        """The op on engine nodes or numbers, following the plan found by probing."""
+        step = self.plan.get((info.name, form))
+        if step is not None and step[0] == "lacks":
+            raise Lacks(step[1])
+        if step is not None and step[0] == "lift":
+            inputs = tuple(x if self.is_node(x) else self.leaf(x) for x in inputs)
+            form = "V op V" if info.operator else "call"
+        return self.native(info, form, inputs, params)
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, Real) and not isinstance(x, bool) or type(x).__name__ in ("float32", "float64", "float16")
+
+
+def _close(a, b, tol=1e-12) -> bool:
+    try:
+        return abs(float(a) - b) <= tol * max(1.0, abs(b))
+    except Exception:
+        return False
+
+
+def finite(x: float) -> bool:
+    return math.isfinite(x)

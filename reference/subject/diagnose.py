@@ -1,0 +1,317 @@
+"""Targeted probes before the corpus, and the diagnosis they support.
+
+Per op: alone on leaves (every form, several ordinary points), with an upstream gradient, on a
+non-leaf input, reused, one leaf feeding two ops of its kind, two distinct nodes with equal
+values. Then graphs: chains in both orders, a diamond, equal-valued interior nodes, reuse.
+Each engine answer is compared with the registry's rules (confirmed by central differences),
+and the faults the simulator can plant (a slip in one rule, a faulty walk) are fitted to the
+answers, so the finding names the rule, or the walk, and what it does instead.
+"""
+from __future__ import annotations
+
+import math
+
+from . import ops as _ops
+from . import sim, slips
+from .worker import Failure
+
+FAILING_KINDS = ("rule", "graph", "forward", "raises", "crash", "timeout")
+W = 1.7  # the upstream factor and the scale of non-leaf inputs
+
+
+def finding(kind, op, summary, evidence=()) -> dict:
+    return {"kind": kind, "op": op, "summary": summary, "evidence": list(evidence)}
+
+
+def _program(leaves, nodes) -> dict:
+    return {"leaves": [float(x) for x in leaves], "nodes": [tuple(n) for n in nodes]}
+
+
+def _node(info, refs, params=()):
+    if info.operator == "neg":
+        return (info.name, "-V", tuple(refs), ())
+    if info.params:
+        return (info.name, "V op c", tuple(refs), tuple(params))
+    return (info.name, "V op V" if info.operator else "call", tuple(refs), ())
+
+
+class Prober:
+    """Runs programs on the engine and keeps every answer."""
+
+    def __init__(self, call):
+        self.call = call
+        self.ran = 0
+        self.total = 0
+
+    def run(self, program):
+        self.total += 1
+        got = self.call("run_program", program)
+        if not isinstance(got, Failure):
+            self.ran += 1
+        return got
+
+
+def _evidence(program, got, expected, which=None) -> dict:
+    names = list(sim.leaf_point(program))
+    item = {"probe": sim.text(program), "at": sim.leaf_point(program)}
+    if which is None:
+        item["got"] = {n: got[i] for i, n in enumerate(names)}
+        item["expected"] = {n: expected[i] for i, n in enumerate(names)}
+    else:
+        item.update(which)
+    return item
+
+
+def _leaf_grads(answer, program):
+    n = len(program["leaves"])
+    return answer["grads"][:n]
+
+
+def _matches(answer, program, walk="correct", slip=None) -> bool:
+    expected = sim.simulate(program, walk, slip)
+    return all(sim.close(g, e, 1e-6, 1e-12) for g, e in zip(_leaf_grads(answer, program), expected))
+
+
+def op_programs(info, point, helper) -> dict[str, dict]:
+    """The structural probes of one op at one point (helper: a binary op known right alone)."""
+    k, c = info.arity, info.probe_params
+    base = list(range(k))
+    out = {"alone": _program(point, [_node(info, base, c)])}
+    if helper is not None:
+        out["upstream"] = _program(list(point) + [W], [_node(info, base, c), _node(helper, (k + 1, k), ())])
+        scaled = [x / W for x in point]
+        nodes = [_node(helper, (i, k), ()) for i in range(k)] + [_node(info, [k + 1 + i for i in range(k)], c)]
+        out["non-leaf input"] = _program(scaled + [W], nodes)
+        if k == 2 and not info.on_edge((point[0], point[0])):
+            out["reuse"] = _program([point[0]], [_node(info, (0, 0), c)])
+        if k == 2:
+            other = point[1] * 1.1
+            if not info.on_edge((point[0], other)):
+                out["fan-out"] = _program(list(point) + [other], [_node(info, (0, 1), c), _node(info, (0, 2), c),
+                                                                  _node(helper, (3, 4), ())])
+            out["leaf reused by another op"] = _program(list(point), [_node(info, (0, 1), c), _node(helper, (2, 0), ())])
+        else:
+            out["fan-out"] = _program([point[0], W], [_node(info, (0,), c), _node(helper, (0, 1), ()),
+                                                      _node(helper, (2, 3), ())])
+            out["leaf reused by another op"] = _program([point[0]], [_node(info, (0,), c), _node(helper, (1, 0), ())])
+        out["equal values"] = _program(list(point) * 2, [_node(info, base, c), _node(info, [k + i for i in base], c),
+                                                         _node(helper, (2 * k, 2 * k + 1), ())])
+    return out
+
+
+def graph_programs(right: list, helper, joiner) -> dict[str, dict]:
+    """Graph probes built from ops known right alone."""
+    out = {}
+    unary = [i for i in right if i.arity == 1 and not i.params and i.operator != "neg"]
+    if helper is None:
+        return out
+    j = joiner or helper
+    out["chain (a*b)*c"] = _program([0.6, 1.3, 0.9], [_node(helper, (0, 1)), _node(helper, (3, 2))])
+    out["chain a*(b*c)"] = _program([0.6, 1.3, 0.9], [_node(helper, (1, 2)), _node(helper, (0, 3))])
+    for u1, u2 in ((unary[0], unary[1]), (unary[1], unary[0])) if len(unary) >= 2 else ():
+        p = _program([0.6], [_node(u2, (0,)), _node(u1, (1,))])
+        if all(math.isfinite(v) for v in sim.forward(p)) and not u1.on_edge((sim.forward(p)[1],)):
+            out[f"chain {u1.name} of {u2.name}"] = p
+    out["diamond"] = _program([0.6, 1.3, 0.9], [_node(helper, (0, 1)), _node(helper, (3, 2)), _node(j, (4, 3))])
+    out["equal-valued nodes"] = _program([0.6, 1.3, 0.6, 1.3], [_node(helper, (0, 1)), _node(helper, (2, 3)),
+                                                              _node(j, (4, 5))])
+    out["reuse a+a"] = _program([0.6], [_node(j, (0, 0))])
+    out["reuse a*a"] = _program([0.6], [_node(helper, (0, 0))])
+    return out
+
+
+def _size(program) -> int:
+    return len(program["nodes"]) * 10 + len(program["leaves"])
+
+
+def _first_wrong_node(program, answer) -> dict | None:
+    """Walking back from the output: the first node whose own .grad differs from its true adjoint."""
+    true = sim.simulate(program)
+    for k in range(len(true) - 1, -1, -1):
+        if not sim.close(answer["grads"][k], true[k], 1e-6, 1e-12):
+            names = list(sim.leaf_point(program))
+            n = len(names)
+            node = names[k] if k < n else sim.text({"leaves": program["leaves"], "nodes": program["nodes"][:k - n + 1]})
+            return {"first wrong node": node, "its grad": answer["grads"][k], "true adjoint": true[k]}
+    return None
+
+
+def diagnose(call, probe_results: dict, precision: str = "float64") -> tuple[list[dict], dict]:
+    """Findings from the probes (each op's forms already probed), and counts of probes run."""
+    table = _ops.ops()
+    prober = Prober(call)
+    findings: list[dict] = []
+    right: list = []
+    structural: dict[str, dict[str, tuple]] = {}
+    rtol = 1e-6 if precision == "float64" else 1e-4
+    for name, forms in probe_results.items():
+        info = table[name]
+        primary = forms.get(info.primary_form) or forms.get("call") or {}
+        if isinstance(primary, Failure) or primary.get("status") != "ok":
+            continue
+        points = info.points(4)
+        bad_value, bad_grad = [], [[] for _ in range(info.arity)]
+        ok = True
+        answers = []
+        for p in points:
+            prog = op_programs(info, p, None)["alone"]
+            got = prober.run(prog)
+            if isinstance(got, Failure):
+                if got.kind in ("timeout", "crash"):
+                    findings.append(finding(got.kind, name, f"{name} at {sim.text(prog)}: {got.message}",
+                                            [{"probe": sim.text(prog), "at": sim.leaf_point(prog)}]))
+                elif got.kind == "raises":
+                    findings.append(finding("raises", name, f"{name} raises {got.message} at an ordinary point "
+                                            f"({_at(prog)})", [{"probe": sim.text(prog), "at": sim.leaf_point(prog)}]))
+                ok = False
+                break
+            answers.append((p, prog, got))
+        if not ok:
+            continue
+        for p, prog, got in answers:
+            value = info.forward(p)
+            if not sim.close(got["values"][-1], value, rtol, 1e-12):
+                bad_value.append((p, info.probe_params, got["values"][-1]))
+            for i in range(info.arity):
+                true = info.partial(i, p)
+                fd = sim.central_difference(prog, i)
+                expected = true if sim.close(true, fd, 1e-5, 1e-7) else fd
+                if not sim.close(got["grads"][i], expected, rtol, 1e-12):
+                    bad_grad[i].append((p, info.probe_params, got["grads"][i], expected))
+        if bad_value:
+            how = slips.fit_forward(info, bad_value)
+            ev = [{"probe": f"{info.name} at {p}", "got": g, "expected": info.forward(p)} for p, _, g in bad_value]
+            findings.append(finding("forward", name, f"{name}'s value is wrong" + (f": {how}" if how else ""), ev))
+        for i, bad in enumerate(bad_grad):
+            if not bad:
+                continue
+            slot = "xy"[i] if info.arity == 2 else "x"
+            fitted = slips.fit(info, i, [(p, c, g) for p, c, g, _ in bad]) if len(bad) == len(answers) else None
+            where = "at every probe point" if len(bad) == len(answers) else f"at {len(bad)} of {len(answers)} probe points"
+            what = f": {fitted[1]}" if fitted else ""
+            ev = [{"probe": f"d/d{slot} {info.name}{tuple(p)}", "got": g, "expected": e} for p, _, g, e in bad]
+            findings.append(finding("rule", name, f"{name}: d/d{slot} is wrong {where}{what}", ev))
+        if bad_value or any(bad_grad):
+            continue
+        _check_forms(info, forms, findings, rtol)
+        right.append(info)
+    helper = _pick_helper(right)
+    joiner = next((i for i in right if i.arity == 2 and i.operator and i is not helper), None)
+    for info in right:
+        structural[info.name] = {}
+        for label, prog in op_programs(info, info.probe, helper).items():
+            if label == "alone" or any(not math.isfinite(v) for v in sim.forward(prog)):
+                continue
+            got = prober.run(prog)
+            if not isinstance(got, Failure):
+                structural[info.name][label] = (prog, got)
+    graphs = {}
+    for label, prog in graph_programs(right, helper, joiner).items():
+        got = prober.run(prog)
+        if not isinstance(got, Failure):
+            graphs[label] = (prog, got)
+    findings += _fit_structure(structural, graphs, table)
+    return findings, {"ran": prober.ran, "total": prober.total}
+
+
+def _at(prog) -> str:
+    return ", ".join(f"{k} = {v:g}" for k, v in sim.leaf_point(prog).items())
+
+
+def _pick_helper(right):
+    """A binary op right alone whose partial in its first input is not 1 (it scales the upstream gradient)."""
+    for info in right:
+        if info.arity == 2 and info.operator and not info.params:
+            if abs(info.partial(0, (0.6, W)) - 1.0) > 0.1 and abs(info.partial(1, (W, 0.6))) > 0.1:
+                return info
+    return next((i for i in right if i.arity == 2 and not i.params), None)
+
+
+def _check_forms(info, forms, findings, rtol):
+    """The other forms (V op c, c op V): their value and the V slot's partial."""
+    for form, res in forms.items():
+        if form == info.primary_form or isinstance(res, Failure) or res.get("status") not in ("ok", "lifted"):
+            continue
+        p = info.probe
+        value, slot = info.forward(p), (1 if form == "c op V" else 0)
+        grads = res.get("grads") or []
+        g = grads[slot] if len(grads) > slot else None
+        expected = info.partial(slot, p)
+        spelled = {"c op V": f"{p[0]:g} {info.operator} V({p[1]:g})", "V op c": f"V({p[0]:g}) {info.operator} {p[1]:g}"}
+        text = spelled.get(form, f"{info.name}(V, c)")
+        via = " (through " + _ops.DUNDERS[info.operator][1 if form == "c op V" else 0] + ")" if info.operator else ""
+        if not sim.close(res["value"], value, rtol, 1e-12):
+            how = slips.fit_forward(info, [(p, (), res["value"])])
+            findings.append(finding("forward", info.name, f"{text}{via} gives {res['value']:g}, not {value:g}"
+                                    + (f": {how}" if how else ""),
+                                    [{"probe": text, "got": res["value"], "expected": value}]))
+        elif g is not None and not sim.close(g, expected, rtol, 1e-12):
+            findings.append(finding("rule", info.name, f"{text}{via}: the partial of the V operand is {g:g}, "
+                                    f"not {expected:g}", [{"probe": text, "got": g, "expected": expected}]))
+
+
+def _fit_structure(structural, graphs, table) -> list[dict]:
+    """Which fault explains the failing compositions: one faulty walk, or one op's rule in context."""
+    everything = [(label, prog, got) for per in structural.values() for label, (prog, got) in per.items()]
+    everything += [(label, prog, got) for label, (prog, got) in graphs.items()]
+    failing = [(label, prog, got) for label, prog, got in everything if not _matches(got, prog)]
+    if not failing:
+        return []
+    out = []
+    for walk in ("not_reversed", "no_visited", "merged", "overwrite_all"):
+        if all(_matches(got, prog, walk) for _, prog, got in everything):
+            out.append(_graph_finding(walk, failing))
+            return out
+    blamed = set()
+    for op, per in structural.items():
+        bad = [(label, prog, got) for label, (prog, got) in per.items() if not _matches(got, prog)]
+        if not bad:
+            continue
+        hyps = [("no_upstream", None, "forgets to multiply by the upstream gradient (out.grad)"),
+                ("overwrite", 0, "overwrites its first input's gradient (= instead of +=)"),
+                ("overwrite", 1, "overwrites its second input's gradient (= instead of +=)"),
+                ("overwrite", None, "overwrites its inputs' gradients (= instead of +=)"),
+                ("closure_on_input", None, "attaches its backward closure to its input instead of its output "
+                                           "(self._backward = ... instead of out._backward = ...)")]
+        fitted = None
+        for kind, arg, words in hyps:
+            slip = (op, kind, arg)
+            if all(_matches(got, prog, "correct", slip) for _, prog, got in everything if _uses(prog, op)) and \
+                    all(_matches(got, prog) for _, prog, got in everything if not _uses(prog, op)):
+                fitted = words
+                break
+        smallest = min(bad, key=lambda b: _size(b[1]))
+        label, prog, got = smallest
+        ev = _evidence(prog, _leaf_grads(got, prog), sim.simulate(prog)[:len(prog["leaves"])])
+        node = _first_wrong_node(prog, got)
+        if node:
+            ev.update(node)
+        if fitted:
+            summary = f"{op} is right alone but {fitted}; smallest failing graph: {sim.text(prog)}"
+        else:
+            summary = f"{op} is right alone but wrong in context ({label}); smallest failing graph: {sim.text(prog)}"
+        out.append(finding("rule", op, summary, [ev]))
+        blamed.add(op)
+    if not out:
+        label, prog, got = min(failing, key=lambda b: _size(b[1]))
+        ev = _evidence(prog, _leaf_grads(got, prog), sim.simulate(prog)[:len(prog["leaves"])])
+        node = _first_wrong_node(prog, got)
+        if node:
+            ev.update(node)
+        out.append(finding("graph", None, f"every op is right alone but compositions fail; smallest failing graph: "
+                                          f"{sim.text(prog)}", [ev]))
+    return out
+
+
+def _uses(prog, op) -> bool:
+    return any(n[0] == op for n in prog["nodes"])
+
+
+def _graph_finding(walk, failing) -> dict:
+    label, prog, got = min(failing, key=lambda b: _size(b[1]))
+    ev = _evidence(prog, _leaf_grads(got, prog), sim.simulate(prog)[:len(prog["leaves"])])
+    node = _first_wrong_node(prog, got)
+    if node:
+        ev.update(node)
+    return finding("graph", None, f"every op is right alone, but {sim.WALKS[walk]}; smallest failing graph: "
+                                  f"{sim.text(prog)}", [ev])

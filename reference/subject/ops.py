@@ -1,0 +1,126 @@
+"""What the subject package reads from the rule registry (``autodiff.rules.RULES``).
+
+Every op-specific fact used for probing and diagnosis comes from the registry row: its
+spelling (operator, method, names), arity and constant parameters, forward, partials, probe
+point, sampling ranges and edges. Nothing here lists ops by name, so a new registry row is
+probed and diagnosed with no other edit.
+"""
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+from autodiff.rules import FLOAT, RULES
+
+# Python's own spelling of each operator symbol: (method, reflected method).
+DUNDERS = {"+": ("__add__", "__radd__"), "-": ("__sub__", "__rsub__"), "*": ("__mul__", "__rmul__"),
+           "/": ("__truediv__", "__rtruediv__"), "**": ("__pow__", "__rpow__"), "neg": ("__neg__", None)}
+
+
+@dataclass(frozen=True)
+class OpInfo:
+    """The facts about one registry row that probing needs."""
+
+    name: str
+    arity: int
+    params: tuple
+    operator: str | None
+    method: str | None
+    names: tuple
+    probe: tuple
+    probe_params: tuple
+    sample: tuple
+    edges: tuple
+    rule: object
+
+    @property
+    def primary_form(self) -> str:
+        """The form that defines the op: V op V, V op c (a constant parameter), -V, or a call."""
+        if self.operator == "neg":
+            return "-V"
+        if self.operator:
+            return "V op c" if self.params else "V op V"
+        return "call"
+
+    @property
+    def forms(self) -> tuple[str, ...]:
+        """Every form the op is probed in."""
+        if self.operator and self.operator != "neg" and not self.params and self.arity == 2:
+            return ("V op V", "V op c", "c op V")
+        if self.arity == 2 and not self.operator:
+            return ("call", "call V c")
+        return (self.primary_form,)
+
+    def forward(self, inputs, params=None) -> float:
+        params = self.probe_params if params is None else params
+        return float(self.rule.forward(FLOAT, *inputs, *params))
+
+    def partial(self, i, inputs, params=None) -> float:
+        params = self.probe_params if params is None else params
+        z = self.forward(inputs, params)
+        return float(self.rule.partial(i, FLOAT, z, *inputs, *params))
+
+    def on_edge(self, inputs, params=None) -> bool:
+        params = self.probe_params if params is None else params
+        for edge in self.edges:
+            try:
+                if edge.test(*inputs, *params):
+                    return True
+            except Exception:
+                return True
+        return False
+
+    def points(self, n: int = 4, seed: int = 0) -> list[tuple]:
+        """The probe point and ``n - 1`` ordinary points drawn from the sampling ranges (never on an edge)."""
+        rng = random.Random(f"{self.name}:{seed}")
+        out = [tuple(float(x) for x in self.probe)]
+        tries = 0
+        while len(out) < n and tries < 200:
+            tries += 1
+            p = tuple(round(rng.uniform(lo, hi), 3) for lo, hi in self.sample)
+            ok = all(math.isfinite(v) for v in (self.forward(p), *(self.partial(i, p) for i in range(self.arity))))
+            near = any(self.on_edge(tuple(x + d for x in p)) for d in (-1e-3, 0.0, 1e-3))
+            if ok and not near and all(abs(x) > 0.05 for x in p) and p not in out:
+                out.append(p)
+        return out
+
+
+def _info(rule) -> OpInfo:
+    symbol = getattr(rule, "symbol", "")
+    operator = getattr(rule, "operator", None)
+    if not hasattr(rule, "operator"):  # a registry without spelling fields: read it off the symbol
+        operator = {"**c": "**"}.get(symbol, symbol if symbol in DUNDERS else None)
+    params = tuple(getattr(rule, "params", ("c",) if symbol == "**c" else ()))
+    method = getattr(rule, "method", None if operator else rule.name)
+    names = tuple(getattr(rule, "names", (rule.name,)) or (rule.name,))
+    arity = rule.arity
+    probe = tuple(getattr(rule, "probe", None) or (0.7, 1.3)[:arity])
+    probe_params = tuple(getattr(rule, "probe_params", None) or ((2.0,) if params else ()))
+    sample = tuple(getattr(rule, "sample", None) or ((0.3, 2.0),) * arity)
+    edges = tuple(getattr(rule, "edges", ()) or ())
+    return OpInfo(rule.name, arity, params, operator, method, names, probe, probe_params, sample, edges, rule)
+
+
+def ops() -> dict[str, OpInfo]:
+    """Registry order, as ``RULES`` gives it."""
+    return {name: _info(rule) for name, rule in RULES.items()}
+
+
+def by_operator(symbol: str, with_params: bool) -> OpInfo | None:
+    """The op spelled by a Python operator (``**`` with a number exponent is the one with a parameter)."""
+    for info in ops().values():
+        if info.operator == symbol and bool(info.params) == with_params:
+            return info
+    for info in ops().values():
+        if info.operator == symbol:
+            return info
+    return None
+
+
+def by_name(name: str) -> OpInfo | None:
+    """The op called ``name`` in expressions (method names and aliases such as ln)."""
+    for info in ops().values():
+        if name == info.method or name in info.names or name == info.name:
+            return info
+    return None
