@@ -103,6 +103,7 @@ class PointGraph:
     def edges(self) -> list[tuple[str, object]]:
         """(convention key, registry Edge or None) of every op on an edge here, first seen first."""
         found: dict[str, object] = {}
+        self.edge_params: dict[str, tuple] = {}
         for n in self.nodes:
             rule = _rule_of(n)
             if rule is None:
@@ -111,6 +112,7 @@ class PointGraph:
             edge = rule.edge_at(*args) if hasattr(rule, "edge_at") else None
             if edge is not None:
                 found.setdefault(edge.key, edge)
+                self.edge_params.setdefault(edge.key, tuple(n.args))
         return list(found.items())
 
     @cached_property
@@ -376,10 +378,11 @@ def _judge_error(result: Result, oracle: Result, subject: bool, graph: PointGrap
     return Judgement(MISMATCH, f"raised {what} {where}")
 
 
-def _kink_slopes(key: str, edge) -> tuple | None:
+def _kink_slopes(key: str, edge, params: tuple = ()) -> tuple | None:
+    """Per input, the (low, high) interval of valid subgradients at this kink (with the node's params)."""
     if edge is not None and getattr(edge, "kind", "") == "kink":
         try:
-            return edge.slopes()
+            return edge.slopes(*params)
         except TypeError:
             return None
     return None
@@ -394,7 +397,7 @@ def _judge_at_edges(result, got, truth, backend, case, point, graph, tol, edges)
         conv = CONVENTIONS.get(key)
         if conv is not None and backend.name in conv.expected:
             declared[key] = conv.expected[backend.name]
-        slopes = _kink_slopes(key, edge) if edge is not None else None
+        slopes = _kink_slopes(key, edge, graph.edge_params.get(key, ())) if edge is not None else None
         if slopes is None and key in ("relu@0", "abs@0"):
             slopes = ((0.0, 1.0),) if key == "relu@0" else ((-1.0, 1.0),)
         if slopes is not None:
