@@ -213,12 +213,12 @@ def conformance_markdown(summary: dict, meta: dict) -> str:
             "better than; it never comes from the", "value's error or from the largest component. Finite "
             "differences also have an absolute floor, rtol * max(1, |f|, F/eps), F the value's float error. A case",
             "may multiply every rtol by a stated factor.", ""]
-    out += ["## Per primitive op", "", "Each cell: records as expected (agree, convention, undefined, raises) / "
-            "failed / unsupported, of all; and the largest error among those that agree.", ""]
+    out += ["## Per primitive op", "", "Each cell: records as expected (agree, convention, undefined, raises) "
+            "of all; then `NF`: N failed (wrong, or a reference failing itself) and `NU`: N unsupported (the "
+            "backend lacks the op), apart.", ""]
     rows = []
     for op, cells in summary["per_op"].items():
-        rows.append([op] + [(f"{c[0]}/{c[1]}/{c[2]} of {c[3]} ({fmt(c[4])})" if (c := cells.get(b)) else "")
-                            for b in summary["backends"]])
+        rows.append([op] + [_op_cell(c) if (c := cells.get(b)) else "" for b in summary["backends"]])
     out.append(tabulate(rows, ["op", *summary["backends"]], tablefmt="github"))
     out += ["", "## Failures of the subject", ""]
     out.append(_mismatch_table(failures) if failures else "None.")
@@ -248,6 +248,12 @@ def conformance_markdown(summary: dict, meta: dict) -> str:
     out += ["", "## Versions", ""]
     out.append(tabulate(sorted(meta["versions"].items()), ["package", "version"], tablefmt="github"))
     return "\n".join(out) + "\n"
+
+
+def _op_cell(c: list) -> str:
+    ok, failed, unsupported, total = c[:4]
+    parts = [f"{ok}/{total}"] + ([f"{failed}F"] if failed else []) + ([f"{unsupported}U"] if unsupported else [])
+    return ", ".join(parts)
 
 
 def _mismatch_table(records: list[dict]) -> str:
