@@ -1,48 +1,24 @@
-"""SymPy: exact derivatives, evaluated at 50 digits (the oracle) or as float64 code (lambdify)."""
+"""SymPy as a backend: its exact derivative run as float64 code (lambdify), and the oracle.
+
+The ``sympy`` backend is what a user of SymPy gets: ``sympy.diff`` of the case's expression
+(float constants taken exactly, see ``reference.exact``), turned into Python code by
+``lambdify(..., cse=True)`` over the ``math`` module with IEEE wrappers (``1/0 = inf``,
+``log(-1) = nan``), so it gives the same bits on any x86-64 CPU (no numpy vector paths).
+
+The ``oracle`` backend is the exact answer (``reference.oracle``): stored for the corpus,
+derived on the fly for anything else.
+"""
 from __future__ import annotations
 
 import math
-import threading
-import weakref
 
-import mpmath
-import numpy as np
 import sympy
-from sympy.core.evalf import PrecisionExhausted
+from sympy.printing.pycode import PythonCodePrinter
 
+from ..exact import DERIVATIONS, Derivation, NoOracle, relu
 from .base import Backend
 
-DIGITS = 50
-
-class relu(sympy.Function):
-    """max(0, x) as one SymPy function: its derivative is Heaviside(x) (so relu'(0) = 1/2 in SymPy).
-
-    A function of its own rather than Max(0, x) keeps large networks' expressions small:
-    SymPy's Max sorts and compares its arguments, which is slow on big expressions.
-    """
-
-    is_real = True
-
-    @classmethod
-    def eval(cls, x):
-        if x.is_number:
-            return sympy.Max(0, x)
-        return None
-
-    def fdiff(self, argindex=1):
-        return sympy.Heaviside(self.args[0])
-
-    def _eval_rewrite_as_Max(self, x, **kwargs):
-        return sympy.Max(0, x)
-
-
-def _np_relu(x):
-    return np.maximum(x, 0.0) if x == x else x
-
-
-def _mp_relu(x):
-    return x if x > 0 else (x if x != x else mpmath.mpf(0))
-
+__all__ = ["DERIVATIONS", "SYMPY", "IEEE_MATH", "OracleBackend", "SympyBackend", "float_function", "relu"]
 
 SYMPY = type("SympyMath", (), {
     "exp": staticmethod(sympy.exp),
@@ -54,131 +30,187 @@ SYMPY = type("SympyMath", (), {
     "cos": staticmethod(sympy.cos),
     "sqrt": staticmethod(sympy.sqrt),
     "abs": staticmethod(sympy.Abs),
-})
+})  # plain SymPy (53-bit Floats for float constants), as the study and bench use it
 
 
-class Derivation:
-    """A case as SymPy sees it: symbols, the expression, and its exact partials."""
-
-    def __init__(self, case) -> None:
-        self.variables = case.variables
-        self.symbols = [sympy.Symbol(n, real=True) for n in case.variables]
-        expr = case.fn(SYMPY, *self.symbols)
-        self.expr = expr if isinstance(expr, sympy.Basic) else sympy.Float(float(expr))
-        self.partials = [sympy.diff(self.expr, s) for s in self.symbols]
-        self._float_fn = None
-        self._mp_fn = None
-        self._at_kinks: dict[tuple, Derivation] = {}
-
-    def float_fn(self):
-        """float64 code for (value, *partials), as a user of SymPy would run it."""
-        if self._float_fn is None:
-            self._float_fn = sympy.lambdify(self.symbols, [self.expr, *self.partials],
-                                            modules=[{"relu": _np_relu}, "numpy"])
-        return self._float_fn
-
-    def with_kink_values(self, heaviside0: float, sign0: float) -> Derivation:
-        """The same derivation with Heaviside(0) and sign(0) taken as the given values.
-
-        This is how a backend's convention at relu and abs kinks carries through the
-        chain rule of a composite expression.
-        """
-        key = (heaviside0, sign0)
-        if key not in self._at_kinks:
-            h0, half = sympy.nsimplify(heaviside0), sympy.nsimplify((1 + sign0) / 2)
-            other = object.__new__(Derivation)
-            other.variables, other.symbols, other.expr = self.variables, self.symbols, self.expr
-            other.partials = [p.replace(sympy.Heaviside, lambda a, *_: sympy.Heaviside(a, h0))
-                              .replace(sympy.sign, lambda a: 2 * sympy.Heaviside(a, half) - 1) for p in self.partials]
-            other._float_fn = other._mp_fn = None
-            other._at_kinks = {}
-            self._at_kinks[key] = other
-        return self._at_kinks[key]
-
-    def exact(self, point) -> list[float]:
-        """Value and partials at ``point``, computed with 50 digits and rounded to doubles."""
-        if self._mp_fn is None:
-            self._mp_fn = sympy.lambdify(self.symbols, [self.expr, *self.partials],
-                                         modules=[{"relu": _mp_relu}, "mpmath"])
-        try:
-            with mpmath.workdps(DIGITS):
-                return [to_double(v) for v in self._mp_fn(*[mpmath.mpf(x) for x in point])]
-        except (ZeroDivisionError, ValueError, OverflowError):
-            # mpmath raises at poles where SymPy's own arithmetic answers zoo/oo/nan.
-            subs = {s: sympy.Rational(x) if math.isfinite(x) else sympy.Float(x) for s, x in zip(self.symbols, point)}
-            return [_exact_value(e, subs) for e in (self.expr, *self.partials)]
-
-
-def _exact_value(expr, subs) -> float:
+# -- float64 code with IEEE semantics ------------------------------------------------------------
+def _q(p: int, q: int) -> float:
     try:
-        return to_double(expr.evalf(DIGITS, subs=subs, strict=True))
-    except PrecisionExhausted:
-        # evalf cannot tell the value from 0 (exact cancellation, e.g. at a minimum):
-        # substitute the exact rationals and let SymPy's exact arithmetic decide.
-        return to_double(expr.xreplace(subs).evalf(DIGITS))
+        return p / q  # correctly rounded
+    except OverflowError:
+        return math.copysign(math.inf, p) * math.copysign(1.0, q)
 
 
-def to_double(x) -> float:
-    """A SymPy or mpmath number as a double; non-real or undefined values are nan."""
-    if isinstance(x, (int, float, mpmath.mpf)):
-        return float(x)
-    if isinstance(x, mpmath.mpc):
-        return float(x.real) if x.imag == 0 else math.nan
-    if x is sympy.zoo or x is sympy.nan:
+def _pow(x: float, y: float) -> float:
+    try:
+        return math.pow(x, y)
+    except OverflowError:
+        odd = x < 0 and float(y).is_integer() and int(y) % 2 == 1
+        return -math.inf if odd else math.inf
+    except ValueError:
+        if x == 0 and y < 0:
+            odd = float(y).is_integer() and int(y) % 2 == 1
+            return math.copysign(math.inf, x) if odd else math.inf
         return math.nan
-    if x is sympy.oo:
+
+
+def _exp(x: float) -> float:
+    try:
+        return math.exp(x)
+    except OverflowError:
         return math.inf
-    if x is sympy.S.NegativeInfinity:
-        return -math.inf
-    try:
-        c = complex(x)
-    except TypeError:
-        return math.nan
-    if c.imag != 0:
-        return math.nan
-    return c.real
 
 
-class _Cache:
-    """One Derivation per case function, shared by the sympy backend and the oracle.
-
-    Keyed weakly by the function object itself: two cases with the same name but
-    different functions never share a derivation, and a dropped function frees its own.
-    """
-
-    def __init__(self) -> None:
-        self._items: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-        self._lock = threading.Lock()
-
-    def get(self, case) -> Derivation:
-        with self._lock:
-            item = self._items.get(case.fn)
-        if item is None or item.variables != case.variables:
-            item = Derivation(case)
-            with self._lock:
-                self._items[case.fn] = item
-        return item
+def _log(x: float) -> float:
+    return math.log(x) if x > 0 else (-math.inf if x == 0 else math.nan)
 
 
-DERIVATIONS = _Cache()
+def _periodic(f):
+    return lambda x: f(x) if math.isfinite(x) else math.nan
+
+
+def _hyperbolic(f):
+    def g(x):
+        try:
+            return f(x)
+        except OverflowError:
+            return math.copysign(math.inf, x) if f is math.sinh else math.inf
+    return g
+
+
+def _sign(x: float) -> float:
+    return 1.0 if x > 0 else -1.0 if x < 0 else (x if x != x else 0.0)
+
+
+def _heaviside(x: float, h0: float = 0.5) -> float:
+    return 1.0 if x > 0 else 0.0 if x < 0 else (x if x != x else h0)
+
+
+def _dirac(x: float, k: int = 0) -> float:
+    return 0.0 if (x == x and x != 0) else math.nan
+
+
+def _relu(x: float) -> float:
+    return x if x > 0 else (x if x != x else 0.0)
+
+
+def _max(*xs: float) -> float:
+    return math.nan if any(x != x for x in xs) else max(xs)
+
+
+def _min(*xs: float) -> float:
+    return math.nan if any(x != x for x in xs) else min(xs)
+
+
+IEEE_MATH = {
+    "_q": _q, "_pow": _pow, "_exp": _exp, "_log": _log, "_sin": _periodic(math.sin), "_cos": _periodic(math.cos),
+    "_tan": _periodic(math.tan), "_tanh": math.tanh, "_atan": math.atan, "_sinh": _hyperbolic(math.sinh),
+    "_cosh": _hyperbolic(math.cosh), "_abs": math.fabs, "_sign": _sign, "_heaviside": _heaviside, "_dirac": _dirac,
+    "_relu": _relu, "_max": _max, "_min": _min, "_pi": math.pi, "_e": math.e, "_inf": math.inf, "_nan": math.nan,
+}  # the namespace of the generated code: the math module behind IEEE wrappers
+
+
+class _IEEEPrinter(PythonCodePrinter):
+    """Python code over ``IEEE_MATH``: every power, function and big constant through a wrapper."""
+
+    def _print_Pow(self, expr, rational=False):
+        return f"_pow({self._print(expr.base)}, {self._print(expr.exp)})"
+
+    def _print_Mul(self, expr):
+        return "*".join(f"({self._print(a)})" if a.is_Add else self._print(a) for a in expr.args)
+
+    def _print_Rational(self, expr):
+        return f"_q({expr.p}, {expr.q})"
+
+    def _print_Half(self, expr):
+        return "0.5"
+
+    def _print_Integer(self, expr):
+        return f"_q({expr.p}, 1)" if abs(expr.p) > 2 ** 53 else f"{int(expr.p)}.0"
+
+    def _print_Float(self, expr):
+        return repr(float(expr))
+
+    def _call(self, name, expr):
+        return f"{name}({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_Heaviside(self, expr):
+        return self._call("_heaviside", expr)
+
+    def _print_Function(self, expr):
+        name = _CALLS.get(type(expr).__name__)
+        if name is None:
+            raise NoOracle(f"no IEEE float code for {type(expr).__name__}")
+        return self._call(name, expr)
+
+    def _print_Pi(self, expr):
+        return "_pi"
+
+    def _print_Exp1(self, expr):
+        return "_e"
+
+    def _print_Infinity(self, expr):
+        return "_inf"
+
+    def _print_NegativeInfinity(self, expr):
+        return "(-_inf)"
+
+    def _print_NaN(self, expr):
+        return "_nan"
+
+    _print_ComplexInfinity = _print_ImaginaryUnit = _print_NaN
+
+
+_CALLS = {"exp": "_exp", "log": "_log", "sin": "_sin", "cos": "_cos", "tan": "_tan", "tanh": "_tanh",
+          "atan": "_atan", "sinh": "_sinh", "cosh": "_cosh", "Abs": "_abs", "sign": "_sign", "DiracDelta": "_dirac",
+          "relu": "_relu", "Max": "_max", "Min": "_min"}
+for _name in _CALLS:
+    setattr(_IEEEPrinter, f"_print_{_name}", _IEEEPrinter._print_Function)
+
+
+def float_function(derivation: Derivation, order: int = 1):
+    """float64 code for [value, *partials (, Hessian upper triangle)] of a derivation."""
+    return sympy.lambdify(derivation.arguments, derivation.outputs(order), modules=[IEEE_MATH],
+                          printer=_IEEEPrinter({"fully_qualified_modules": False, "inline": True,
+                                                "allow_unknown_functions": True}), cse=True)
+
+
+def _float_fn(case, order: int = 1):
+    """The lambdified float64 code of a case (cached on its derivation)."""
+    derivation = DERIVATIONS.get(case)
+    cache = derivation.__dict__.setdefault("_float_fns", {})
+    if order not in cache:
+        cache[order] = float_function(derivation, order)
+    return cache[order]
+
+
+
+def sympy_float(case, point, order: int = 1) -> list[float]:
+    """SymPy's float64 code at ``point``: [value, *partials (, Hessian upper triangle)]."""
+    derivation = DERIVATIONS.get(case)
+    args = [float(x) for x in point] + [v for _, v in derivation.placeholders]
+    return [float(v) for v in _float_fn(case, order)(*args)]
 
 
 class SympyBackend(Backend):
     name = "sympy"
-    method = "symbolic (sympy.diff), evaluated in float64 by lambdify"
+    method = "symbolic (sympy.diff, exact constants), evaluated in float64 by lambdify(cse=True) over math"
     rtol = 1e-10
 
     def _compute(self, case, point):
-        with np.errstate(all="ignore"):
-            values = DERIVATIONS.get(case).float_fn()(*[np.float64(x) for x in point])
-        return float(values[0]), [float(v) for v in values[1:]], None
+        from ..oracle import stored_sympy_float
+        stored = stored_sympy_float(case, point)
+        values = stored if stored is not None else sympy_float(case, point)
+        return values[0], values[1:1 + len(case.variables)], None
 
 
 class OracleBackend(Backend):
     name = "oracle"
-    method = f"symbolic (sympy.diff), evaluated at {DIGITS} digits with mpmath"
+    method = ("exact (sympy.diff of the case with float constants taken exactly, or the exact chain rule for "
+              "large graphs), evaluated with mpmath at rising precision until the rounding is certain")
     rtol = 0.0
 
     def _compute(self, case, point):
-        value, *grad = DERIVATIONS.get(case).exact(point)
+        from ..oracle import oracle_at
+        value, grad, _ = oracle_at(case, point)
         return value, grad, None
