@@ -31,7 +31,8 @@ class Code:
     def __lt__(self, other):
         raise NotExpressible("a rule compares its arguments")
 
-    __le__ = __gt__ = __ge__ = __lt__
+    __le__ = __gt__ = __ge__ = __eq__ = __ne__ = __lt__
+    __hash__ = object.__hash__
 
     def __float__(self):
         raise NotExpressible("a rule converts its arguments")

@@ -20,24 +20,28 @@ closures), so a graph is freed by reference counting alone.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from numbers import Real
 
 from . import rules
 from .codegen import NotExpressible, rule_code
+from .graph import topological
 from .rules import FLOAT, RULES, Rule
 
 __all__ = ["VALUE_MATH", "Value", "grad"]
 
 _new = object.__new__
 _DUNDER = {"+": "add", "-": "sub", "*": "mul", "/": "truediv", "**": "pow"}
-_pass = [0]  # the stamp of the latest graph walk (nodes carry the stamp of the walk that saw them)
+# While ``backward`` sorts a graph, an interior node's ``.grad`` holds this object as a "seen"
+# mark (interior gradients are reset by the pass anyway), so nodes need no slot for marking.
+_SEEN = float("-0.0")
 
 
 class Value:
     """A scalar in a computation graph: its data, its gradient and how it was made."""
 
-    __slots__ = ("_a", "_b", "_mark", "_rule", "data", "grad", "label")
+    __slots__ = ("_a", "_b", "_rule", "data", "grad", "label")
 
     def __init__(self, data: float, _children: Sequence = (), _op: str = "", label: str = "") -> None:
         if isinstance(_children, str):  # Value(2.0, "x"): the label as second positional argument
@@ -54,7 +58,6 @@ class Value:
         self.data = float(data)
         self.grad = 0.0
         self.label = label
-        self._mark = 0
         self._a = self._b = self._rule = None
         if _children:
             self._rule, self._a, self._b = _rule_from_op(_op, tuple(_children))
@@ -100,7 +103,7 @@ class Value:
     def _backward(self) -> None:
         """This node's local step: add its gradient times each local partial into its inputs' ``.grad``."""
         if self._rule is not None:
-            _SLOT_STEPS[self._rule.name](self, None)
+            _STEPS["slot"][self._rule.name](self, None)
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
@@ -119,7 +122,7 @@ class Value:
 
     def zero_grad(self) -> None:
         """Set ``.grad`` of every node in this graph to 0."""
-        for node in _topological(self):
+        for node in topological(self):
             node.grad = 0.0
 
 
@@ -139,17 +142,15 @@ def _rule_from_op(op: str, children: tuple) -> tuple:
 
 def _coerce(x) -> Value | None:
     """x as a Value (numbers become constant leaves), or None for anything else."""
-    if isinstance(x, Value):
-        return x
-    if isinstance(x, Real):
+    cls = x.__class__
+    if cls is float or cls is int or (not isinstance(x, Value) and isinstance(x, Real)):
         leaf = _new(Value)
         leaf.data = float(x)
         leaf.grad = 0.0
         leaf.label = ""
-        leaf._mark = 0
         leaf._a = leaf._b = leaf._rule = None
         return leaf
-    return None
+    return x if isinstance(x, Value) else None
 
 
 def _lift(x) -> Value:
@@ -161,26 +162,35 @@ def _data(x) -> float:
 
 
 def _topological(root: Value) -> list[Value]:
-    """Every node reachable from root, each after all of its inputs (no recursion, no set)."""
-    _pass[0] += 1
-    stamp = _pass[0]
+    """Every node reachable from root, each after all of its inputs (see ``autodiff.graph``)."""
+    return topological(root)
+
+
+def _interior_order(root: Value) -> list[Value]:
+    """The op nodes reachable from root, each after the op nodes among its inputs (no recursion).
+
+    Marks nodes by setting ``.grad`` to ``_SEEN``; the caller resets every one of them.
+    """
     order: list[Value] = []
-    root._mark = stamp
+    if root._rule is None:
+        return order
+    seen = _SEEN
+    root.grad = seen
     stack = [root]
     push, pop, append = stack.append, stack.pop, order.append
     while stack:
         node = stack[-1]
         a = node._a
-        if a is not None and a._mark != stamp:
-            a._mark = stamp
+        if a._rule is not None and a.grad is not seen:
+            a.grad = seen
             push(a)
             continue
         b = node._b
-        if b is not None and b.__class__ is not float and b._mark != stamp:
-            b._mark = stamp
+        if b is not None and b.__class__ is not float and b._rule is not None and b.grad is not seen:
+            b.grad = seen
             push(b)
             continue
-        # Both inputs are seen, and in a DAG a seen input is already in order.
+        # Both inputs are done: in a DAG a marked input is never still on the stack below us.
         append(pop())
     return order
 
@@ -191,20 +201,16 @@ def _backpropagate(root: Value, seed, grads: dict | None):
     With ``grads`` None the gradients go into ``.grad`` (``backward``); otherwise into the
     dict, seeded with ``root`` (``grad``: floats, or Values for ``create_graph``).
     """
-    order = _topological(root)
     if grads is None:
-        steps = _SLOT_STEPS
+        order = _interior_order(root)
         for node in order:
-            if node._rule is not None:
-                node.grad = 0.0
+            node.grad = 0.0
         root.grad += seed
+        _LOOPS["slot"](order, None)
     else:
-        steps = _VALUE_STEPS if isinstance(seed, Value) else _FLOAT_STEPS
+        order = [node for node in topological(root) if node._rule is not None]
         grads[root] = seed
-    for node in reversed(order):
-        rule = node._rule
-        if rule is not None:
-            steps[rule.name](node, grads)
+        _LOOPS["value" if isinstance(seed, Value) else "float"](order, grads)
     return grads
 
 
@@ -250,40 +256,69 @@ VALUE_MATH = _ValueMath()  # the namespace ``m`` that runs a case on Values: m.t
 
 
 # -- what is generated from the registry ----------------------------------------------------
-_SLOT_STEPS: dict = {}
-_FLOAT_STEPS: dict = {}
-_VALUE_STEPS: dict = {}
+_STEPS: dict[str, dict] = {}  # 'slot' | 'float' | 'value' -> op name -> that op's local step
+_LOOPS: dict[str, object] = {}  # the same keys -> the chain-rule loop with those steps inline
 
 
-def _step_source(rule: Rule, into: str, mode: str) -> tuple[str, dict]:
-    """Source of one op's local step (``into``: 'slot' or 'dict'; ``mode``: 'float' or 'value')."""
+def _step_body(rule: Rule, k: int, into: str, mode: str, env: dict) -> list[str]:
+    """Lines of one op's local step for ``node`` with upstream gradient ``g`` (``into``: 'slot' or
+    'dict'; ``mode``: 'float' or 'value'). ``k`` numbers the rule, for names put in ``env``."""
     inputs = ["x", "y"][:rule.arity]
     params = ["c"] if rule.params else []
     names = ["z", *inputs, *params]
-    lines = ["def step(node, grads):",
-             "    g = node.grad" if into == "slot" else "    g = grads[node]",
-             "    a = node._a"]
-    if rule.arity == 2 or params:
-        lines.append("    b = node._b")
-    nodes = ["a", "b"][:rule.arity]
-    if mode == "float":
-        lines.append(f"    z = node.data; x = a.data{'; y = b.data' if rule.arity == 2 else ''}{'; c = b' if params else ''}")
-    else:
-        lines.append(f"    z = node; x = a{'; y = b' if rule.arity == 2 else ''}{'; c = b' if params else ''}")
-    env: dict = {}
-    for i, target in enumerate(nodes):
+    texts = []
+    for i in range(rule.arity):
         try:
-            text = rule_code(rule.partials[i], *names)
+            texts.append(rule_code(rule.partials[i], *names))
         except NotExpressible:
-            env[f"P{i}"] = rule.partials[i]
-            text = f"P{i}(m, {', '.join(names)})"
+            env[f"P{k}_{i}"] = rule.partials[i]
+            texts.append(f"P{k}_{i}(m, {', '.join(names)})")
+    used = set(re.findall(r"[a-z]\w*", " ".join(texts)))
+    # Bind only what the partials read: x is a.data (or a itself for Values), z the node's output.
+    sources = {"z": "node.data" if mode == "float" else "node",
+               "x": "a.data" if mode == "float" else "a", "y": "b.data" if mode == "float" else "b", "c": "b"}
+    lines = ["a = node._a"]
+    if rule.arity == 2 or params:
+        lines.append("b = node._b")
+    lines += [f"{n} = {sources[n]}" for n in names if n in used]
+    for target, text in zip(["a", "b"], texts):
         if into == "slot":
-            lines.append(f"    {target}.grad += g * {text}")
+            lines.append(f"{target}.grad += g * {text}")
         else:
-            lines.append(f"    d = g * {text}")
-            lines.append(f"    old = grads.get({target})")
-            lines.append(f"    grads[{target}] = d if old is None else old + d")
-    return "\n".join(lines) + "\n", env
+            lines += [f"d = g * {text}", f"old = grads.get({target})",
+                      f"grads[{target}] = d if old is None else old + d"]
+    return lines
+
+
+def _namespace_env(mode: str) -> dict:
+    m = FLOAT if mode == "float" else VALUE_MATH
+    return {"m": m, **{f"m_{k}": getattr(m, k) for k in dir(m) if not k.startswith("_")}}
+
+
+def _compile_steps(into: str, mode: str) -> tuple[dict, object]:
+    """Each op's local step as a function, and the chain-rule loop with every step written inline."""
+    env = _namespace_env(mode)
+    steps, loop = {}, []
+    upstream = "g = node.grad" if into == "slot" else "g = grads[node]"
+    for k, rule in enumerate(RULES.values()):
+        body = _step_body(rule, k, into, mode, env)
+        env[f"R{k}"] = rule
+        source = "def step(node, grads):\n" + "".join(f"    {line}\n" for line in [upstream, *body])
+        exec(compile(source, f"<{rule.name} step, {into} {mode}>", "exec"), env)  # noqa: S102 (our own rule text)
+        steps[rule.name] = env.pop("step")
+        loop.append(f"        {'if' if k == 0 else 'elif'} rule is R{k}:\n" + "".join(f"            {line}\n" for line in body))
+    env["STEPS"] = steps
+    # The one chain-rule loop: output first, each node's local step (a rule replaced since the
+    # node was made is found by name).
+    source = ("def run(order, grads):\n"
+              "    for node in reversed(order):\n"
+              "        rule = node._rule\n"
+              f"        {upstream}\n"
+              + "".join(loop) +
+              "        else:\n"
+              "            STEPS[rule.name](node, grads)\n")
+    exec(compile(source, f"<chain rule, {into} {mode}>", "exec"), env)  # noqa: S102 (our own rule text)
+    return steps, env["run"]
 
 
 def _method_source(rule: Rule) -> tuple[str, str]:
@@ -317,7 +352,6 @@ def _method_source(rule: Rule) -> tuple[str, str]:
               f"    out.data = {forward}",
               "    out.grad = 0.0",
               "    out.label = ''",
-              "    out._mark = 0",
               "    out._a = self",
               f"    out._b = {'other' if rule.arity == 2 else (params[0] if params else 'None')}",
               "    out._rule = RULE",
@@ -347,20 +381,11 @@ def _power(self, other):
 
 def _generate() -> None:
     """(Re)build the Value operators and methods, the local steps and VALUE_MATH from the registry."""
-    for table in (_SLOT_STEPS, _FLOAT_STEPS, _VALUE_STEPS):
-        table.clear()
     for rule in RULES.values():
         _install_value_math(rule)
+    for key, into, mode in (("slot", "slot", "float"), ("float", "dict", "float"), ("value", "dict", "value")):
+        _STEPS[key], _LOOPS[key] = _compile_steps(into, mode)
     for rule in RULES.values():
-        for table, into, mode in ((_SLOT_STEPS, "slot", "float"), (_FLOAT_STEPS, "dict", "float"),
-                                  (_VALUE_STEPS, "dict", "value")):
-            source, env = _step_source(rule, into, mode)
-            env.update(m=FLOAT if mode == "float" else VALUE_MATH)
-            for attr in dir(env["m"]):
-                if not attr.startswith("_"):
-                    env[f"m_{attr}"] = getattr(env["m"], attr)
-            exec(compile(source, f"<{rule.name} step, {into} {mode}>", "exec"), env)  # noqa: S102 (our own rule text)
-            table[rule.name] = env["step"]
         name, source = _method_source(rule)
         env = {"Value": Value, "_coerce": _coerce, "_new": _new, "RULE": rule,
                **{f"m_{k}": getattr(FLOAT, k) for k in dir(FLOAT) if not k.startswith("_")}}

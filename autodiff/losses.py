@@ -27,17 +27,9 @@ def mse(predictions: Sequence, targets: Sequence) -> Value:
     return _mean([(p - t) ** 2 for p, t in _pairs(predictions, targets)])
 
 
-def _softplus(z: Value) -> Value:
-    # log(1 + e^z), branched on the value so exp never overflows; both branches
-    # are the same smooth function, so the gradient is sigmoid(z) everywhere.
-    if z.data > 0:
-        return z + (1.0 + (-z).exp()).log()
-    return (1.0 + z.exp()).log()
-
-
 def bce_with_logits(logits: Sequence, targets: Sequence) -> Value:
     """Binary cross-entropy of sigmoid(logit) against targets in [0, 1], computed stably."""
-    return _mean([_softplus(z) - z * t for z, t in _pairs(logits, targets)])
+    return _mean([z.softplus() - z * t for z, t in _pairs(logits, targets)])
 
 
 def hinge(scores: Sequence, targets: Sequence) -> Value:

@@ -387,7 +387,7 @@ _TABLE = (
          why="The engine's slope is sigmoid(x), accurate everywhere. torch's softplus returns x unchanged and a slope "
              "of exactly 1 for x > 20 (its threshold): the true slope 1 - e**-x differs from 1 by 2e-9 at x = 20, "
              "more than float64 AD should allow. SymPy's log(1 + exp(x)) overflows to inf for x > 709.",
-         points=((-3,), (0,), (2.5,), (19.5,), (25,), (-800,), (800,))),
+         points=((-3,), (0,), (2.5,), (19.5,), (20.5,), (25,), (-800,), (800,))),
     Rule("leaky_relu", _fn("leaky_relu"), (lambda m, z, x, slope: m.where(x, 1.0, slope),), _leaky_relu, "leaky_relu",
          method="leaky_relu", names=("leaky_relu",), params=("slope",), defaults=(0.01,), probe_params=(0.01,),
          edges=(Edge("leaky_relu@0", "x = 0", lambda x, slope: x == 0, "kink",

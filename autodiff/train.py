@@ -6,7 +6,7 @@ import random
 from collections.abc import Callable, Sequence
 
 from .engine import Value
-from .losses import LOSSES, bce_with_logits
+from .losses import LOSSES
 from .optim import SGD, Optimizer
 
 __all__ = ["batches", "fit", "predict"]
@@ -40,8 +40,8 @@ def fit(model, X: Sequence, y: Sequence, loss: str | Callable = "mse", optimizer
     ``compiled=True`` traces the loss graph once per batch size (inputs and targets as fed
     leaves, see ``autodiff.compile``) and replays the generated code for every later batch of
     that size: the same losses, parameters and gradients, bit for bit, without building nodes.
-    It needs a model and loss whose graph does not depend on the values (MLPs with ``mse`` or
-    ``hinge``); ``bce_with_logits`` branches on its logits in Python and is refused.
+    It needs a model and loss whose graph does not depend on the values (this package's MLPs
+    and losses qualify).
 
     ``collector="pause"`` (the default) turns the cyclic garbage collector off while training
     and restores it after: the engine's graphs have no reference cycles, so reference counting
@@ -55,9 +55,6 @@ def fit(model, X: Sequence, y: Sequence, loss: str | Callable = "mse", optimizer
     if collector not in ("pause", "default"):
         raise ValueError(f"collector must be 'pause' or 'default', got {collector!r}")
     loss_fn = LOSSES[loss] if isinstance(loss, str) else loss
-    if compiled and loss_fn is bce_with_logits:
-        raise ValueError("compiled=True needs a loss whose graph does not depend on the values; "
-                         "bce_with_logits branches on each logit in Python")
     optimizer = optimizer or SGD(model.parameters(), lr=0.05)
     rng = seed if isinstance(seed, random.Random) else (random.Random(seed) if seed is not None else None)
     step = _CompiledStep(model, loss_fn) if compiled else None

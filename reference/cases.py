@@ -121,6 +121,31 @@ _STEP_OVER_ZERO = {**{name: "the step (at least 1e-8) dwarfs x = 1e-300 and leav
                    "fd-complex-step": "the step 1e-20 dwarfs x = 1e-300, so Im f(x + ih) / h is not the slope"}
 _PERIODIC_STEP = {name: "the step scales with |x|: at x = 1e6 it is 0.015 to 740, a good part of a period"
                   for name in _FD}
+_NEAR_ZERO_ABOVE_A_KINK = {name: "the stencil straddles 0, where x**2.5 has no real value to the left"
+                           for name in _FD[1:]}
+_TAN_NEAR_POLE = {name: "tan has a pole at pi/2, 0.07 away: its higher derivatives are huge there"
+                  for name in ("fd-five-point", "fd-richardson")}
+_UNDERFLOW_BASE = {"fd-richardson": "(-2)**(y + h) is nan for every non-integer y + h: the differences are 0 or nan"}
+# Known limitations of the references at particular points of the primitive cases: (case, point) -> why.
+KNOWN: dict[tuple[str, tuple], dict[str, str]] = {
+    ("powc[c=2.5]", (0.0,)): _STENCIL_CROSSES_ZERO,
+    ("pow", (-2.0, -2000.0)): _UNDERFLOW_BASE,
+    ("exp", (700.0,)): _EXP_STEP, ("exp", (709.7,)): _EXP_STEP,
+    ("log", (1e-300,)): _STEP_OVER_ZERO, ("sqrt", (1e-300,)): _STEP_OVER_ZERO,
+    ("sin", (1e6,)): _PERIODIC_STEP, ("cos", (1e6,)): _PERIODIC_STEP,
+    ("tan", (1.5,)): _TAN_NEAR_POLE,
+    ("sigmoid", (-800.0,)): {
+        "sympy": "SymPy's derivative exp(-x)/(1 + exp(-x))**2 is inf/inf = nan in float64 at x = -800",
+        "fd-complex-step": "exp(800) overflows in the complex evaluation: inf/inf = nan"},
+    ("softplus", (800.0,)): {
+        "sympy": "SymPy's log(1 + exp(x)) overflows to inf in float64 past x = 709",
+        "fd-complex-step": "exp(800) overflows in the complex evaluation"},
+    ("softplus", (20.5,)): {
+        "torch": "torch's softplus returns x itself above its threshold 20, so its slope is exactly 1; the true "
+                 "slope sigmoid(20.5) = 1 - 1.2e-9"},
+    ("log1p", (1e-20,)): {"sympy": "SymPy writes log1p(x) as log(x + 1): 1 + 1e-20 rounds to 1 in float64, so the "
+                                   "value is 0"},
+}
 _NEAR_POLE = {"fd-five-point": "10/f has a pole at b = 1.915, 0.085 away: the 5th derivative is huge",
               "fd-richardson": "the first step (0.125) straddles the pole of 10/f at b = 1.915"}
 
@@ -157,7 +182,7 @@ def primitive_cases(name: str) -> list[Case]:
         kinds = {e.kind for e in rule.edges for pt in points if e.test(*pt, *params)}
         tags = {"primitive", f"op:{name}", *(f"edge:{k}" for k in kinds)}
         out.append(Case(label, primitive_function(name, params), _INPUTS[:rule.arity],
-                        tuple(Point(pt) for pt in points), frozenset(tags)))
+                        tuple(Point(pt, known=KNOWN.get((label, pt), {})) for pt in points), frozenset(tags)))
     return out
 
 

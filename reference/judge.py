@@ -395,11 +395,11 @@ def _judge_at_edges(result, got, truth, backend, case, point, graph, tol, edges)
     kinks: dict[str, tuple] = {}
     for key, edge in edges:
         conv = CONVENTIONS.get(key)
-        if conv is not None and backend.name in conv.expected:
-            declared[key] = conv.expected[backend.name]
-        slopes = _kink_slopes(key, edge, graph.edge_params.get(key, ())) if edge is not None else None
-        if slopes is None and key in ("relu@0", "abs@0"):
-            slopes = ((0.0, 1.0),) if key == "relu@0" else ((-1.0, 1.0),)
+        params = graph.edge_params.get(key, ())
+        expected = conv.expected_for(backend.name, params) if conv is not None else None
+        if expected is not None:
+            declared[key] = expected
+        slopes = _kink_slopes(key, edge, params) if edge is not None else None
         if slopes is not None:
             kinks[key] = slopes
     if is_finite_difference(backend) and kinks and not declared:

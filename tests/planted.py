@@ -1,39 +1,42 @@
-"""Copies of the engine with one planted bug each: the checkers must catch every one."""
-import importlib.util
-import sys
-from pathlib import Path
+"""This engine with one planted bug at a time: the checkers must catch every one.
 
-import autodiff
-from autodiff.rules import RULES, Rule
+``planted(bug)`` is a context manager yielding the Value class with the bug in place: a wrong
+registry row (through ``autodiff.rules.override``) or a slip in the generated chain-rule steps
+(a dropped upstream factor, ``=`` for ``+=``), undone on exit.
+"""
+from contextlib import contextmanager
 
-ENGINE_SOURCE = Path(autodiff.__file__).with_name("engine.py").read_text()
-
-# bug name -> (text in engine.py, what replaces it), or a rule-table change
-SOURCE_BUGS = {
-    "missing-chain-factor": ("b.grad += g * q", "b.grad += q"),
-    "overwrite-not-accumulate": ("a.grad += g * p\n                b.grad += g * q",
-                                 "a.grad = g * p\n                b.grad = g * q"),
-}
-RULE_BUGS = {
-    "flipped-sign": Rule("cos", RULES["cos"].forward, (lambda m, z, x: m.sin(x),), "cos"),
-}
-BUGS = tuple(SOURCE_BUGS) + tuple(RULE_BUGS)
+from autodiff import Value, engine, rules
 
 
-def planted_engine(bug: str):
-    """A fresh module like autodiff.engine with ``bug`` planted; its ``Value`` is the engine to test."""
-    source = ENGINE_SOURCE
-    if bug in SOURCE_BUGS:
-        old, new = SOURCE_BUGS[bug]
-        assert old in source, f"the engine changed: update the planted bug {bug!r}"
-        source = source.replace(old, new)
-    name = f"autodiff._planted_{bug.replace('-', '_')}"
-    spec = importlib.util.spec_from_loader(name, loader=None)
-    module = importlib.util.module_from_spec(spec)
-    module.__package__ = "autodiff"
-    sys.modules[name] = module
-    exec(compile(source, f"<planted {bug}>", "exec"), module.__dict__)  # our own engine's source, not user input
+def _slip_missing_chain_factor(lines, rule):
+    # mul's second input loses the upstream gradient: b.grad += x instead of g * x
+    if rule.name != "mul":
+        return lines
+    return [line.replace("b.grad += g * ", "b.grad += ").replace("d = g * x", "d = x") for line in lines]
+
+
+def _slip_overwrite(lines, rule):
+    return [line.replace(".grad += ", ".grad = ").replace("d if old is None else old + d", "d") for line in lines]
+
+
+STEP_BUGS = {"missing-chain-factor": _slip_missing_chain_factor, "overwrite-not-accumulate": _slip_overwrite}
+RULE_BUGS = {"flipped-sign": rules.replaced("cos", partials=(lambda m, z, x: m.sin(x),))}
+BUGS = tuple(STEP_BUGS) + tuple(RULE_BUGS)
+
+
+@contextmanager
+def planted(bug: str):
+    """The engine's Value class with ``bug`` in place, for the duration of the block."""
     if bug in RULE_BUGS:
-        rule = RULE_BUGS[bug]
-        module._R = {**module._R, rule.name: rule}
-    return module
+        with rules.override(RULE_BUGS[bug]):
+            yield Value
+        return
+    slip, original = STEP_BUGS[bug], engine._step_body
+    engine._step_body = lambda rule, *args: slip(original(rule, *args), rule)
+    try:
+        engine._generate()
+        yield Value
+    finally:
+        engine._step_body = original
+        engine._generate()

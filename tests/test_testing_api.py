@@ -4,7 +4,7 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from planted import BUGS, planted_engine
+from planted import BUGS, planted
 from reference.fuzz import fuzz, render
 from reference.strategies import expressions, minimize, random_tree, text
 from reference.testing import assert_gradients_agree, check_gradients
@@ -34,16 +34,16 @@ def test_explicit_tolerance_is_applied():
 
 @pytest.mark.parametrize("bug", BUGS)
 def test_assertion_helper_catches_planted_bugs(bug):
-    engine = planted_engine(bug).Value
     expression = {"flipped-sign": "cos(x) * y", "missing-chain-factor": "tanh(x * y)",
                   "overwrite-not-accumulate": "x * x + y"}[bug]
-    with pytest.raises(AssertionError, match="engine"):
+    with planted(bug) as engine, pytest.raises(AssertionError, match="engine"):
         assert_gradients_agree(expression, {"x": 0.3, "y": 2.0}, engine=engine)
 
 
 @pytest.mark.parametrize("bug", BUGS)
 def test_fuzzer_catches_planted_bugs(bug):
-    result = fuzz(40, seed=3, engine=planted_engine(bug).Value)
+    with planted(bug) as engine:
+        result = fuzz(40, seed=3, engine=engine)
     assert result["findings"], f"the fuzzer missed {bug!r}"
     smallest = min(len(f["minimal"]) for f in result["findings"])
     assert smallest < 40  # minimized to something small
