@@ -67,9 +67,19 @@ def _leaf_grads(answer, program):
     return answer["grads"][:n]
 
 
+RTOL = {"value": 1e-6}
+
+
 def _matches(answer, program, walk="correct", slip=None) -> bool:
-    expected = sim.simulate(program, walk, slip)
-    return all(sim.close(g, e, 1e-6, 1e-12) for g, e in zip(_leaf_grads(answer, program), expected))
+    """Whether the engine's leaf gradients are what this walk and slip give (in either order of children,
+    since an engine keeping children in a set visits them in an order of its own)."""
+    got = _leaf_grads(answer, program)
+    for reverse in (False, True) if (walk, slip) != ("correct", None) else (False,):
+        expected = sim.simulate(program, walk, slip, reverse)
+        atol = RTOL["value"] * 1e-2 * max([1.0, *(abs(e) for e in expected if math.isfinite(e))])
+        if all(sim.close(g, e, RTOL["value"], atol) for g, e in zip(got, expected)):
+            return True
+    return False
 
 
 def op_programs(info, point, helper) -> dict[str, dict]:
@@ -144,6 +154,8 @@ def diagnose(call, probe_results: dict, precision: str = "float64") -> tuple[lis
     right: list = []
     structural: dict[str, dict[str, tuple]] = {}
     rtol = 1e-6 if precision == "float64" else 1e-4
+    RTOL["value"] = rtol
+    composite: dict[str, list] = {}  # ops the engine builds from several nodes, wrong alone: maybe the walk
     for name, forms in probe_results.items():
         info = table[name]
         primary = forms.get(info.primary_form) or forms.get("call") or {}
@@ -168,6 +180,7 @@ def diagnose(call, probe_results: dict, precision: str = "float64") -> tuple[lis
             answers.append((p, prog, got))
         if not ok:
             continue
+        before = len(findings)
         for p, prog, got in answers:
             value = info.forward(p)
             if not sim.close(got["values"][-1], value, rtol, 1e-12):
@@ -192,6 +205,9 @@ def diagnose(call, probe_results: dict, precision: str = "float64") -> tuple[lis
             ev = [{"probe": f"d/d{slot} {info.name}{tuple(p)}", "got": g, "expected": e} for p, _, g, e in bad]
             findings.append(finding("rule", name, f"{name}: d/d{slot} is wrong {where}{what}", ev))
         if bad_value or any(bad_grad):
+            if any(a[2].get("direct") is False for a in answers):
+                composite[name] = findings[before:]
+                del findings[before:]
             continue
         _check_forms(info, forms, findings, rtol)
         right.append(info)
@@ -210,7 +226,17 @@ def diagnose(call, probe_results: dict, precision: str = "float64") -> tuple[lis
         got = prober.run(prog)
         if not isinstance(got, Failure):
             graphs[label] = (prog, got)
-    findings += _fit_structure(structural, graphs, table)
+    structure = _fit_structure(structural, graphs, table)
+    walk_bug = any(f["kind"] == "graph" for f in structure)
+    for name, held in composite.items():
+        if walk_bug:
+            for f in structure:
+                if f["kind"] == "graph":
+                    f["evidence"].append({"also": f"{name} is built from several nodes in this engine and fails alone "
+                                                  "through the same walk", "first": held[0]["summary"] if held else ""})
+        else:
+            findings += held
+    findings += structure
     return findings, {"ran": prober.ran, "total": prober.total}
 
 
@@ -262,19 +288,24 @@ def _fit_structure(structural, graphs, table) -> list[dict]:
         if all(_matches(got, prog, walk) for _, prog, got in everything):
             out.append(_graph_finding(walk, failing))
             return out
+    for op in structural:
+        for kind, arg, words in _HYPOTHESES:
+            if all(_matches(got, prog, "correct", (op, kind, arg)) for _, prog, got in everything):
+                bad = [(label, prog, got) for label, prog, got in failing if _uses(prog, op)]
+                label, prog, got = min(bad or failing, key=lambda b: _size(b[1]))
+                ev = _evidence(prog, _leaf_grads(got, prog), sim.simulate(prog)[:len(prog["leaves"])])
+                node = _first_wrong_node(prog, got)
+                if node:
+                    ev.update(node)
+                return [finding("rule", op, f"{op} is right alone but {words}; smallest failing graph: "
+                                            f"{sim.text(prog)}", [ev])]
     blamed = set()
     for op, per in structural.items():
         bad = [(label, prog, got) for label, (prog, got) in per.items() if not _matches(got, prog)]
         if not bad:
             continue
-        hyps = [("no_upstream", None, "forgets to multiply by the upstream gradient (out.grad)"),
-                ("overwrite", 0, "overwrites its first input's gradient (= instead of +=)"),
-                ("overwrite", 1, "overwrites its second input's gradient (= instead of +=)"),
-                ("overwrite", None, "overwrites its inputs' gradients (= instead of +=)"),
-                ("closure_on_input", None, "attaches its backward closure to its input instead of its output "
-                                           "(self._backward = ... instead of out._backward = ...)")]
         fitted = None
-        for kind, arg, words in hyps:
+        for kind, arg, words in _HYPOTHESES:
             slip = (op, kind, arg)
             if all(_matches(got, prog, "correct", slip) for _, prog, got in everything if _uses(prog, op)) and \
                     all(_matches(got, prog) for _, prog, got in everything if not _uses(prog, op)):
@@ -301,6 +332,14 @@ def _fit_structure(structural, graphs, table) -> list[dict]:
         out.append(finding("graph", None, f"every op is right alone but compositions fail; smallest failing graph: "
                                           f"{sim.text(prog)}", [ev]))
     return out
+
+
+_HYPOTHESES = [("no_upstream", None, "forgets to multiply by the upstream gradient (out.grad)"),
+               ("overwrite", 0, "overwrites its first input's gradient (= instead of +=)"),
+               ("overwrite", 1, "overwrites its second input's gradient (= instead of +=)"),
+               ("overwrite", None, "overwrites its inputs' gradients (= instead of +=)"),
+               ("closure_on_input", None, "attaches its backward closure to its input instead of its output "
+                                          "(self._backward = ... instead of out._backward = ...)")]
 
 
 def _uses(prog, op) -> bool:

@@ -71,14 +71,17 @@ class OpInfo:
                 return True
         return False
 
-    def points(self, n: int = 4, seed: int = 0) -> list[tuple]:
-        """The probe point and ``n - 1`` ordinary points drawn from the sampling ranges (never on an edge)."""
+    def points(self, n: int = 5, seed: int = 0) -> list[tuple]:
+        """The probe point and ``n - 1`` ordinary points spread over the sampling ranges (never on an edge)."""
         rng = random.Random(f"{self.name}:{seed}")
         out = [tuple(float(x) for x in self.probe)]
         tries = 0
+        strata = n - 1
         while len(out) < n and tries < 200:
             tries += 1
-            p = tuple(round(rng.uniform(lo, hi), 3) for lo, hi in self.sample)
+            k = (len(out) - 1 + tries // 20) % strata
+            p = tuple(round(lo + (hi - lo) * ((k + j) % strata + rng.uniform(0.1, 0.9)) / strata, 3)
+                      for j, (lo, hi) in enumerate(self.sample))
             ok = all(math.isfinite(v) for v in (self.forward(p), *(self.partial(i, p) for i in range(self.arity))))
             near = any(self.on_edge(tuple(x + d for x in p)) for d in (-1e-3, 0.0, 1e-3))
             if ok and not near and all(abs(x) > 0.05 for x in p) and p not in out:

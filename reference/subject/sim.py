@@ -63,7 +63,8 @@ def forward(program: dict) -> list[float]:
     return values
 
 
-def simulate(program: dict, walk: str = "correct", slip: tuple | None = None) -> list[float]:
+def simulate(program: dict, walk: str = "correct", slip: tuple | None = None, reverse_children: bool = False
+             ) -> list[float]:
     """Every entry's gradient as an engine with this walk (and this slip in one op) reports it.
 
     ``slip`` is ``(op, kind, fn)``: kind "partial" (fn(i, z, inputs, params, true) replaces
@@ -96,7 +97,8 @@ def simulate(program: dict, walk: str = "correct", slip: tuple | None = None) ->
             if key(v) in visited:
                 return
             visited.add(key(v))
-        for c in (dict.fromkeys(kids[v], None) if walk == "merged" else kids[v]):
+        children = list(dict.fromkeys(kids[v], None)) if walk == "merged" else kids[v]
+        for c in (children[::-1] if reverse_children else children):
             build(c)
         topo.append(v)
 

@@ -243,9 +243,14 @@ class Tasks:
             entries.append(ad.apply(info, form, inputs, tuple(params)))
         root = entries[-1]
         values = [ad.data(e) for e in entries]
+        direct = None
+        if ad.children_attr:  # one engine node for the op, or a composition of several?
+            kids = ad.children(root)
+            inputs = [entries[r] for r in program["nodes"][-1][2] if isinstance(r, int)]
+            direct = all(any(k is x for x in inputs) for k in kids) if kids else False
         ad.backward(root)
         grads = [ad.grad(e) for e in entries]
-        return {"values": values, "grads": grads}
+        return {"values": values, "grads": grads, "direct": direct}
 
     # -- corpus cases -----------------------------------------------------------------------
     def evaluate(self, case, point) -> tuple[float, list[float]]:
