@@ -53,7 +53,10 @@ class Neuron(Module):
     def __call__(self, x: Sequence) -> Value:
         if len(x) != len(self.w):
             raise ValueError(f"neuron takes {len(self.w)} inputs, got {len(x)}")
-        return self._act(sum((wi * xi for wi, xi in zip(self.w, x)), self.b))
+        act = self.b
+        for wi, xi in zip(self.w, x):  # b + w0*x0 + w1*x1 + ..., as sum() would, without a generator
+            act = act + wi * xi
+        return self._act(act)
 
     def parameters(self) -> list[Value]:
         return self.w + [self.b]
