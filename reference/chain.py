@@ -18,14 +18,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import sympy
-from mpmath import mpf
 
 from autodiff.engine import VALUE_MATH, Value
 from autodiff.graph import topological
 
-from .exact import SYMPY_NS, NoOracle, Program, exact_number, op_definition, settle
+from .exact import SYMPY_NS, NoOracle, Program, b_add, b_mul, exact_ball, exact_number, op_definition
 
 __all__ = ["Graph", "edges_of", "trace"]
+
+_ONE, _ZERO = exact_ball(1.0), exact_ball(0.0)
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ class Graph:
         return {k for keys in self.edges for k in keys}
 
     def run(self, order: int = 1, overrides: Mapping[str, tuple] | None = None) -> list:
-        """[value, *grad, *hessian row by row] at the current mpmath precision."""
+        """[value, *grad, *hessian row by row] as balls (m, e) at the current mpmath precision."""
         overrides = overrides or {}
         size = len(self.nodes)
         vals: list = [None] * size
@@ -137,43 +138,40 @@ class Graph:
         for k in range(size):
             leaf = self.leaf[k]
             if leaf is not None:
-                vals[k] = mpf(leaf)
+                vals[k] = exact_ball(leaf)
                 continue
             local = self.locals[k]
-            args = [vals[c] for c in self.children[k]]
-            out = (local.order2 if order >= 2 else local.order1).run(args)
+            out = (local.order2 if order >= 2 else local.order1).run([vals[c] for c in self.children[k]])
             a = local.arity
             vals[k] = out[0]
             p = list(out[1:1 + a])
             for key in self.edges[k]:
                 if key in overrides:
-                    given = overrides[key]
-                    p = [mpf(g) if g is not None else q for g, q in zip(given, p)]
+                    p = [exact_ball(g) if g is not None else q for g, q in zip(overrides[key], p)]
                     break
             partials[k] = p
             if order >= 2:
                 seconds[k] = out[1 + a:]
-        grads = self._reverse(vals, partials)
-        result = [vals[-1], *grads]
+        result = [vals[-1], *self._reverse(partials)]
         if order >= 2:
             result += self._hessian(partials, seconds)
         return result
 
-    def _reverse(self, vals, partials) -> list:
+    def _reverse(self, partials) -> list:
         size = len(self.nodes)
         adj: list = [None] * size
-        adj[-1] = mpf(1)
+        adj[-1] = _ONE
         for k in range(size - 1, -1, -1):
             g = adj[k]
             if self.leaf[k] is not None or g is None:
                 continue
             for c, p in zip(self.children[k], partials[k]):
-                contribution = g * p
-                adj[c] = contribution if adj[c] is None else adj[c] + contribution
-        grads = [mpf(0)] * self.n
-        for k in range(size):
-            if self.input_of.get(k) is not None and adj[k] is not None:
-                grads[self.input_of.get(k)] = adj[k]
+                contribution = b_mul([g, p])
+                adj[c] = contribution if adj[c] is None else b_add([adj[c], contribution])
+        grads = [_ZERO] * self.n
+        for k, i in self.input_of.items():
+            if adj[k] is not None:
+                grads[i] = adj[k]
         return grads
 
     def _hessian(self, partials, seconds) -> list:
@@ -182,18 +180,19 @@ class Graph:
         for k in range(size):
             i = self.input_of.get(k)
             if i is not None:
-                tan[k] = {i: mpf(1)}
+                tan[k] = {i: _ONE}
             elif self.leaf[k] is not None:
                 tan[k] = {}
             else:
                 t: dict = {}
                 for c, p in zip(self.children[k], partials[k]):
                     for j, v in tan[c].items():
-                        t[j] = t[j] + p * v if j in t else p * v
+                        w = b_mul([p, v])
+                        t[j] = b_add([t[j], w]) if j in t else w
                 tan[k] = t
         adj: list = [None] * size
         adjt: list = [None] * size
-        adj[-1], adjt[-1] = mpf(1), {}
+        adj[-1], adjt[-1] = _ONE, {}
         for k in range(size - 1, -1, -1):
             g = adj[k]
             if self.leaf[k] is not None or g is None:
@@ -203,22 +202,22 @@ class Graph:
             a = len(kids)
             q = seconds[k]
             for i, (c, p) in enumerate(zip(kids, partials[k])):
-                contribution = g * p
-                adj[c] = contribution if adj[c] is None else adj[c] + contribution
+                contribution = b_mul([g, p])
+                adj[c] = contribution if adj[c] is None else b_add([adj[c], contribution])
                 t = adjt[c]
                 if t is None:
                     t = adjt[c] = {}
                 for j, v in gt.items():
-                    t[j] = t[j] + v * p if j in t else v * p
-                for m, cm in enumerate(kids):  # g * d(p_i)/d(inputs) along the tangent of input m
-                    qim = q[i * a + m]
+                    w = b_mul([v, p])
+                    t[j] = b_add([t[j], w]) if j in t else w
+                for m, cm in enumerate(kids):  # g * d(p_i)/d(input m) along the tangent of input m
+                    gq = b_mul([g, q[i * a + m]])
                     for j, v in tan[cm].items():
-                        w = g * qim * v
-                        t[j] = t[j] + w if j in t else w
-        rows = [[mpf(0)] * n for _ in range(n)]
-        for k in range(size):
-            i = self.input_of.get(k)
-            if i is not None and adjt[k] is not None:
+                        w = b_mul([gq, v])
+                        t[j] = b_add([t[j], w]) if j in t else w
+        rows = [[_ZERO] * n for _ in range(n)]
+        for k, i in self.input_of.items():
+            if adjt[k] is not None:
                 for j, v in adjt[k].items():
                     rows[i][j] = v
         return [v for row in rows for v in row]

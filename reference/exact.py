@@ -30,7 +30,7 @@ from autodiff.rules import RULES
 
 from .oracle import OPS, NoOracle
 
-__all__ = ["DERIVATIONS", "SCHEDULE", "Derivation", "ExactBuilder", "NoOracle", "Program", "certain", "op_definition",
+__all__ = ["DERIVATIONS", "SCHEDULE", "Derivation", "b_add", "b_mul", "exact_ball", "ExactBuilder", "NoOracle", "Program", "certain", "op_definition",
            "relu", "settle", "sympy_namespace", "to_double"]
 
 SCHEDULE = (128, 256, 512, 1024, 2048, 4096)  # bits of working precision, tried in turn
@@ -165,8 +165,8 @@ class ExactBuilder:
         program = Program([sympy.sympify(op_definition(name)(SYMPY_NS, *symbols, *params))], list(symbols))
         operands = Program(list(args), known)
         with mpmath.workprec(256):
-            (value,) = program.run(operands.run([mpf(v) for _, v in self.placeholders]))
-        value = to_double(value)
+            (ball,) = program.run(operands.run([exact_ball(v) for _, v in self.placeholders]))
+        value = to_double(ball[0])
         if math.isfinite(value):
             raise NoOracle(f"SymPy gives {result} for a constant that is {value!r} in IEEE arithmetic")
         return self.placeholder(value)
@@ -259,10 +259,52 @@ class _ExactMath:
         return function
 
 
-# -- evaluation in mpmath with IEEE-style special values --------------------------------------------
-_NAN, _INF, _ONE, _HALF = mpf("nan"), mpf("inf"), mpf(1), mpf(0.5)
-_isnan, _isinf = mpmath.isnan, mpmath.isinf
-_HUGE = mpf(2) ** 64  # |x| beyond this in exp: the result is taken as inf or 0 outright
+# -- evaluation in mpmath with IEEE-style special values and a rigorous error bound -------------------
+# Every value is a ball (m, e): the midpoint m at the working precision and e, an upper bound of
+# |m - exact value| (rounded up, at 30 bits). The rounding of a ball to a double is certain when
+# both ends round to the same double; otherwise the precision goes up. Equal results at two
+# precisions prove nothing (tanh(100) is exactly 1 at 128 and at 256 bits), a bound does.
+_NAN, _INF, _ONE, _HALF, _ZERO = mpf("nan"), mpf("inf"), mpf(1), mpf(0.5), mpf(0)
+_isnan, _isinf, _isfinite = mpmath.isnan, mpmath.isinf, mpmath.isfinite
+_HUGE = mpf(2) ** 64  # |x| beyond this in exp: the result is taken as inf or 0, with an unknown error
+_UP = {"prec": 30, "rounding": "u"}
+_SAFE = mpf(1) + mpf(2) ** -20  # covers the error of a 30-bit transcendental in a bound
+
+
+def _up(x) -> mpf:
+    return mpmath.fadd(abs(x), 0, **_UP)
+
+
+def _lo(f, *args) -> mpf:
+    """f at 30 bits (for bounds, which then get the factor _SAFE)."""
+    with mpmath.workprec(30):
+        return +f(*args)
+
+
+def _eadd(*es) -> mpf:
+    total = _ZERO
+    for e in es:
+        total = mpmath.fadd(total, e, **_UP)
+    return total
+
+
+def _emul(*es) -> mpf:
+    total = _ONE
+    for e in es:
+        total = mpmath.fmul(total, e, **_UP)
+    return total
+
+
+def _rnd(m, ulps: int = 2) -> mpf:
+    """A bound of the rounding error of a result m at the current precision (``ulps`` units)."""
+    if not _isfinite(m):
+        return _ZERO
+    return mpmath.ldexp(_up(m), ulps - mpmath.mp.prec)
+
+
+def _special(m, *errors):
+    """The ball of a nan or infinite result: exact if its inputs were, else unknown."""
+    return m, (_ZERO if all(e == 0 for e in errors) else _INF)
 
 
 def _real(r):
@@ -285,39 +327,8 @@ def _log(x):
     return mpmath.log(x)  # log(0) = -inf, log(inf) = inf
 
 
-def _periodic(f):
-    def g(x):
-        return f(x) if mpmath.isfinite(x) else _NAN
-    return g
-
-
-def _sign(x):
-    return x if _isnan(x) else (_ONE if x > 0 else (-_ONE if x < 0 else mpf(0)))
-
-
-def _heaviside(x, h0=_HALF):
-    return x if _isnan(x) else (_ONE if x > 0 else (mpf(0) if x < 0 else h0))
-
-
-def _dirac(x, k=None):
-    """DiracDelta and its derivatives: 0 off the origin; no number at it."""
-    return mpf(0) if (not _isnan(x) and x != 0) else _NAN
-
-
-def _relu(x):
-    return x if (_isnan(x) or x > 0) else mpf(0)
-
-
-def _max(*xs):
-    return _NAN if any(_isnan(x) for x in xs) else max(xs)
-
-
-def _min(*xs):
-    return _NAN if any(_isnan(x) for x in xs) else min(xs)
-
-
 def _is_integer(y) -> bool:
-    return mpmath.isfinite(y) and y == mpmath.floor(y)
+    return _isfinite(y) and y == mpmath.floor(y)
 
 
 def _pow(x, y):
@@ -350,61 +361,265 @@ def _pow(x, y):
     return _real(mpmath.power(x, y))
 
 
-def _pow_rational(x, p: int, q: int):
-    """x**(p/q) for a constant rational exponent, exactly rounded where mpmath allows."""
-    if q == 1:
-        return _pow(x, mpf(p))
-    if _isnan(x) or _isinf(x) or x <= 0:
-        return _pow(x, mpf(p) / q)
-    if q == 2:
-        r = mpmath.sqrt(x)
-        return r if p == 1 else _pow(r, mpf(p))
-    return _real(mpmath.power(x, mpf(p) / q))
+# Ball functions: (m, e) in, (m, e) out.
+def _b_smooth(f, bound):
+    """A smooth function: its value at m, and e * sup|f'| (from ``bound(m, e)``) plus rounding."""
+    def g(x, e):
+        m = _real(f(x))
+        if not _isfinite(m) or not _isfinite(x):
+            return _special(m, e)
+        if e == 0:
+            return m, _rnd(m)
+        lip = bound(x, e)
+        return m, _eadd(_emul(e, lip, _SAFE), _rnd(m))
+    return g
+
+
+def _lip_exp(x, e):
+    top = mpmath.fadd(x, e, **_UP)
+    return _INF if top > _HUGE else _lo(mpmath.exp, top)
+
+
+def _lip_log(x, e):
+    low = mpmath.fsub(x, e, prec=30, rounding="d")
+    return _INF if low <= 0 else mpmath.fdiv(1, low, **_UP)
+
+
+def _lip_tan(x, e):
+    c = mpmath.fsub(abs(_lo(mpmath.cos, x)), mpmath.fadd(e, mpf(2) ** -25, **_UP), prec=30, rounding="d")
+    return _INF if c <= 0 else mpmath.fdiv(1, mpmath.fmul(c, c, prec=30, rounding="d"), **_UP)
+
+
+def _lip_tanh(x, e):
+    y = mpmath.fsub(abs(x), e, prec=30, rounding="d")
+    return _ONE if y <= 0 else min(_ONE, 4 * _lo(mpmath.exp, -2 * y))  # sech^2 y <= 4 e^(-2y)
+
+
+def _lip_atan(x, e):
+    y = mpmath.fsub(abs(x), e, prec=30, rounding="d")
+    return _ONE if y <= 0 else mpmath.fdiv(1, 1 + y * y, **_UP)
+
+
+def _lip_cosh(x, e):
+    top = mpmath.fadd(abs(x), e, **_UP)
+    return _INF if top > _HUGE else _lo(mpmath.cosh, top)
+
+
+def _one(x, e):
+    return _ONE
+
+
+def _periodic(f):
+    def g(x):
+        return f(x) if _isfinite(x) else _NAN
+    return g
+
+
+def _b_log(x, e):
+    if e != 0 and x - e <= 0 and not _isnan(x):
+        return _log(x), _INF  # the ball reaches 0: the logarithm is not known
+    return _b_smooth(_log, _lip_log)(x, e)
+
+
+def _b_sqrt(x, e):
+    if _isnan(x) or (x < 0 and x + e < 0):
+        return _special(_NAN, e)
+    if e == 0:
+        m = mpmath.sqrt(x)
+        return m, _rnd(m)
+    if x - e <= 0:  # |sqrt a - sqrt b| <= sqrt |a - b|
+        m = mpmath.sqrt(max(x, _ZERO))
+        return m, _eadd(_lo(mpmath.sqrt, mpmath.fmul(e, 2, **_UP)) * _SAFE, _rnd(m))
+    low = mpmath.fsub(x, e, prec=30, rounding="d")
+    m = mpmath.sqrt(x)
+    return m, _eadd(_emul(e, mpmath.fdiv(1, 2 * _lo(mpmath.sqrt, low), **_UP), _SAFE), _rnd(m))
+
+
+def _step(values, at_zero):
+    """A piecewise-constant function of one input: exact away from 0, unknown when the ball holds 0."""
+    def g(x, e, *rest):
+        if _isnan(x):
+            return _special(x, e)
+        if e != 0 and abs(x) <= e:
+            return at_zero(x, *rest), _INF
+        if x > 0:
+            return values[0], _ZERO
+        if x < 0:
+            return values[1], _ZERO
+        return at_zero(x, *rest), _ZERO
+    return g
+
+
+def _b_heaviside(x, e, h0=(_HALF, _ZERO)):
+    m, err = _step((_ONE, _ZERO), lambda x, *r: h0[0])(x, e)
+    return m, (err if (x != 0 or e != 0) else h0[1])
+
+
+def _b_dirac(x, e, *k):
+    if _isnan(x):
+        return _special(x, e)
+    if abs(x) > e:
+        return _ZERO, _ZERO
+    return _NAN, (_ZERO if e == 0 else _INF)  # no number at the origin
+
+
+def _b_sign(x, e):
+    return _step((_ONE, -_ONE), lambda x: _ZERO)(x, e)
+
+
+def _b_abs(x, e):
+    return abs(x), e
+
+
+def _b_relu(x, e):
+    if _isnan(x):
+        return _special(x, e)
+    return (x if x > 0 else _ZERO), e
+
+
+def _b_extreme(pick):
+    def g(*balls):
+        xs = balls[0::2]
+        if any(_isnan(x) for x in xs):
+            return _special(_NAN, *balls[1::2])
+        m = pick(xs)
+        return m, max(balls[1::2])
+    return g
 
 
 _FUNCTIONS: dict[type, Callable] = {
-    sympy.exp: _exp,
-    sympy.log: _log,
-    sympy.sin: _periodic(mpmath.sin),
-    sympy.cos: _periodic(mpmath.cos),
-    sympy.tan: _periodic(mpmath.tan),
-    sympy.tanh: lambda x: _NAN if _isnan(x) else mpmath.tanh(x),
-    sympy.sinh: lambda x: _NAN if _isnan(x) else mpmath.sinh(x),
-    sympy.cosh: lambda x: _NAN if _isnan(x) else mpmath.cosh(x),
-    sympy.atan: lambda x: _NAN if _isnan(x) else mpmath.atan(x),
-    sympy.Abs: lambda x: abs(x),
-    sympy.sign: _sign,
-    sympy.Heaviside: _heaviside,
-    sympy.DiracDelta: _dirac,
-    relu: _relu,
-    sympy.Max: _max,
-    sympy.Min: _min,
+    sympy.exp: _b_smooth(_exp, _lip_exp),
+    sympy.log: _b_log,
+    sympy.sin: _b_smooth(_periodic(mpmath.sin), _one),
+    sympy.cos: _b_smooth(_periodic(mpmath.cos), _one),
+    sympy.tan: _b_smooth(_periodic(mpmath.tan), _lip_tan),
+    sympy.tanh: _b_smooth(mpmath.tanh, _lip_tanh),
+    sympy.sinh: _b_smooth(mpmath.sinh, _lip_cosh),
+    sympy.cosh: _b_smooth(mpmath.cosh, _lip_cosh),
+    sympy.atan: _b_smooth(mpmath.atan, _lip_atan),
+    sympy.Abs: _b_abs,
+    sympy.sign: _b_sign,
+    sympy.Heaviside: lambda x, e, *h: _b_heaviside(x, e, *([(h[0], h[1])] if h else [])),
+    sympy.DiracDelta: _b_dirac,
+    relu: _b_relu,
+    sympy.Max: _b_extreme(max),
+    sympy.Min: _b_extreme(min),
 }
 
 
-def _constant(e: sympy.Expr):
-    """A SymPy constant at the current precision: exact numbers rounded once, IEEE specials."""
+def b_add(balls) -> tuple:
+    """A sum of balls (the rounding error counted only when the sum was rounded)."""
+    ms = [b[0] for b in balls]
+    if not all(_isfinite(x) for x in ms):
+        m = mpmath.fsum(ms)
+        # a certain nan or inf decides the sum whatever the finite terms' errors are
+        special_exact = all(e == 0 for x, e in balls if not _isfinite(x))
+        return m, (_ZERO if special_exact else _INF)
+    total = ms[0]
+    for x in ms[1:]:
+        total = mpmath.fadd(total, x, exact=True)
+    m = +total
+    return m, _eadd(*[b[1] for b in balls], _ZERO if m == total else _rnd(m, 1))
+
+
+def b_mul(balls) -> tuple:
+    """A product of balls (the rounding error counted only when a product was rounded)."""
+    m, e = balls[0]
+    for x, ex in balls[1:]:
+        if not (_isfinite(m) and _isfinite(x)):
+            product = m * x
+            if _isnan(m) or _isnan(x):  # a certain nan stays nan whatever it meets
+                m, e = _NAN, (_ZERO if (not _isnan(m) or e == 0) and (not _isnan(x) or ex == 0) else _INF)
+            elif _isnan(product):  # inf * 0: certain only if the zero is exact
+                m, e = product, (_ZERO if e == 0 and ex == 0 else _INF)
+            else:  # inf times a number whose ball excludes 0 (or another inf)
+                inf_exact = (e == 0 or _isfinite(m)) and (ex == 0 or _isfinite(x))
+                other_clear = (not _isfinite(m) or abs(m) > e) and (not _isfinite(x) or abs(x) > ex)
+                m, e = product, (_ZERO if inf_exact and other_clear else _INF)
+            continue
+        exact = mpmath.fmul(m, x, exact=True)
+        product = +exact
+        e = _eadd(_emul(_up(m), ex), _emul(_up(x), e), _emul(e, ex), _ZERO if product == exact else _rnd(product, 1))
+        m = product
+    return m, e
+
+
+def _int_pow(x, n: int):
+    """x**n for a positive integer n: exact when the exact power fits the working precision."""
+    if n <= 64:
+        exact = x
+        for _ in range(n - 1):
+            exact = mpmath.fmul(exact, x, exact=True)
+        m = +exact
+        return m, (_ZERO if m == exact else _rnd(m, 1))
+    m = x ** n
+    return m, _rnd(m, 4)
+
+
+def _b_pow(x, ex, y, ey):
+    """x**y for two balls."""
+    if ey == 0 and _isfinite(x) and _is_integer(y) and 0 < y < 2 ** 62:
+        n = int(y)
+        m, rounding = _int_pow(x, n)
+        if ex == 0:
+            return m, rounding
+        # |(x + d)**n - x**n| <= n (|x| + e)**(n - 1) e
+        top = mpmath.fadd(abs(x), ex, **_UP)
+        spread = _emul(n, ex, mpmath.power(top, n - 1) if n > 1 else _ONE, _SAFE)
+        return m, _eadd(spread, rounding)
+    m = _pow(x, y)
+    if ex == 0 and ey == 0:
+        return m, _rnd(m, 4)
+    if not (_isfinite(m) and _isfinite(x) and _isfinite(y)) or m == 0:
+        return m, _INF
+    a = abs(x)
+    low = mpmath.fsub(a, ex, prec=30, rounding="d")
+    if low <= 0 or (x < 0 and ey != 0):
+        return m, _INF
+    # relative change of |x|**y: exp(|y| ex / low + |log| ey) - 1, with |log| over the ball
+    log_bound = max(abs(_lo(mpmath.log, low)), abs(_lo(mpmath.log, a + ex)))
+    k = _eadd(_emul(_up(y) + ey, mpmath.fdiv(ex, low, **_UP)), _emul(log_bound, ey) * _SAFE)
+    if k > 64:
+        return m, _INF
+    rel = _emul(k, _lo(mpmath.exp, k), _SAFE)
+    return m, _eadd(_emul(_up(m), rel), _rnd(m, 4))
+
+
+def _b_pow_rational(x, e, p: int, q: int):
+    """x**(p/q) for a constant rational exponent."""
+    if q == 2 and p == 1:
+        return _b_sqrt(x, e)
+    y = mpf(p) / q
+    return _b_pow(x, e, y, _ZERO if y * q == p else _rnd(y))
+
+
+def _constant(e: sympy.Expr) -> tuple:
+    """A SymPy constant at the current precision, as a ball."""
     if e.is_Integer:
-        return mpf(int(e))
+        m = mpf(int(e))
+        return m, (_ZERO if m == int(e) else _rnd(m))
     if e.is_Rational:
-        return mpf(int(e.p)) / int(e.q)
+        m = mpf(int(e.p)) / int(e.q)
+        return m, (_ZERO if mpmath.fmul(m, int(e.q), exact=True) == int(e.p) else _rnd(m))
     if e is sympy.oo:
-        return _INF
+        return _INF, _ZERO
     if e is sympy.S.NegativeInfinity:
-        return -_INF
+        return -_INF, _ZERO
     if e is sympy.nan or e is sympy.zoo or e is sympy.I:
-        return _NAN  # no sign, or not real: nan, as IEEE has no such value
+        return _NAN, _ZERO  # no sign, or not real: nan, as IEEE has no such value
     if e is sympy.pi:
-        return +mpmath.pi
+        m = +mpmath.pi
+        return m, _rnd(m)
     if e is sympy.E:
-        return +mpmath.e
+        m = +mpmath.e
+        return m, _rnd(m)
     if e.is_Float:
-        return mpf(e._mpf_)
+        return mpf(e._mpf_), _ZERO
     raise NoOracle(f"cannot evaluate the SymPy constant {e}")
 
 
 class Program:
-    """SymPy expressions as one straight-line program over ``symbols``, run with mpmath."""
+    """SymPy expressions as one straight-line program over ``symbols``, run on balls with mpmath."""
 
     def __init__(self, exprs: Sequence[sympy.Expr], symbols: Sequence[sympy.Symbol]) -> None:
         self.code: list[tuple] = []  # (kind, slots, extra)
@@ -453,25 +668,31 @@ class Program:
         self._slot[e] = self.inputs + len(self.code)
         self.code.append((kind, args, extra))
 
-    def run(self, values: Sequence) -> list:
-        """The outputs at ``values`` (mpf, one per symbol) at the current mpmath precision."""
+    def run(self, values: Sequence[tuple]) -> list[tuple]:
+        """The outputs as balls (m, e) at ``values`` (balls, one per symbol), at the current precision."""
         regs = list(values)
         append = regs.append
-        fsum, fprod = mpmath.fsum, mpmath.fprod
         for kind, args, extra in self.code:
             if kind == "add":
-                append(fsum([regs[i] for i in args]))
+                append(b_add([regs[i] for i in args]))
             elif kind == "mul":
-                append(fprod([regs[i] for i in args]))
+                append(b_mul([regs[i] for i in args]))
             elif kind == "powq":
-                append(_pow_rational(regs[args[0]], *extra))
+                append(_b_pow_rational(*regs[args[0]], *extra))
             elif kind == "fn":
-                append(_real(extra(*[regs[i] for i in args])))
+                flat = [v for i in args for v in regs[i]]
+                m, e = extra(*flat)
+                append((_real(m), e))
             elif kind == "pow":
-                append(_pow(regs[args[0]], regs[args[1]]))
+                append(_b_pow(*regs[args[0]], *regs[args[1]]))
             else:
                 append(_constant(extra))
         return [regs[i] for i in self.outputs]
+
+
+def exact_ball(x: float) -> tuple:
+    """A double as an exact ball."""
+    return mpf(x), _ZERO
 
 
 # -- rounding to a double, with certainty ------------------------------------------------------------
@@ -501,45 +722,47 @@ def to_double(v) -> float:
     return (-r if sign else r) + 0.0
 
 
-def certain(low, high) -> float | None:
-    """The double both evaluations round to, if the interval between them is clear of a boundary."""
-    low, high = _real(low), _real(high)
-    if _isnan(low) or _isnan(high):
-        return math.nan if (_isnan(low) and _isnan(high)) else None
-    if _isinf(low) or _isinf(high):
-        return to_double(high) if low == high else None
-    d = to_double(high)
-    if low == high:
+def certain(ball: tuple) -> float | None:
+    """The double every number in the ball rounds to (None if the ball straddles a boundary)."""
+    m, e = ball
+    m = _real(m)
+    if _isnan(e) or _isinf(e):
+        return None
+    if _isnan(m):
+        return math.nan if e == 0 else None
+    if _isinf(m):
+        return to_double(m) if e == 0 else None
+    d = to_double(m)
+    if e == 0:
         return d
-    delta = abs(mpmath.fsub(high, low, exact=True))
-    if to_double(mpmath.fsub(high, delta, exact=True)) == d == to_double(mpmath.fadd(high, delta, exact=True)):
+    if to_double(mpmath.fsub(m, e, exact=True)) == d == to_double(mpmath.fadd(m, e, exact=True)):
         return d
     return None
 
 
-def settle(compute: Callable[[], list], schedule: Sequence[int] = SCHEDULE,
+def settle(compute: Callable[[], list], schedule: Sequence[int] | None = None,
            check: Callable[[], None] | None = None) -> tuple[list[float | None], int]:
-    """Run ``compute`` at rising precision until each component's double is certain.
+    """Run ``compute`` (a list of balls) at rising precision until each component's double is certain.
 
     Returns (doubles, bits): a component still uncertain at the last precision is None.
-    ``check`` is called between precisions (a budget can raise there).
+    ``check`` is called before each precision (a budget can raise there).
     """
-    previous, result, bits = None, None, schedule[0]
+    schedule = SCHEDULE if schedule is None else schedule
+    result: list | None = None
+    bits = schedule[0]
     for bits in schedule:
         if check is not None:
             check()
         with mpmath.workprec(bits):
-            current = compute()
-        if previous is not None:
-            if result is None:
-                result = [None] * len(current)
-            for i, (a, b) in enumerate(zip(previous, current)):
-                if result[i] is None:
-                    result[i] = certain(a, b)
-            if all(r is not None for r in result):
-                break
-        previous = current
-    return (result if result is not None else [None] * len(previous or ())), bits
+            balls = compute()
+        if result is None:
+            result = [None] * len(balls)
+        for i, ball in enumerate(balls):
+            if result[i] is None:
+                result[i] = certain(ball)
+        if all(r is not None for r in result):
+            break
+    return result or [], bits
 
 
 # -- a case as SymPy sees it ------------------------------------------------------------------------
@@ -601,7 +824,7 @@ class Derivation:
         values = [float(x) for x in point] + [v for _, v in self.placeholders]
 
         def compute():
-            return program.run([mpf(x) for x in values])
+            return program.run([exact_ball(x) for x in values])
 
         doubles, bits = settle(compute, check=check)
         names = ["value", *self.variables]
