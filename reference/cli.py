@@ -197,7 +197,8 @@ def cmd_check(args) -> int:
 def cmd_graph(args) -> int:
     from autodiff import Value, render_graph
 
-    from .cases import _ENGINE_MATH
+    from autodiff.engine import VALUE_MATH as _ENGINE_MATH
+
     from .expr import ExpressionError, parse, parse_point
     try:
         at = parse_point(args.at)
@@ -329,7 +330,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _unshadow() -> None:
+    """`python -m reference` puts the current folder first on sys.path, where a learner's autodiff.py
+    would shadow this project's package: drop it (an engine in the current folder is loaded by path)."""
+    import os
+    here = os.getcwd()
+    front = [p for p in sys.path[:1] if p in ("", here)]
+    if front and "autodiff" not in sys.modules:
+        del sys.path[0]
+
+
 def main(argv: list[str] | None = None) -> int:
+    _unshadow()
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["bench"]:  # the benchmark parses its own options
         from .bench import main as bench_main

@@ -45,20 +45,28 @@ def _check_class_defined(spec: EngineSpec) -> None:
             raise ValueError(f"{spec.path}: syntax error at line {err.lineno}: {err.msg}") from None
         return
     name = spec.cls
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef) and node.name == name:
-            return
-        if isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if any(isinstance(t, ast.Name) and t.id == name for t in targets):
-                return
-        if isinstance(node, ast.ImportFrom) and any((a.asname or a.name) == name for a in node.names):
-            return
-        if isinstance(node, ast.Import) and any((a.asname or a.name) == name for a in node.names):
-            raise ValueError(f"{spec.module or spec.path}: {name} is a module, not a class")
-        if isinstance(node, (ast.If, ast.Try)):  # conditional definitions: trust them
-            if name in ast.dump(node):
-                return
+
+    def binds(body) -> bool:
+        for node in body:
+            if isinstance(node, ast.ClassDef) and node.name == name:
+                return True
+            if isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+                    return True
+            if isinstance(node, ast.ImportFrom) and any((a.asname or a.name) == name for a in node.names):
+                return True
+            if isinstance(node, ast.Import) and any((a.asname or a.name) == name for a in node.names):
+                raise ValueError(f"{spec.module or spec.path}: {name} is a module, not a class")
+            if isinstance(node, (ast.If, ast.Try, ast.With)):
+                blocks = [getattr(node, "body", []), getattr(node, "orelse", []), getattr(node, "finalbody", [])]
+                blocks += [h.body for h in getattr(node, "handlers", [])]
+                if any(binds(b) for b in blocks):
+                    return True
+        return False
+
+    if binds(tree.body):
+        return
     raise ValueError(f"{spec.module or spec.path} has no class {name}")
 
 

@@ -58,8 +58,12 @@ def _resolve(ref):
         return by_name(ref[1])
     case = _LOCAL_CASES.get(ref[1])
     if case is None:
-        raise LookupError("unknown case")
+        raise UnknownCase(ref[1])
     return case
+
+
+class UnknownCase(LookupError):
+    """A case made after this worker was forked."""
 
 
 def _dispatch(tasks, request):
@@ -112,7 +116,7 @@ def _failure(err: BaseException) -> Failure:
         return Failure("crash", "the engine raised KeyboardInterrupt", "KeyboardInterrupt")
     if isinstance(err, Unsupported):
         return Failure("unsupported", str(err), "Unsupported")
-    if isinstance(err, LookupError) and str(err) == "'unknown case'":
+    if isinstance(err, UnknownCase):
         return Failure("unknown-case", "unknown case")
     if not isinstance(err, Exception):
         return Failure("crash", f"the engine raised {type(err).__name__}", type(err).__name__)

@@ -1,0 +1,134 @@
+"""Isolation, adapters and exit statuses of `adcheck run/check --engine` on hostile or odd engines."""
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from reference.cli import main
+
+GOOD = textwrap.dedent("""
+    import math
+    class Value:
+        def __init__(self, data, _children=()):
+            self.data, self.grad, self._prev, self._backward = float(data), 0.0, tuple(_children), lambda: None
+        def _w(self, o):
+            return o if isinstance(o, Value) else Value(o)
+        def __add__(self, o):
+            o = self._w(o); out = Value(self.data + o.data, (self, o))
+            def b():
+                self.grad += out.grad; o.grad += out.grad
+            out._backward = b; return out
+        def __mul__(self, o):
+            o = self._w(o); out = Value(self.data * o.data, (self, o))
+            def b():
+                self.grad += o.data * out.grad; o.grad += self.data * out.grad
+            out._backward = b; return out
+        __radd__, __rmul__ = __add__, __mul__
+        def tanh(self):
+            HOOK
+            t = math.tanh(self.data); out = Value(t, (self,))
+            def b():
+                self.grad += (1 - t * t) * out.grad
+            out._backward = b; return out
+        def backward(self):
+            topo, seen = [], set()
+            def build(v):
+                if v not in seen:
+                    seen.add(v)
+                    for c in v._prev: build(c)
+                    topo.append(v)
+            build(self); self.grad = 1.0
+            for v in reversed(topo): v._backward()
+""")
+
+
+def engine(tmp_path, hook="pass", name="eng.py"):
+    f = tmp_path / name
+    f.write_text(GOOD.replace("HOOK", hook))
+    return f"{f}:Value"
+
+
+def run(tmp_path, spec, *extra):
+    out = tmp_path / "out"
+    status = main(["run", "--engine", spec, "--only", "op:tanh", "--backends", "engine", "--out", str(out),
+                   "--engine-timeout", "2", *extra])
+    return status, json.loads((out / "conformance.json").read_text())
+
+
+def test_a_correct_engine_passes_and_is_named(tmp_path):
+    status, doc = run(tmp_path, engine(tmp_path))
+    assert status == 0
+    assert doc["subject"]["class"] == "Value" and doc["subject"]["file"].endswith("eng.py")
+    assert doc["subject"]["coverage"]["records_run"] > 0
+
+
+@pytest.mark.parametrize("hook, kind", [
+    ("import time; time.sleep(60) if self.data > 0.3 else None", "timeout"),
+    ("import sys; sys.exit(0)", "crash"),
+    ("import os; os._exit(7)", "crash"),
+    ("import ctypes; ctypes.string_at(0)", "crash"),
+    ("raise KeyboardInterrupt", "crash"),
+])
+def test_a_hostile_engine_becomes_a_finding_and_the_report_is_written(tmp_path, hook, kind):
+    status, doc = run(tmp_path, engine(tmp_path, hook))
+    assert status == 1
+    assert any(d["kind"] == kind and d["op"] == "tanh" for d in doc["diagnosis"]), doc["diagnosis"]
+
+
+def test_prints_do_not_reach_check_json(tmp_path):
+    spec = engine(tmp_path, "print('hello from the engine'); import sys; print('err', file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-m", "reference", "check", "tanh(x)*y", "--at", "x=0.5,y=2",
+                           "--engine", spec, "--backends", "torch", "--json"], capture_output=True, text=True)
+    doc = json.loads(done.stdout)
+    assert done.returncode == 0, done.stderr
+    assert doc["backends"]["engine"]["status"] == "ok" and doc["subject"]["class"] == "Value"
+
+
+def test_a_module_called_autodiff_is_the_learners(tmp_path):
+    engine(tmp_path, "pass", name="autodiff.py")
+    done = subprocess.run([sys.executable, "-m", "reference", "check", "tanh(x)", "--at", "x=0.5", "--engine",
+                           "autodiff:Value", "--json"], capture_output=True, text=True, cwd=tmp_path)
+    doc = json.loads(done.stdout)
+    assert doc["subject"]["file"] == str(tmp_path / "autodiff.py")
+
+
+@pytest.mark.parametrize("source", ["class Value:\n    pass\n",
+                                    "class Value:\n    def __init__(self, d):\n        raise RuntimeError('no')\n"])
+def test_an_engine_that_cannot_run_exits_three(tmp_path, source):
+    (tmp_path / "e.py").write_text(source)
+    status, doc = run(tmp_path, f"{tmp_path / 'e.py'}:Value")
+    assert status == 3
+    assert doc["diagnosis"][0]["kind"] == "api"
+
+
+def test_missing_import_is_a_raise_at_an_ordinary_point(tmp_path):
+    spec = engine(tmp_path).replace("eng.py", "eng.py")
+    text = (tmp_path / "eng.py").read_text().replace("import math", "")
+    (tmp_path / "eng.py").write_text(text)
+    status, doc = run(tmp_path, spec)
+    assert status == 1
+    assert any(d["kind"] == "raises" and d["op"] == "tanh" and "NameError" in d["summary"] for d in doc["diagnosis"])
+
+
+def test_engine_is_kept_when_only_torch_is_asked_for(tmp_path, capsys):
+    status, doc = run(tmp_path, engine(tmp_path), "--backends", "torch")
+    assert "engine" in {r["backend"] for r in doc["records"]}
+    assert "checked too" in capsys.readouterr().err
+
+
+def test_bad_specs_exit_two(tmp_path):
+    assert main(["run", "--engine", str(tmp_path / "nope.py") + ":Value"]) == 2
+    assert main(["run", "--engine", engine(tmp_path).replace(":Value", ":Nope")]) == 2
+    assert main(["run", "--grad-attr", "grade"]) == 2
+
+
+def test_adding_a_registry_row_adds_a_probe(monkeypatch):
+    from autodiff import rules
+    from reference.subject import ops
+    base = rules.RULES["tanh"]
+    import dataclasses
+    row = dataclasses.replace(base, name="tanh2") if dataclasses.is_dataclass(base) else None
+    monkeypatch.setitem(rules.RULES, "tanh2", row)
+    assert "tanh2" in ops.ops()
