@@ -121,7 +121,7 @@ class Graph:
             self.children.append(tuple(self.position[id(c)] for c in kids))
             self.locals.append(_local(rule, len(kids), tuple(node.args)))
             floats = [c.data for c in kids] + list(node.args)
-            self.edges.append(tuple(e.key for e in edges_of(rule) if e.test(*floats)))
+            self.edges.append(tuple(e.key for e in edges_of(rule) if _on(e, floats)))
         self.n = len(inputs)
 
     def edge_keys(self) -> set[str]:
@@ -221,6 +221,13 @@ class Graph:
                 for j, v in adjt[k].items():
                     rows[i][j] = v
         return [v for row in rows for v in row]
+
+
+def _on(edge, floats) -> bool:
+    try:
+        return bool(edge.test(*floats))
+    except (TypeError, ValueError, ArithmeticError):
+        return False
 
 
 def trace(case, point: Sequence[float]) -> Graph:

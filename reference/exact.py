@@ -8,11 +8,13 @@ Three pieces, each usable on its own:
   ``log(-1) = I*pi``, ``cos(oo)``, a float that is already ``inf``) become placeholder symbols
   carrying their IEEE value.
 - ``Program``: SymPy expressions compiled once into a straight-line program (shared
-  subexpressions computed once) and evaluated with mpmath at any precision, with IEEE-style
-  results at poles and outside domains (``1/0 = inf``, ``log(-1) = nan``, ``Heaviside(nan) = nan``).
-- ``settle``: evaluation at rising precision until the rounding of every component to a double
-  is certain (two precisions agree and the interval between them is clear of a rounding
-  boundary), with a cap and an honest failure.
+  subexpressions computed once) and evaluated with mpmath at any precision on balls: a midpoint
+  and a rigorous bound of its error, with IEEE-style results at poles and outside domains
+  (``1/0 = inf``, ``log(-1) = nan``, ``Heaviside(nan) = nan``).
+- ``settle``: evaluation at rising precision (128 to 4096 bits) until every component's ball
+  lies between two rounding boundaries, so its double is certain; past the cap, an honest
+  ``NoOracle``. (Equal results at two precisions would prove nothing: tanh(100) is exactly 1
+  at both 128 and 256 bits, yet 1 - tanh(100)**2 = 5.5e-87.)
 """
 from __future__ import annotations
 
@@ -30,8 +32,23 @@ from autodiff.rules import RULES
 
 from .oracle import OPS, NoOracle
 
-__all__ = ["DERIVATIONS", "SCHEDULE", "Derivation", "b_add", "b_mul", "exact_ball", "ExactBuilder", "NoOracle", "Program", "certain", "op_definition",
-           "relu", "settle", "sympy_namespace", "to_double"]
+__all__ = [
+    "DERIVATIONS",
+    "SCHEDULE",
+    "Derivation",
+    "ExactBuilder",
+    "NoOracle",
+    "Program",
+    "b_add",
+    "b_mul",
+    "certain",
+    "exact_ball",
+    "op_definition",
+    "relu",
+    "settle",
+    "sympy_namespace",
+    "to_double",
+]
 
 SCHEDULE = (128, 256, 512, 1024, 2048, 4096)  # bits of working precision, tried in turn
 

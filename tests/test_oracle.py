@@ -41,7 +41,7 @@ def test_stored_oracle_is_fresh():
 def test_stored_oracle_reads_fast_and_has_every_point():
     for c in CORPUS:
         for i in range(len(c.points)):
-            value, grad, hessian = oracle.oracle_for(c, i)
+            _value, grad, hessian = oracle.oracle_for(c, i)
             assert len(grad) == len(c.variables)
             assert len(hessian) == len(c.variables) and all(len(row) == len(c.variables) for row in hessian)
 
@@ -120,7 +120,7 @@ def test_exact_zero_by_cancellation_is_zero():
 
 
 def test_constants_enter_exactly():
-    value, (slope,), _ = exact(case("c", lambda m, x: 0.1 * x + 0.2 * x + 0.3 * x, [1]), (1.0,))
+    _value, (slope,), _ = exact(case("c", lambda m, x: 0.1 * x + 0.2 * x + 0.3 * x, [1]), (1.0,))
     exact_sum = float(Fraction(0.1) + Fraction(0.2) + Fraction(0.3))
     assert slope == exact_sum == 0.6 != 0.1 + 0.2 + 0.3
 

@@ -18,7 +18,7 @@ from sympy.printing.pycode import PythonCodePrinter
 from ..exact import DERIVATIONS, Derivation, NoOracle, relu
 from .base import Backend
 
-__all__ = ["DERIVATIONS", "SYMPY", "IEEE_MATH", "OracleBackend", "SympyBackend", "float_function", "relu"]
+__all__ = ["DERIVATIONS", "IEEE_MATH", "SYMPY", "OracleBackend", "SympyBackend", "float_function", "relu"]
 
 SYMPY = type("SympyMath", (), {
     "exp": staticmethod(sympy.exp),
