@@ -2,7 +2,7 @@
 
 The case runs once on the engine's Values to record its graph (which op, which inputs, which
 constants). Every node is then recomputed exactly from the op's mathematical definition
-(``exact.op_definition``: the registry row's ``sympy`` entry, else ``exact.OPS``), each local
+(``exact.op_definition``: the registry row's ``sympy`` entry), each local
 partial comes from ``sympy.diff`` of that definition (never from the engine's own rules), and
 the chain rule runs in mpmath at rising precision. Second derivatives come from
 forward-over-reverse with sparse tangents (a missing entry is a structural zero).
@@ -14,8 +14,7 @@ the given numbers: what the oracle says under that op's convention.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 
 import sympy
 
@@ -29,31 +28,9 @@ __all__ = ["Graph", "edges_of", "trace"]
 _ONE, _ZERO = exact_ball(1.0), exact_ball(0.0)
 
 
-@dataclass(frozen=True)
-class _Edge:
-    key: str
-    test: Callable
-
-
-# Used only while the registry rows carry no ``edges`` of their own (keys as in conventions.py).
-_FALLBACK_EDGES: dict[str, tuple[_Edge, ...]] = {
-    "relu": (_Edge("relu@0", lambda x: x == 0),),
-    "abs": (_Edge("abs@0", lambda x: x == 0),),
-    "pow": (_Edge("pow@x=0", lambda x, y: x == 0), _Edge("pow@neg", lambda x, y: x < 0)),
-    "powc": (_Edge("powc@pole", lambda x, c: x == 0 and c < 0),
-             _Edge("powc@0", lambda x, c: x == 0 and 0 < c < 1),
-             _Edge("powc@x**0", lambda x, c: x == 0 and c == 0),
-             _Edge("powc@neg", lambda x, c: x < 0 and not float(c).is_integer())),
-    "div": (_Edge("div@y=0", lambda x, y: y == 0),),
-    "log": (_Edge("log@0", lambda x: x == 0), _Edge("log@neg", lambda x: x < 0)),
-    "sqrt": (_Edge("sqrt@0", lambda x: x == 0), _Edge("sqrt@neg", lambda x: x < 0)),
-}
-
-
 def edges_of(rule) -> tuple:
-    """The declared edges of a registry row (its ``edges``, else the fallback table above)."""
-    own = getattr(rule, "edges", None)
-    return tuple(own) if own is not None else _FALLBACK_EDGES.get(rule.name, ())
+    """The declared edges of a registry row."""
+    return tuple(getattr(rule, "edges", ()) or ())
 
 
 class _Local:

@@ -30,7 +30,7 @@ from mpmath import mpc, mpf
 
 from autodiff.rules import RULES
 
-from .oracle import OPS, NoOracle
+from .oracle import NoOracle
 
 __all__ = [
     "DERIVATIONS",
@@ -94,16 +94,13 @@ def sympy_namespace():
 
 
 def op_definition(name: str, rule=None) -> Callable:
-    """The SymPy definition of an op: the registry row's ``sympy``, else the fallback in ``oracle.OPS``."""
+    """The SymPy definition ``(s, *inputs, *params)`` of an op: its registry row's ``sympy``."""
     if rule is None:
         rule = RULES.get(name)
     own = getattr(rule, "sympy", None) if rule is not None else None
-    if own is not None:
-        return own
-    try:
-        return OPS[name]
-    except KeyError:
-        raise NoOracle(f"no SymPy definition for the op {name!r}") from None
+    if own is None:
+        raise NoOracle(f"the op {name!r} has no SymPy definition in the registry")
+    return own
 
 
 def _namespace_rules() -> dict:

@@ -39,7 +39,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["CHAIN_NODES", "CHAIN_VARIABLES", "DATA", "DEFAULT_BUDGET", "OPS", "NoOracle", "check_budget",
+__all__ = ["CHAIN_NODES", "CHAIN_VARIABLES", "DATA", "DEFAULT_BUDGET", "NoOracle", "check_budget",
            "cpu_budget", "edges_at", "exact", "exact_with_conventions", "fingerprint", "oracle_at", "oracle_for",
            "rebuild", "stale", "stored_sympy_float"]
 
@@ -56,34 +56,6 @@ Triple = tuple  # (value, grad tuple, hessian tuple of tuples or None)
 
 class NoOracle(Exception):
     """No certain exact answer here; the message says why (one line)."""
-
-
-# Fallback SymPy definitions ``(s, *inputs, *params)`` of the ops, for registry rows without a
-# ``sympy`` entry (``s``: the sympy module plus ``relu``). The registry's own entry wins.
-OPS: dict[str, Callable] = {
-    "add": lambda s, x, y: x + y,
-    "sub": lambda s, x, y: x - y,
-    "mul": lambda s, x, y: x * y,
-    "div": lambda s, x, y: x / y,
-    "neg": lambda s, x: -x,
-    "powc": lambda s, x, c: x ** c,
-    "pow": lambda s, x, y: x ** y,
-    "exp": lambda s, x: s.exp(x),
-    "log": lambda s, x: s.log(x),
-    "tanh": lambda s, x: s.tanh(x),
-    "sigmoid": lambda s, x: 1 / (1 + s.exp(-x)),
-    "relu": lambda s, x: s.relu(x),
-    "sin": lambda s, x: s.sin(x),
-    "cos": lambda s, x: s.cos(x),
-    "sqrt": lambda s, x: s.sqrt(x),
-    "abs": lambda s, x: s.Abs(x),
-    "tan": lambda s, x: s.tan(x),
-    "atan": lambda s, x: s.atan(x),
-    "log1p": lambda s, x: s.log(1 + x),
-    "softplus": lambda s, x: s.log(1 + s.exp(x)),
-    "leaky_relu": lambda s, x, slope=0.01: s.relu(x) - slope * s.relu(-x),
-    "maximum": lambda s, x, y: s.Max(x, y),
-}
 
 
 # -- CPU-time budget -----------------------------------------------------------------------------
@@ -176,7 +148,7 @@ def _graph_signature(case, values) -> str:
         args = ",".join(float(a).hex() if isinstance(a, float) else repr(a) for a in node.args)
         parts.append(f"{rule.name}({','.join(str(position[id(c)]) for c in node.children)};{args})")
         if rule.name not in definitions:
-            definitions[rule.name] = _source(getattr(rule, "sympy", None) or OPS.get(rule.name))
+            definitions[rule.name] = _source(getattr(rule, "sympy", None))
     return " ".join(parts) + " | " + " ".join(f"{k}: {v}" for k, v in sorted(definitions.items()))
 
 
