@@ -53,7 +53,8 @@ def fuzz(budget: int, seed: int = 0, workers: int = 1, engine: str | None = None
             if progress and ((i + 1) % 10 == 0 or i + 1 == budget):
                 progress(i + 1, budget, f"{sum(1 for r in results if r)} found")
     seconds = time.perf_counter() - start
-    return {"budget": budget, "seed": seed, "engine": engine or "autodiff.engine.Value",
+    return {"budget": budget, "seed": seed, "engine": getattr(engine, "text", engine) or "autodiff.engine.Value",
+            "engine_options": " ".join(getattr(engine, "options", [])),
             "findings": [r for r in results if r], "seconds": seconds}
 
 
@@ -83,7 +84,8 @@ def render(result: dict) -> str:
         at = ",".join(f"{k}={v!r}" for k, v in f["point"].items())
         out += [f"## #{f['index']}: `{f['minimal']}`", "",
                 f"Found as `{f['expression']}`; minimal form above. Reproduce:", "",
-                f"    adcheck check '{f['minimal']}' --at {at}", ""]
+                f"    adcheck check '{f['minimal']}' --at {at}" + (f" {result['engine_options']}"
+                                                                    if result.get("engine_options") else ""), ""]
         rows = [[r["backend"], r["grad"], r["oracle_grad"], r["note"]] for r in f["records"]]
         out += [tabulate(rows, ["backend", "gradient", "oracle", "why"], tablefmt="github"), ""]
     return "\n".join(out) + "\n"
