@@ -145,3 +145,88 @@ CONVENTIONS: dict[str, Convention] = {c.key: c for c in (
         "fd-forward": "raising either input by h raises the maximum by h: slope 1 for each",
         "fd-central": "up by h on one side, flat on the other: 1/2 for each"}),
 )}
+
+
+# -- second order ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SecondConvention:
+    """One edge of one op at second order: each backend's local second partials there (rows of the
+    op's a x a matrix d/d input_j of partial_i; ``ANY`` where the number has no meaning), with why.
+    Keyed by the same registry edge keys as the first-order table; the first-order partials at
+    the node come from ``CONVENTIONS``."""
+
+    key: str
+    expected: dict[str, tuple]
+    why: dict[str, str]
+    by_params: dict[str, Callable[..., tuple]] = field(default_factory=dict)
+
+    @property
+    def op(self) -> str:
+        return EDGES[self.key][0].name
+
+    @property
+    def where(self) -> str:
+        return EDGES[self.key][1].where
+
+    def expected_for(self, backend: str, params: tuple = ()) -> tuple | None:
+        fn = self.by_params.get(backend)
+        if fn is not None and params:
+            return fn(*params)
+        return self.expected.get(backend)
+
+
+def _s(key: str, expected: dict, why: dict) -> SecondConvention:
+    for name in SAME_RULES_AS_ENGINE:
+        if "engine" in expected:
+            expected = {**expected, name: expected["engine"]}
+        if "engine" in why:
+            why = {**why, name: f"forward over reverse with the engine's rules: {why['engine']}"}
+    if not EDGES[key][0].params:  # a callable is a function of the node's float inputs, applied where it is met
+        return SecondConvention(key, dict(expected), why)
+    by_params = {b: e for b, e in expected.items() if callable(e)}
+    defaults = EDGES[key][0].probe_params
+    return SecondConvention(key, {b: e(*defaults) if callable(e) else e for b, e in expected.items()}, why, by_params)
+
+
+SECOND: dict[str, SecondConvention] = {}
+
+
+def _pow_x0_seconds(fill_y_row: float):
+    """pow's local second partials at x = 0 as the engine's rules give them: d/dx of mul0(y, x**(y-1)) is
+    y*(y-1)*x**(y-2) with the same 0-mask (the one-sided limit: 2 at y = 2, 0 for y > 2), and the
+    partial in y, mul0(z, log x), is the constant 0 there, so its row is ``fill_y_row``."""
+    from autodiff.rules import FLOAT
+
+    def seconds(x, y):
+        return ((FLOAT.mul0(y * (y - 1), FLOAT.pow(x, y - 2)), 0.0), (fill_y_row, fill_y_row))
+    return seconds
+
+
+_KINK_FD = "a difference of the gradient across the kink: a jump over a step of 2h, about 1/(2h), set by the step alone"
+_FLAT_AD = "the partial is piecewise constant in the engine (a Heaviside, sign or where of the input), so it has no " \
+           "graph and its derivative is 0 at the kink too"
+
+SECOND.update({c.key: c for c in (
+    _s("relu@0", {"engine": ((0.0,),), "torch": ((0.0,),), "fd-central": ((ANY,),)},
+       {"engine": _FLAT_AD, "torch": "threshold_backward's derivative in its input is 0 (the mask is a constant)",
+        "fd-central": _KINK_FD, "oracle": "relu'' is DiracDelta(x), which has no value at 0: nan"}),
+    _s("abs@0", {"engine": ((0.0,),), "torch": ((0.0,),), "fd-central": ((ANY,),)},
+       {"engine": _FLAT_AD, "torch": "grad * sgn(x): sgn has derivative 0 in autograd", "fd-central": _KINK_FD,
+        "oracle": "abs'' is 2*DiracDelta(x), no value at 0: nan"}),
+    _s("leaky_relu@0", {"engine": ((0.0,),), "torch": ((0.0,),), "fd-central": ((ANY,),)},
+       {"engine": _FLAT_AD, "torch": "leaky_relu_backward's mask is a constant: derivative 0", "fd-central": _KINK_FD,
+        "oracle": "(1 - slope)*DiracDelta(x) at 0: nan"}),
+    _s("maximum@tie", {"engine": ((0.0, 0.0), (0.0, 0.0)), "torch": ((0.0, 0.0), (0.0, 0.0)),
+                       "fd-central": ((ANY, ANY), (ANY, ANY))},
+       {"engine": "the partials are heaviside(x - y, 1/2): constants, so every second partial is 0",
+        "torch": "where/masked_fill are constants in autograd: 0", "fd-central": _KINK_FD,
+        "oracle": "DiracDelta(x - y) terms at a tie: nan"}),
+    _s("powc@x**0", {"engine": ((0.0,),), "torch": ((0.0,),)},
+       {"engine": "mul0(0, x**-1) is the constant 0 at x = 0 (no graph), so x**0 has second derivative 0",
+        "torch": "pow_backward masks exponent == 0 to 0: a constant"}),
+    _s("pow@x=0", {"engine": _pow_x0_seconds(0.0)},
+       {"engine": "d/dx of mul0(y, x**(y-1)) is y*(y-1)*x**(y-2) (2 at y = 2: the one-sided limit), and the partial "
+                  "in y is the constant mul0(z, log 0) = 0, so its row is 0; the oracle's formulas are 0*log(0) = nan",
+        "torch": "pow_backward_exponent is where(x == 0 & y >= 0, 0, grad*result*log(x)): autograd still "
+                 "differentiates the masked branch, 0 * log(0) = nan, so the row of d/dy is nan"}),
+)})

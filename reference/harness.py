@@ -99,8 +99,14 @@ def record(case: Case, point: Point, backend: Backend, result: Result, oracle: R
 
 
 def run_case(case: Case, backends: list[Backend], budget: float | None = DEFAULT_BUDGET,
-             user: tuple[float, float] | None = None) -> list[dict]:
-    """Every point of one case through every backend; SymPy's share is cut by ``budget``."""
+             user: tuple[float, float] | None = None, order: int = 1) -> list[dict]:
+    """Every point of one case through every backend; SymPy's share is cut by ``budget``.
+
+    ``order=2`` adds one second-order record (``"order": 2``, the Hessian judged entry by entry,
+    see ``reference.hessian``) per point and backend that has a second-order method.
+    """
+    if order not in (1, 2):
+        raise ValueError(f"order must be 1 or 2, got {order!r}")
     symbolic = {"sympy"}
     oracles: list[Result] = []
     sympy_results: dict[int, Result] = {}
@@ -122,6 +128,10 @@ def run_case(case: Case, backends: list[Backend], budget: float | None = DEFAULT
         for b in backends:
             result = sympy_results[i] if b.name in symbolic else b.evaluate(case, point.values)
             records.append(record(case, point, b, result, oracles[i], graph, user))
+    if order >= 2:
+        from .hessian import run_case2
+        grads = {i: [o.grad.get(v, math.nan) for v in case.variables] for i, o in enumerate(oracles) if o.status == OK}
+        records += run_case2(case, backends, user, grads)
     return records
 
 
@@ -150,16 +160,16 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True, name="adcheck-parent-watch").start()
 
 
-def _init_worker(backend_names, engine, budget, parent) -> None:
+def _init_worker(backend_names, engine, budget, parent, order=1) -> None:
     _die_with_parent(parent)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; a Ctrl-C reaches the whole group
-    _WORKER.update(backends=make_backends(backend_names, engine), budget=budget)
+    _WORKER.update(backends=make_backends(backend_names, engine), budget=budget, order=order)
 
 
 def _run_named(name: str) -> list[dict]:
     from .cases import by_name
-    return run_case(by_name(name), _WORKER["backends"], _WORKER["budget"])
+    return run_case(by_name(name), _WORKER["backends"], _WORKER["budget"], order=_WORKER.get("order", 1))
 
 
 def case_size(case: Case) -> int:
@@ -202,31 +212,35 @@ def _kill_pool(pool: ProcessPoolExecutor) -> None:
 
 
 def run(cases: Iterable[Case], backend_names=None, engine: str | None = None, workers: int = 1,
-        budget: float | None = DEFAULT_BUDGET, progress: Callable[[int, int, str], None] | None = None
-        ) -> Iterator[list[dict]]:
+        budget: float | None = DEFAULT_BUDGET, progress: Callable[[int, int, str], None] | None = None,
+        order: int = 1) -> Iterator[list[dict]]:
     """Records of each case, in the order of ``cases`` whatever ``workers`` is.
+
+    ``order=2`` adds each case's second-order records (Hessians) after its first-order ones.
 
     With workers, the biggest cases are started first (so one big case does not finish last
     alone); results are still yielded in corpus order. SIGTERM, Ctrl-C or the caller dropping
     the iterator stop the workers; workers also stop when this process dies.
     """
     from .backends import DEFAULT_BACKENDS
+    if order not in (1, 2):
+        raise ValueError(f"order must be 1 or 2, got {order!r}")
     names = tuple(backend_names or DEFAULT_BACKENDS)
     cases = list(cases)
     if workers <= 1:
         backends = make_backends(names, engine)
         for i, case in enumerate(cases):
-            yield run_case(case, backends, budget)
+            yield run_case(case, backends, budget, order=order)
             if progress:
                 progress(i + 1, len(cases), case.name)
         return
     make_backends(names, engine)  # fail fast, in this process, on bad names
-    order = sorted(range(len(cases)), key=lambda i: -case_size(cases[i]))
-    pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(names, engine, budget, os.getpid()))
+    biggest_first = sorted(range(len(cases)), key=lambda i: -case_size(cases[i]))
+    pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(names, engine, budget, os.getpid(), order))
     finished = False
     try:
         with _sigterm_stops_the_pool(pool):
-            futures = {i: pool.submit(_run_named, cases[i].name) for i in order}
+            futures = {i: pool.submit(_run_named, cases[i].name) for i in biggest_first}
             for i in range(len(cases)):
                 records = futures[i].result()
                 yield records

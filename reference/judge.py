@@ -43,7 +43,11 @@ EPS = 2.0 ** -52
 FLOAT_FACTOR = 8.0  # the allowance is this many times the first-order float64 error bound
 # Exceptions that are Python's float semantics at a domain edge or an overflow point, where IEEE
 # doubles give inf or nan (0**-1, math domain error, complex results of negative bases).
-EDGE_EXCEPTIONS = ("ZeroDivisionError", "OverflowError", "ValueError", "TypeError", "FloatingPointError")
+EDGE_EXCEPTIONS = ("ZeroDivisionError", "OverflowError", "ValueError", "TypeError", "FloatingPointError",
+                   "AssertionError")  # a learner's `assert x > 0` in log, at the domain's edge
+# Python raises OverflowError only where IEEE doubles give inf (exp(800) inside a naive sigmoid):
+# float semantics wherever it happens, never a derivative bug.
+ALWAYS_FLOAT_SEMANTICS = ("OverflowError",)
 
 _TRUE_RULES = dict(RULES)  # the registry as imported: planted rules (override) never widen a tolerance
 
@@ -82,6 +86,17 @@ class PointGraph:
             out = case.fn(GRAPH_MATH, *self.leaves)
         except Exception:  # a case this engine cannot build has no graph: no widening, no edges
             out = None
+        self._index(out)
+
+    @classmethod
+    def from_output(cls, case: Case, values: tuple[float, ...], leaves: list[Value], out) -> PointGraph:
+        """The same analysis over a graph already built (e.g. a partial df/dx_i written as a graph)."""
+        self = cls.__new__(cls)
+        self.case, self.values, self.leaves = case, tuple(values), list(leaves)
+        self._index(out)
+        return self
+
+    def _index(self, out) -> None:
         self.out = out if isinstance(out, Value) else None
         self.nodes = topological(self.out) if self.out is not None else []
         self.partials: dict[int, list[float]] = {}
@@ -260,6 +275,9 @@ def tolerance(backend: Backend, case: Case, oracle: Result, graph: PointGraph | 
         rtol, atol = user
         return Tolerance(rtol, [atol] * n, [0.0] * n)
     errors = graph.float_errors if graph is not None else [0.0] * n
+    # a subject computing in float32 (numpy data) carries float32's rounding: its own error scale
+    precision = getattr(backend, "unit_roundoff", EPS / 2) / (EPS / 2)
+    errors = [e * precision for e in errors]
     rtol = backend.rtol * case.tol
     if is_finite_difference(backend):
         f = abs(oracle.value) if _finite(oracle.value) else 0.0
@@ -372,6 +390,8 @@ def _judge_error(result: Result, oracle: Result, subject: bool, graph: PointGrap
     ieee_edge = bool(point.edge or graph.edges or graph.nonfinite) or (
         oracle.status == OK and not all(_finite(x) for x in (oracle.value, *oracle.grad.values())))
     exc = result.exception or what.split(":")[0]
+    if exc in ALWAYS_FLOAT_SEMANTICS:
+        return Judgement(RAISES, f"raised {what}: an intermediate result overflows, where IEEE doubles give inf")
     if ieee_edge and exc in EDGE_EXCEPTIONS:
         return Judgement(RAISES, f"raised {what} where IEEE doubles give inf or nan")
     where = "at an ordinary point" if not ieee_edge else "with an exception that is not float semantics"

@@ -221,7 +221,9 @@ def conformance_markdown(summary: dict, meta: dict) -> str:
         rows.append([op] + [_op_cell(c) if (c := cells.get(b)) else "" for b in summary["backends"]])
     out.append(tabulate(rows, ["op", *summary["backends"]], tablefmt="github"))
     out += ["", "## Failures of the subject", ""]
-    out.append(_mismatch_table(failures) if failures else "None.")
+    first_failures = [r for r in failures if r.get("order", 1) != 2]
+    out.append(_mismatch_table(first_failures) if first_failures else
+               ("None at first order (see the second-order section)." if failures else "None."))
     out += ["", "## Raises at domain edges", "",
             "The subject raised a Python exception where IEEE doubles give inf or nan: float semantics, reported "
             "but not failing (unless strict).", ""]
@@ -235,6 +237,8 @@ def conformance_markdown(summary: dict, meta: dict) -> str:
     out.append(_mismatch_table(summary["known"]) if summary["known"] else "None.")
     out += ["", "## Conventions at kinks and domain edges", ""]
     out += _convention_tables(summary)
+    if summary.get("second_order"):
+        out += [""] + second_order_section(summary["second_order"])
     if summary["mlp"]:
         out += ["", "## Networks: per-parameter gradients", "",
                 "The same MLP (fixed weights from autodiff.MLP's seeded initialisation, fixed batch, MSE loss) "
@@ -248,6 +252,60 @@ def conformance_markdown(summary: dict, meta: dict) -> str:
     out += ["", "## Versions", ""]
     out.append(tabulate(sorted(meta["versions"].items()), ["package", "version"], tablefmt="github"))
     return "\n".join(out) + "\n"
+
+
+def _hess(h: dict, limit: int = 4) -> str:
+    """A Hessian {x: {y: H}} as 'xy=.. ' entries (both orders of a mixed pair kept)."""
+    items = [(f"{a}{b}", v) for a, row in h.items() for b, v in row.items()]
+    text = " ".join(f"{k}={fmt(v)}" for k, v in items[:limit])
+    return text + (f" (+{len(items) - limit})" if len(items) > limit else "")
+
+
+def _hessian_table(records: list[dict]) -> str:
+    rows = [[_cell(r["case"], 30), _cell(_point(r["point"]), 30), r["backend"], _cell(_hess(r["hessian"]), 60),
+             _cell(_hess(r["oracle_hessian"]), 60), fmt(r["max_rel_err"]), _cell(r["note"] or r["message"], 110)]
+            for r in records]
+    return tabulate(rows, ["case", "point", "backend", "Hessian H[x][y] = d/dy(df/dx)", "oracle", "error", "why"],
+                    tablefmt="github")
+
+
+def second_order_section(s2: dict) -> list[str]:
+    """The second-order section: methods, tolerances, verdicts, and every place a backend and the oracle part."""
+    from .hessian import describe_methods
+    out = ["## Second order: Hessians", "",
+           f"{s2['records']} records over {s2['cases']} cases: each backend's Hessian against the exact one, entry by "
+           "entry, with both orders of every mixed partial kept (H[x][y] is d/dy of df/dx).", ""]
+    out.append(tabulate([[m["name"], _cell(m["method"], 110), m["tolerance"]] for m in describe_methods()],
+                        ["backend", "method at order 2", "tolerance per entry"], tablefmt="github"))
+    out += ["", "e is the entry's own float64 error bound: the first-order error analysis run over the graph of the "
+            "partial df/dx_i (the reverse pass written", "as a graph with the registry's true rules), computed only "
+            "where an entry fails without it. Other finite-difference backends have no second-order method.", ""]
+    verdicts = [v for v in VERDICTS if any(s2["counts"][b].get(v) for b in s2["backends"])]
+    out.append(tabulate([[b, *[s2["counts"][b].get(v, 0) for v in verdicts], fmt(s2["max_rel_err_agree"][b])]
+                         for b in s2["backends"]], ["backend", *verdicts, "largest error among agree"],
+                        tablefmt="github"))
+    out += ["", "### Failures of the subject at order 2", ""]
+    out.append(_hessian_table(s2["subject_failures"]) if s2["subject_failures"] else "None.")
+    out += ["", "### Known limitations of the methods at order 2", ""]
+    out.append(_hessian_table(s2["known"]) if s2["known"] else "None.")
+    out += ["", "### The references' findings at order 2", ""]
+    out.append(_hessian_table(s2["reference_findings"]) if s2["reference_findings"] else "None.")
+    out += ["", "### Asymmetric mixed partials", "",
+            "Where a backend's d/dy(df/dx) and d/dx(df/dy) differ (the exact ones are equal wherever they exist).", ""]
+    out.append(_hessian_table(s2["asymmetric"]) if s2["asymmetric"] else "None.")
+    out += ["", "### Second-order conventions met", ""]
+    out.append(_hessian_table(s2["conventions"]) if s2["conventions"] else "None.")
+    out += ["", "Declared per edge in `reference/conventions.py` (`SECOND`), keyed like the first-order ones:", ""]
+    from .conventions import SECOND
+    rows = []
+    for c in SECOND.values():
+        for b in dict.fromkeys([*c.expected, *c.why]):
+            e = c.expected.get(b)
+            shown = "by the node's inputs" if callable(e) else (
+                "; ".join(", ".join("any" if v is ANY else fmt(v) for v in row) for row in e) if e is not None else "")
+            rows.append([c.key, b, shown, _cell(c.why.get(b, ""), 140)])
+    out.append(tabulate(rows, ["edge", "backend", "local second partials", "why"], tablefmt="github"))
+    return out
 
 
 def _op_cell(c: list) -> str:
@@ -295,6 +353,13 @@ def conformance_json(summary: dict, meta: dict, records: list[dict]) -> str:
            "subject_raises": len(summary["subject_raises"]),
            "reference_findings": len(summary["reference_findings"]),
            "records": records}
+    s2 = summary.get("second_order")
+    if s2:
+        from .hessian import describe_methods
+        doc["second_order"] = {"methods": describe_methods(), "counts": s2["counts"],
+                               "max_rel_err_agree": s2["max_rel_err_agree"], "records": s2["records"],
+                               "subject_failures": len(s2["subject_failures"]),
+                               "reference_findings": len(s2["reference_findings"])}
     for key in ("subject", "diagnosis"):
         if key in meta:
             doc[key] = meta[key]

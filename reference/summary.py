@@ -42,7 +42,10 @@ def coverage(records: list[dict]) -> dict:
 
 
 def summarize(records: list[dict]) -> dict:
-    """Counts and extremes over flat records."""
+    """Counts and extremes over flat records (second-order records apart, under ``second_order``)."""
+    everything = records
+    second = [r for r in records if r.get("order", 1) == 2]
+    records = [r for r in records if r.get("order", 1) != 2]
     backends = list(dict.fromkeys(r["backend"] for r in records))
     counts = {b: {v: 0 for v in VERDICTS} for b in backends}
     worst_agree = {b: 0.0 for b in backends}
@@ -75,6 +78,7 @@ def summarize(records: list[dict]) -> dict:
     mismatches = [r for r in records if r["verdict"] == MISMATCH]
     subject = [r for r in records if r.get("subject")]
     return {
+        "second_order": summarize_second(second) if second else None,
         "backends": backends,
         "subject_backends": list(dict.fromkeys(r["backend"] for r in subject)),
         "cases": len(dict.fromkeys(r["case"] for r in records)),
@@ -85,15 +89,62 @@ def summarize(records: list[dict]) -> dict:
         "per_op": {op: per_op[op] for op in sorted(per_op)},
         "mlp": mlp,
         # what the exit status rests on
-        "subject_failures": [r for r in records if is_subject_failure(r)],
+        "subject_failures": [r for r in everything if is_subject_failure(r)],
         "subject_raises": [r for r in subject if r["verdict"] == RAISES],
         "coverage": coverage(records),
         "reference_findings": [r for r in records if is_reference_finding(r)],
         # kept for readers of the older summary
-        "unexpected": [r for r in records if is_subject_failure(r)],
+        "unexpected": [r for r in everything if is_subject_failure(r)],
         "known": [r for r in mismatches if r["expected"]],
         "conventions": [r for r in records if r["verdict"] == CONVENTION],
     }
+
+
+def summarize_second(records: list[dict]) -> dict:
+    """The second-order records: verdicts per backend, the largest error among agree, and every
+    place where a backend and the oracle part (with the reason in each record's note)."""
+    backends = list(dict.fromkeys(r["backend"] for r in records))
+    counts = {b: {v: 0 for v in VERDICTS} for b in backends}
+    worst = {b: 0.0 for b in backends}
+    for r in records:
+        counts[r["backend"]][r["verdict"]] += 1
+        err = _err(r["max_rel_err"])
+        if r["verdict"] == AGREE and math.isfinite(err):
+            worst[r["backend"]] = max(worst[r["backend"]], err)
+    asymmetric = [r for r in records if "mixed partials differ by order" in (r.get("note") or "")
+                  or _asymmetric(r.get("hessian") or {})]
+    return {
+        "backends": backends,
+        "cases": len(dict.fromkeys(r["case"] for r in records)),
+        "records": len(records),
+        "counts": counts,
+        "max_rel_err_agree": worst,
+        "subject_failures": [r for r in records if is_subject_failure(r)],
+        "reference_findings": [r for r in records if is_reference_finding(r)],
+        "known": [r for r in records if r["verdict"] == MISMATCH and r["expected"]],
+        "conventions": [r for r in records if r["verdict"] == CONVENTION],
+        "disagreements": [r for r in records if r["verdict"] in (MISMATCH, CONVENTION, ERROR, UNJUDGED)],
+        "asymmetric": asymmetric,
+    }
+
+
+def mixed_pair_differs(x: float, y: float, rel: float = 1e-8) -> bool:
+    """The two orders of a mixed partial differ beyond rounding (or one is nan or inf and the other not)."""
+    if x == y or (x != x and y != y):
+        return False
+    if not (math.isfinite(x) and math.isfinite(y)):
+        return True
+    return abs(x - y) > rel * max(abs(x), abs(y))
+
+
+def _asymmetric(h: dict) -> bool:
+    names = list(h)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            x, y = h[a].get(b), h[b].get(a)
+            if isinstance(x, float) and isinstance(y, float) and mixed_pair_differs(x, y):
+                return True
+    return False
 
 
 def exit_status(summary: dict, strict: bool = False) -> int:
