@@ -140,6 +140,15 @@ class PointGraph:
     @cached_property
     def float_errors(self) -> list[float]:
         """First-order bound of float64's error on the value and each partial (0 where it is not finite)."""
+        return self.errors(rounded_inputs=False)
+
+    @cached_property
+    def rounded_input_errors(self) -> list[float]:
+        """The same bound (in units of float64's epsilon) when the inputs themselves are rounded, as a
+        float32 engine rounds them: scaled by the subject's unit roundoff, it is that engine's error."""
+        return self.errors(rounded_inputs=True)
+
+    def errors(self, rounded_inputs: bool) -> list[float]:
         n_vars = len(self.values)
         if self.out is None:
             return [0.0] * (n_vars + 1)
@@ -147,7 +156,8 @@ class PointGraph:
         for n in self.nodes:
             ps = self.partials.get(id(n))
             if ps is None:
-                fwd[id(n)] = 0.0  # leaves and constants are exact doubles
+                # leaves and constants are exact doubles, unless the subject rounds them
+                fwd[id(n)] = EPS * abs(n.data) if rounded_inputs and math.isfinite(n.data) else 0.0
                 continue
             fwd[id(n)] = sum(abs(p) * fwd[id(c)] for p, c in zip(ps, n.children)) + EPS * abs(n.data)
         adj = {id(self.out): 1.0}
@@ -274,10 +284,15 @@ def tolerance(backend: Backend, case: Case, oracle: Result, graph: PointGraph | 
     if user is not None:  # the caller's own rtol/atol, exactly as stated
         rtol, atol = user
         return Tolerance(rtol, [atol] * n, [0.0] * n)
-    errors = graph.float_errors if graph is not None else [0.0] * n
-    # a subject computing in float32 (numpy data) carries float32's rounding: its own error scale
+    # a subject computing in float32 (numpy data) rounds its inputs and every result to float32:
+    # its error is the same analysis with rounded inputs, scaled to its own unit roundoff
     precision = getattr(backend, "unit_roundoff", EPS / 2) / (EPS / 2)
-    errors = [e * precision for e in errors]
+    if graph is None:
+        errors = [0.0] * n
+    elif precision > 1:
+        errors = [e * precision for e in graph.rounded_input_errors]
+    else:
+        errors = graph.float_errors
     rtol = backend.rtol * case.tol
     if is_finite_difference(backend):
         f = abs(oracle.value) if _finite(oracle.value) else 0.0
@@ -438,7 +453,7 @@ def _judge_at_edges(result, got, truth, backend, case, point, graph, tol, edges)
             candidates.append(({**declared, key: (s,)}, f"{key.split('@')[0]}' = {s:g} at the kink "
                                                          f"(valid: [{lo:g}, {hi:g}])"))
     if not candidates:
-        return None
+        return _ieee_at_edge(got, truth, backend, tol, edges)
     for overrides, why in candidates:
         verdict = _try_convention(result, got, case, point, graph, tol, overrides, why, backend)
         if verdict is not None:
@@ -458,6 +473,22 @@ def _judge_at_edges(result, got, truth, backend, case, point, graph, tol, edges)
     where = ", ".join(k for k, _ in edges)
     what = "the declared convention" if declared else "any valid subgradient"
     return Judgement(MISMATCH, f"at {where}: not {what}{detail}")
+
+
+def _ieee_at_edge(got, truth, backend, tol, edges) -> Judgement | None:
+    """A subject with no declared convention at a pole, domain edge or flat spot, whose finite numbers
+    are right and whose others are nan/inf: what the textbook formula gives in IEEE arithmetic there
+    (0 * 0**-1 for x**0 at 0), the float32 twin of Python's ZeroDivisionError. Reported, not a bug."""
+    kinds = {getattr(e, "kind", "") for _, e in edges}
+    if not backend.subject or not kinds or not kinds <= {"pole", "domain", "flat"} or truth is None:
+        return None
+    bad, _, *_ = compare(got, truth, tol)
+    values = dict(got)
+    if not bad or any(_finite(values[n]) for n in bad):  # a wrong finite number is never excused
+        return None
+    where = ", ".join(k for k, _ in edges)
+    return Judgement(RAISES, f"at {where}: {', '.join(bad)} is nan/inf, as IEEE arithmetic makes the textbook "
+                             "formula there (float semantics at a domain edge, not a derivative bug)")
 
 
 def _index(got, name) -> int:

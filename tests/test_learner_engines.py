@@ -14,8 +14,7 @@ try:
 finally:
     sys.path.remove(HERE)
 
-# Known gaps of the judge (owned elsewhere): float32 tolerance needs the judge to scale its float error allowance.
-XFAIL = {"correct_float32": "judge: float32 engines need a float32 error allowance (Backend.unit_roundoff)"}
+XFAIL: dict[str, str] = {}  # stem -> why, for a known gap (none today)
 
 
 @pytest.mark.parametrize("stem", list(ENGINES))
@@ -38,3 +37,19 @@ def test_learner_engine(stem, tmp_path, capsys):
     if e["lacks"] is not None:
         assert set(e["lacks"]) <= set(doc["subject"]["lacks"])
     assert "Traceback" not in capsys.readouterr().err
+
+
+CONTROLS = [stem for stem, e in ENGINES.items() if e["correct"]]
+
+
+@pytest.mark.parametrize("stem", CONTROLS)
+def test_a_correct_engine_is_not_blamed_anywhere_in_the_corpus(stem, tmp_path, capsys):
+    """The whole corpus (every op, every edge, the MLPs) on each correct control: no false alarm."""
+    e = ENGINES[stem]
+    status = main(["run", "--engine", f"{path(stem)}:{e['class']}", *e["options"], "--backends", "engine",
+                   "--out", str(tmp_path)])
+    doc = json.loads((tmp_path / "conformance.json").read_text())
+    failing = [(r["case"], r["point"], r["verdict"], r["note"]) for r in doc["records"]
+               if r["backend"] == "engine" and r["verdict"] in ("mismatch", "unjudged")]
+    assert status == 0 and not failing, failing
+    assert doc["subject"]["coverage"]["records_run"] > 100, doc["subject"]["coverage"]
