@@ -69,6 +69,19 @@ class Partial:
 
 
 @dataclass
+class Second:
+    """One second partial: the engine's partial_i (its rule on SymPy symbols, z replaced by the forward)
+    differentiated in input j, next to ``sympy.diff`` of the forward twice."""
+
+    first: str  # the input of the engine's partial
+    then: str  # the input it is differentiated in
+    engine: sympy.Expr
+    sympy: sympy.Expr
+    proof: str
+    proof_detail: str
+
+
+@dataclass
 class OpStudy:
     """Everything the study found for one op."""
 
@@ -78,6 +91,7 @@ class OpStudy:
     partials: list[Partial]
     edges: list[dict] = field(default_factory=list)
     sweep: dict = field(default_factory=dict)
+    seconds: list[Second] = field(default_factory=list)
     steps: dict = field(default_factory=dict)
 
     @property
@@ -94,8 +108,10 @@ def _inputs(op: str) -> tuple[list[sympy.Symbol], tuple]:
 
 def _numeric_check(a: sympy.Expr, b: sympy.Expr, symbols, rng: random.Random) -> tuple[bool, str]:
     """Compare at 60 random points (positive and negative, away from 0) at 30 digits."""
-    fa = sympy.lambdify(symbols, a, modules=[{"relu": lambda v: max(v, 0)}, "mpmath"])
-    fb = sympy.lambdify(symbols, b, modules=[{"relu": lambda v: max(v, 0)}, "mpmath"])
+    special = {"relu": lambda v: max(v, 0), "DiracDelta": lambda v, *k: mpmath.mpf(0) if v != 0 else mpmath.nan,
+               "Heaviside": lambda v, *h: mpmath.mpf(1) if v > 0 else mpmath.mpf(0)}
+    fa = sympy.lambdify(symbols, a, modules=[special, "mpmath"])
+    fb = sympy.lambdify(symbols, b, modules=[special, "mpmath"])
     with mpmath.workdps(30):
         for _ in range(60):
             values = [mpmath.mpf(rng.choice((-1, 1)) * rng.uniform(0.1, 3)) for _ in symbols]
@@ -144,6 +160,24 @@ def rules_side_by_side(op: str) -> tuple[sympy.Expr, list[Partial]]:
         partials.append(Partial(str(symbol), as_written, engine, exact, proof, detail, entry, torch_z,
                                 _torch_same(as_written, torch_z, engine, torch)))
     return forward, partials
+
+
+def second_rules(op: str) -> list[Second]:
+    """Every second partial of the op: the engine's rule differentiated symbolically, proved against
+    ``sympy.diff`` applied twice (both orders of a mixed pair: d/dj of the engine's partial_i)."""
+    rule = RULES[op]
+    inputs, consts = _inputs(op)
+    forward = rule.forward(M, *inputs, *consts)
+    args = (*inputs, *consts)
+    out = []
+    for i, a in enumerate(inputs):
+        engine_partial = sympy.sympify(rule.partial(i, M, Z, *args)).subs(Z, forward)
+        for b in inputs:
+            engine = sympy.diff(engine_partial, b)
+            exact = sympy.diff(sympy.diff(forward, a), b)
+            proof, detail = _prove(engine, exact, [*inputs, *consts])
+            out.append(Second(str(a), str(b), engine, exact, proof, detail))
+    return out
 
 
 def _primitive_cases(op: str) -> list[Case]:
@@ -236,6 +270,7 @@ def study_op(op: str, with_plots_data: bool = True) -> OpStudy:
         raise ValueError(f"unknown op {op!r}; ops: {', '.join(RULES)}")
     forward, partials = rules_side_by_side(op)
     result = OpStudy(op, RULES[op], forward, partials, edge_table(op))
+    result.seconds = second_rules(op)
     if with_plots_data:
         result.sweep = sweep(op)
         result.steps = step_study(op)
@@ -311,6 +346,16 @@ def page(study: OpStudy) -> str:
     rows = [[f"d/d{p.input}", f"`{p.torch_entry}`", _tex(p.torch), p.torch_same] for p in study.partials]
     out.append(tabulate(rows, ["partial", "PyTorch entry", "as a formula", "against the engine's rule"],
                         tablefmt="github"))
+    if study.seconds:
+        out += ["", "### Second derivatives", "",
+                "The engine's partial (its rule as written, `z` replaced by the forward) differentiated once more "
+                "by SymPy, against `sympy.diff` applied twice. `create_graph=True` runs the same rule on Values, "
+                "so this is the rule behind the engine's Hessians (piecewise-constant partials such as "
+                "Heaviside give DiracDelta here and 0 in the engine: see the second-order conventions).", ""]
+        rows = [[f"d/d{s2.then}(d/d{s2.first})", _tex(s2.engine), _tex(s2.sympy), s2.proof, s2.proof_detail]
+                for s2 in study.seconds]
+        out.append(tabulate(rows, ["second partial", "engine's partial, differentiated", "sympy.diff twice",
+                                   "engine = SymPy?", "how"], tablefmt="github"))
     out += ["", "## 2. Conventions at edge points", ""]
     conventions = [c for c in CONVENTIONS.values() if c.op == op]
     for c in conventions:

@@ -56,6 +56,12 @@ def torch_subject(fn: Callable) -> Callable:
         grads = torch.autograd.grad(out, xs, allow_unused=True)
         return out.item(), [0.0 if g is None else g.item() for g in grads]
 
+    def hessian(*values):
+        """H[i][j] = d/dx_j of df/dx_i by torch.autograd.functional.hessian (the Function's backward, differentiated)."""
+        from .hessian import torch_hessian
+        return torch_hessian(None, values, fn=apply)
+
+    subject.hessian = hessian
     subject.__qualname__ = f"torch_subject({getattr(fn, '__qualname__', repr(fn))})"
     return subject
 
@@ -68,9 +74,12 @@ class Comparison:
     records: list[dict] = field(default_factory=list)
     failures: list[dict] = field(default_factory=list)
 
+    checks: list = field(default_factory=list)  # reference.gradcheck results (reentrant, zero upstream, linear)
+    second: list[dict] = field(default_factory=list)  # order-2 records (Hessians), with order=2
+
     @property
     def ok(self) -> bool:
-        return bool(self.records) and not self.failures
+        return bool(self.records) and not self.failures and all(c.ok for c in self.checks)
 
     def table(self) -> str:
         """Each backend's value and partials, the oracle's, each error and tolerance; never raises."""
@@ -103,6 +112,20 @@ class Comparison:
                 rows.append(["", *[""] * len(comps), "", "; ".join(errs)])
         table = tabulate(rows, ["backend", "value", *[f"d/d{v}" for v in names], "verdict", "note"],
                          tablefmt="simple", disable_numparse=True)
+        second = self.second
+        if second:
+            pairs = [(a, b) for a in names for b in names]
+            rows = [["oracle", *[_num(second[0]["oracle_hessian"].get(a, {}).get(b)) for a, b in pairs], "", ""]]
+            for r in second:
+                rows.append([r["backend"] + (" (subject)" if r.get("subject") else ""),
+                             *[_num(r["hessian"].get(a, {}).get(b)) for a, b in pairs],
+                             "FAILED " + r["verdict"] if r in self.failures else r["verdict"], r["note"] or r["message"]])
+            table += "\n\nHessian, H[x][y] = d/dy(df/dx):\n" + tabulate(
+                rows, ["backend", *[f"{a}{b}" for a, b in pairs], "verdict", "note"], tablefmt="simple",
+                disable_numparse=True)
+        if self.checks:
+            table += "\n\n" + "\n".join(f"{c.name}: {c.status.upper() if c.status == 'fail' else c.status}: {c.why}"
+                                         for c in self.checks)
         return "\n".join(head) + "\n" + table
 
     def _repr_markdown_(self) -> str:
@@ -142,7 +165,7 @@ def _as_case(f: Callable | str | Case, at) -> Case:
 
 def check_gradients(f: Callable | str | Case, at: dict | Sequence[float], backends: Sequence[str] | str = DEFAULT_BACKENDS,
                     rtol: float | None = None, atol: float = 0.0, engine: str | type | None = None, order: int = 1,
-                    subject: Callable | None = None) -> Comparison:
+                    subject: Callable | None = None, gradchecks: bool = False) -> Comparison:
     """Run f at ``at`` through the subject and ``backends``; judge each against the exact oracle.
 
     ``f`` is a function over a math namespace (``lambda m, x, y: ...``), an expression string, or a
@@ -154,9 +177,15 @@ def check_gradients(f: Callable | str | Case, at: dict | Sequence[float], backen
     ``rtol``/``atol`` each component fails when |b - oracle| > atol + rtol * |oracle|.
     The comparison fails when the subject is wrong, could not run f, raised, or when there is no
     oracle (nothing was judged), and when a named backend is off where nothing declared it.
+
+    ``order=2`` also compares Hessians (``reference.hessian``): the subject's (the engine's by
+    reverse over reverse; a callable's ``.hessian(*values)`` or third return value; ``torch_subject``
+    has one) and the named backends' against the exact one, entry by entry, both mixed orders kept.
+    ``gradchecks=True`` adds ``reference.gradcheck``'s checks of the Value class (reentrant backward,
+    zero upstream gives zero, backward(gradient=g) scales linearly): a failed one fails the comparison.
     """
-    if order != 1:
-        raise NotImplementedError("order=2 (Hessians) is not implemented in reference.testing yet")
+    if order not in (1, 2):
+        raise ValueError(f"order must be 1 or 2, got {order!r}")
     if isinstance(backends, str):
         backends = (backends,)
     case = _as_case(f, at)
@@ -171,24 +200,54 @@ def check_gradients(f: Callable | str | Case, at: dict | Sequence[float], backen
     for b in references:
         b.subject = False
     user = None if rtol is None else (float(rtol), float(atol))
-    records = run_case(case, [chosen_subject, *references], user=user)
+    records = run_case(case, [chosen_subject, *references], user=user, order=order)
     failures = [r for r in records if r["subject"] and r["verdict"] not in PASSING]
     # the backends the caller named are compared too: one that is off (undeclared) fails the check
     failures += [r for r in records if not r["subject"] and r["verdict"] in ("unjudged", "mismatch")
                  and not r["expected"]]
+    if order == 2 and not any(r["subject"] and r.get("order") == 2 for r in records):
+        failures.append({"backend": chosen_subject.name, "verdict": "unsupported", "subject": True, "order": 2,
+                         "note": "the subject has no second-order method: nothing was checked at order 2",
+                         "message": ""})
+    checks = []
+    if gradchecks and subject is None:
+        from .gradcheck import api_checks
+        cls = _value_class(engine)
+        if cls is not None:
+            checks = api_checks(cls, case, case.points[0].values)
     for recorder in _RECORDERS:
         recorder.extend(records)
-    return Comparison(case, records, failures)
+    return Comparison(case, [r for r in records if r.get("order", 1) == 1], failures, checks,
+                      [r for r in records if r.get("order") == 2])
+
+
+def _value_class(engine):
+    """The Value class of ``engine`` in this process (None for a file path, which runs in a worker)."""
+    if engine is None:
+        from autodiff import Value
+        return Value
+    if isinstance(engine, type):
+        return engine
+    if isinstance(engine, str) and ":" in engine and not engine.split(":")[0].endswith(".py"):
+        import importlib
+        module, name = engine.rsplit(":", 1)
+        try:
+            return getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError):
+            return None
+    return None
 
 
 def assert_gradients_agree(f: Callable | str | Case, at: dict | Sequence[float],
                            backends: Sequence[str] | str = DEFAULT_BACKENDS, rtol: float | None = None,
                            atol: float = 0.0, engine: str | type | None = None, order: int = 1,
-                           subject: Callable | None = None) -> Comparison:
+                           subject: Callable | None = None, gradchecks: bool = False) -> Comparison:
     """Raise AssertionError with a table when the subject is not checked and right; else the comparison."""
-    comparison = check_gradients(f, at, backends, rtol, atol, engine, order, subject)
+    comparison = check_gradients(f, at, backends, rtol, atol, engine, order, subject, gradchecks)
     if not comparison.ok:
-        why = "; ".join(f"{r['backend']}: {r['verdict']} ({r['note'] or r['message']})" for r in comparison.failures)
+        why = "; ".join([f"{r['backend']}{' (order 2)' if r.get('order') == 2 else ''}: {r['verdict']} "
+                         f"({r['note'] or r['message']})" for r in comparison.failures]
+                        + [f"{c.name}: {c.why}" for c in comparison.checks if not c.ok])
         raise AssertionError(f"gradients not checked and right: {why}\n{comparison.table()}")
     return comparison
 
