@@ -16,21 +16,16 @@ import sympy
 from sympy.printing.pycode import PythonCodePrinter
 
 from ..exact import DERIVATIONS, Derivation, NoOracle, relu
+from autodiff.rules import HELPERS, RULES
+
 from .base import Backend
 
 __all__ = ["DERIVATIONS", "IEEE_MATH", "SYMPY", "OracleBackend", "SympyBackend", "float_function", "relu"]
 
-SYMPY = type("SympyMath", (), {
-    "exp": staticmethod(sympy.exp),
-    "log": staticmethod(sympy.log),
-    "tanh": staticmethod(sympy.tanh),
-    "sigmoid": staticmethod(lambda x: 1 / (1 + sympy.exp(-x))),
-    "relu": staticmethod(relu),
-    "sin": staticmethod(sympy.sin),
-    "cos": staticmethod(sympy.cos),
-    "sqrt": staticmethod(sympy.sqrt),
-    "abs": staticmethod(sympy.Abs),
-})  # plain SymPy (53-bit Floats for float constants), as the study and bench use it
+# Plain SymPy (53-bit Floats for float constants), as the study and bench use it: each registry
+# row's own definition.
+SYMPY = type("SympyMath", (), {rule.name: staticmethod(lambda *a, _r=rule: _r.sympy(sympy, *a))
+                               for rule in RULES.values() if rule.method})
 
 
 # -- float64 code with IEEE semantics ------------------------------------------------------------
@@ -39,34 +34,6 @@ def _q(p: int, q: int) -> float:
         return p / q  # correctly rounded
     except OverflowError:
         return math.copysign(math.inf, p) * math.copysign(1.0, q)
-
-
-def _pow(x: float, y: float) -> float:
-    try:
-        return math.pow(x, y)
-    except OverflowError:
-        odd = x < 0 and float(y).is_integer() and int(y) % 2 == 1
-        return -math.inf if odd else math.inf
-    except ValueError:
-        if x == 0 and y < 0:
-            odd = float(y).is_integer() and int(y) % 2 == 1
-            return math.copysign(math.inf, x) if odd else math.inf
-        return math.nan
-
-
-def _exp(x: float) -> float:
-    try:
-        return math.exp(x)
-    except OverflowError:
-        return math.inf
-
-
-def _log(x: float) -> float:
-    return math.log(x) if x > 0 else (-math.inf if x == 0 else math.nan)
-
-
-def _periodic(f):
-    return lambda x: f(x) if math.isfinite(x) else math.nan
 
 
 def _hyperbolic(f):
@@ -78,20 +45,12 @@ def _hyperbolic(f):
     return g
 
 
-def _sign(x: float) -> float:
-    return 1.0 if x > 0 else -1.0 if x < 0 else (x if x != x else 0.0)
-
-
 def _heaviside(x: float, h0: float = 0.5) -> float:
     return 1.0 if x > 0 else 0.0 if x < 0 else (x if x != x else h0)
 
 
 def _dirac(x: float, k: int = 0) -> float:
     return 0.0 if (x == x and x != 0) else math.nan
-
-
-def _relu(x: float) -> float:
-    return x if x > 0 else (x if x != x else 0.0)
 
 
 def _max(*xs: float) -> float:
@@ -102,11 +61,12 @@ def _min(*xs: float) -> float:
     return math.nan if any(x != x for x in xs) else min(xs)
 
 
+_F = {name: rule.float for name, rule in RULES.items()}  # the registry's IEEE float functions
 IEEE_MATH = {
-    "_q": _q, "_pow": _pow, "_exp": _exp, "_log": _log, "_sin": _periodic(math.sin), "_cos": _periodic(math.cos),
-    "_tan": _periodic(math.tan), "_tanh": math.tanh, "_atan": math.atan, "_sinh": _hyperbolic(math.sinh),
-    "_cosh": _hyperbolic(math.cosh), "_abs": math.fabs, "_sign": _sign, "_heaviside": _heaviside, "_dirac": _dirac,
-    "_relu": _relu, "_max": _max, "_min": _min, "_pi": math.pi, "_e": math.e, "_inf": math.inf, "_nan": math.nan,
+    "_q": _q, "_pow": _F["pow"], "_exp": _F["exp"], "_log": _F["log"], "_sin": _F["sin"], "_cos": _F["cos"],
+    "_tan": _F["tan"], "_tanh": _F["tanh"], "_atan": _F["atan"], "_sinh": _hyperbolic(math.sinh),
+    "_cosh": _hyperbolic(math.cosh), "_abs": _F["abs"], "_sign": HELPERS["sign"], "_heaviside": _heaviside, "_dirac": _dirac,
+    "_relu": _F["relu"], "_max": _max, "_min": _min, "_pi": math.pi, "_e": math.e, "_inf": math.inf, "_nan": math.nan,
 }  # the namespace of the generated code: the math module behind IEEE wrappers
 
 
