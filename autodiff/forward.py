@@ -22,20 +22,25 @@ def jvp(f: Callable, primals: Sequence[float], tangents: Sequence[float]) -> tup
     out = _call(f, inputs)
     if not isinstance(out, Value):
         return float(out), 0.0
-    tangent = {id(v): float(t) for v, t in zip(inputs, tangents)}
+    # An input given a zero tangent, and everything computed from such inputs alone, carries a
+    # structural zero (absent here, as JAX's symbolic zeros): it adds nothing, even times an
+    # infinite or nan partial. A tangent that is computed and comes out 0 is a real zero.
+    tangent = {id(v): float(t) for v, t in zip(inputs, tangents) if t != 0}
     for node in topological(out):
         rule = node.rule
         if rule is None:
             continue
         children = node.children
         args = [c.data for c in children] + list(node.args)
-        total = 0.0
+        total = None
         for i, child in enumerate(children):
-            t = tangent.get(id(child), 0.0)
-            if t != 0.0:  # a zero tangent adds nothing, even where the partial is inf or nan
-                total += rule.partial(i, FLOAT, node.data, *args) * t
-        tangent[id(node)] = total
-    return out.data, tangent[id(out)]
+            t = tangent.get(id(child))
+            if t is not None:
+                term = rule.partial(i, FLOAT, node.data, *args) * t
+                total = term if total is None else total + term
+        if total is not None:
+            tangent[id(node)] = total
+    return out.data, tangent.get(id(out), 0.0)
 
 
 def _call(f: Callable, inputs: list[Value]):
