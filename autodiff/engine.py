@@ -34,7 +34,8 @@ __all__ = ["VALUE_MATH", "Value", "grad"]
 _new = object.__new__
 _DUNDER = {"+": "add", "-": "sub", "*": "mul", "/": "truediv", "**": "pow"}
 # While ``backward`` sorts a graph, an interior node's ``.grad`` holds this object as a "seen"
-# mark (interior gradients are reset by the pass anyway), so nodes need no slot for marking.
+# mark, so nodes need no slot for marking. Being -0.0 it is also the zero each interior gradient
+# starts from (-0.0 + x is x exactly), so no second pass resets them.
 _SEEN = float("-0.0")
 
 
@@ -169,7 +170,7 @@ def _topological(root: Value) -> list[Value]:
 def _interior_order(root: Value) -> list[Value]:
     """The op nodes reachable from root, each after the op nodes among its inputs (no recursion).
 
-    Marks nodes by setting ``.grad`` to ``_SEEN``; the caller resets every one of them.
+    Marks nodes by setting ``.grad`` to ``_SEEN`` (-0.0), which is where their sums start.
     """
     order: list[Value] = []
     if root._rule is None:
@@ -202,9 +203,7 @@ def _backpropagate(root: Value, seed, grads: dict | None):
     dict, seeded with ``root`` (``grad``: floats, or Values for ``create_graph``).
     """
     if grads is None:
-        order = _interior_order(root)
-        for node in order:
-            node.grad = 0.0
+        order = _interior_order(root)  # leaves every interior .grad at -0.0, the start of its sum
         root.grad += seed
         _LOOPS["slot"](order, None)
     else:
