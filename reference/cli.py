@@ -1,8 +1,14 @@
-"""The ``adcheck`` command: run, check, study, graph, train, bench."""
+"""The ``adcheck`` command: run, check, study, graph, train, bench, list, fuzz.
+
+Heavy imports (torch, SymPy) happen only inside the commands that use them, after every
+argument has been checked: a typo is answered at once, and ``graph`` and ``list`` (but for
+``list backends``) never load them.
+"""
 from __future__ import annotations
 
 import argparse
-import json
+import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -10,6 +16,11 @@ from pathlib import Path
 from . import __version__
 
 EXIT_OK, EXIT_MISMATCH, EXIT_USAGE, EXIT_UNCHECKED = 0, 1, 2, 3
+# The names of reference.backends.BACKENDS, in its order (a test keeps them equal): known here
+# without importing the backends, which load torch and SymPy.
+BACKEND_NAMES = ("engine", "forward", "torch", "sympy", "fd-forward", "fd-central", "fd-five-point",
+                 "fd-richardson", "fd-complex-step")
+MAX_BUDGET = 86400.0  # one day of SymPy work per case is already absurd
 
 
 class UsageError(Exception):
@@ -22,7 +33,64 @@ def _backend_names(text: str | None):
     names = tuple(n.strip() for n in text.split(",") if n.strip())
     if not names:
         raise UsageError("--backends needs at least one name")
+    unknown = [n for n in names if n not in BACKEND_NAMES]
+    if unknown:
+        raise UsageError(f"unknown backend {unknown[0]!r}; known: {', '.join(BACKEND_NAMES)}")
     return names
+
+
+def _budget(text: str) -> float:
+    """--budget: seconds of SymPy work per case, a positive finite number of at most a day."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0 or value > MAX_BUDGET:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of seconds above 0 and at most {MAX_BUDGET:g}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of at least 1")
+    return value
+
+
+def _point(args) -> dict:
+    from .expr import ExpressionError, parse_point
+    try:
+        return parse_point(args.at)
+    except ExpressionError as err:
+        raise UsageError(str(err)) from None
+
+
+def _expression_case(expression: str, at: dict):
+    """The one-point case of an expression (parsed by the whitelist, never eval'd); UsageError if bad."""
+    from .expr import ExpressionError, to_case
+    try:
+        return to_case(expression, at)
+    except ExpressionError as err:
+        raise UsageError(str(err)) from None
+
+
+def _progress(what: str, unit: str = ""):
+    from .progress import Progress
+    return Progress(what, unit=unit)
+
+
+def _scheduler_check(args) -> str | None:
+    """--scheduler ADDRESS: needs dask.distributed (checked before any work starts)."""
+    address = getattr(args, "scheduler", None)
+    if not address:
+        return None
+    import importlib.util
+    if importlib.util.find_spec("distributed") is None:
+        raise UsageError("--scheduler needs dask.distributed: pip install 'adcheck[dask]'")
+    return address
 
 
 def _engine_spec(args):
@@ -33,20 +101,14 @@ def _engine_spec(args):
         if extra:
             raise UsageError(f"--{extra[0].replace('_', '-')} needs --engine")
         return None
-    from .backends.engine import load_class
-    from .subject.load import parse_spec
+    from .subject.load import check_class_defined, parse_spec  # no torch, no SymPy, no import of the engine
     try:
         spec = parse_spec(engine, getattr(args, "grad_attr", None), getattr(args, "backward_method", None),
                           getattr(args, "functions", None), getattr(args, "engine_timeout", 5.0))
-        return _checked(spec)
+        check_class_defined(spec)
+        return spec
     except ValueError as err:
         raise UsageError(str(err)) from None
-
-
-def _checked(spec):
-    from .backends.engine import _check_class_defined
-    _check_class_defined(spec)
-    return spec
 
 
 def _with_engine(names, spec):
@@ -80,32 +142,37 @@ def _subject_lines(subject, summary) -> list[str]:
 
 
 def cmd_run(args) -> int:
-    from .backends import OracleBackend
+    spec = _engine_spec(args)
+    names = _with_engine(_backend_names(args.backends), spec)
+    scheduler = _scheduler_check(args)
     from .cases import CORPUS, select
-    from .harness import describe_backends, run, terminal_progress
+    cases = select(args.only, CORPUS)
+    if not cases:
+        raise UsageError(f"--only {args.only!r} matches no case (`adcheck list cases` and `adcheck list tags` "
+                         "show what there is)")
+    # every argument is checked: from here on torch and SymPy load
+    from .backends import OracleBackend
+    from .harness import describe_backends, run
     from .report import versions, write_report
     from .summary import exit_status, summarize
 
-    if args.workers < 1:
-        raise UsageError("--workers must be at least 1")
-    spec = _engine_spec(args)
-    names = _with_engine(_backend_names(args.backends), spec)
+    options = _harness_options(run, args.order, scheduler)
     backends = _make_backends(names, spec)
-    cases = select(args.only, CORPUS)
-    if not cases:
-        raise UsageError(f"--only {args.only!r} matches no case (try a case name or a tag such as op:tanh)")
     start = time.perf_counter()
     engine = next((b for b in backends if b.name == "engine"), None)
     subject = engine.engine if engine is not None else None
     if subject is not None:
         subject.prepare()  # load, probe every op by form, diagnose: before the corpus
     records = []
-    for batch in run(cases, [b.name for b in backends], spec, args.workers, args.budget, terminal_progress()):
-        records.extend(batch)
+    with _progress("run", "cases") as progress:
+        for batch in run(cases, [b.name for b in backends], spec, args.workers, args.budget, progress, **options):
+            records.extend(batch)
     summary = summarize(records)
     meta = {"engine": engine.label if engine else "(not run)", "oracle": OracleBackend.method,
             "backends": describe_backends(backends), "versions": versions(),
             "selection": args.only or "all", "budget_seconds": args.budget}
+    if args.order != 1:
+        meta["order"] = args.order
     if subject is not None:
         meta["subject"] = subject.subject_dict(records)
         meta["subject"]["coverage"] = {**summary.get("coverage", {}), "probes": dict(subject.probes)}
@@ -125,6 +192,22 @@ def cmd_run(args) -> int:
     return _subject_exit(exit_status(summary, getattr(args, "strict", False)), subject)
 
 
+def _harness_options(function, order: int, scheduler: str | None) -> dict:
+    """order= and scheduler= for a harness function, or a one-line error where it cannot take them yet."""
+    import inspect
+    params = inspect.signature(function).parameters
+    options = {}
+    if order != 1:
+        if "order" not in params:
+            raise UsageError("--order 2 is not available yet in this version of the harness")
+        options["order"] = order
+    if scheduler:
+        if "scheduler" not in params:
+            raise UsageError("--scheduler is not available yet in this version of the harness")
+        options["scheduler"] = scheduler
+    return options
+
+
 def _subject_exit(status: int, subject) -> int:
     """The run's status, with what the probes found: a broken engine is 3, a diagnosed bug is 1."""
     if subject is None:
@@ -137,21 +220,24 @@ def _subject_exit(status: int, subject) -> int:
 
 
 def check_result(expression: str, at: dict, backend_names=None, engine=None,
-                 budget: float | None = 60.0, strict: bool = False) -> dict:
-    """``adcheck check`` as data: the JSON of DESIGN.md (with "subject" and "diagnosis" for another engine)."""
-    from .expr import ExpressionError, to_case
+                 budget: float | None = 60.0, strict: bool = False, order: int = 1) -> dict:
+    """``adcheck check`` as data: the JSON of DESIGN.md (with "subject" and "diagnosis" for another engine).
+
+    With ``order=2`` the oracle and each backend with a second-order method also carry
+    ``"hessian": {x: {y: H}}`` (``H[x][y]`` is d/dy of df/dx), with its own verdict.
+    """
+    case = _expression_case(expression, at)
     from .harness import run_case
     from .summary import exit_status, overall_verdict, summarize
-    try:
-        case = to_case(expression, at)
-    except ExpressionError as err:
-        raise UsageError(str(err)) from None
+    options = _harness_options(run_case, order, None)
     backends = _make_backends(backend_names, engine)
     subject = next((b.engine for b in backends if b.name == "engine" and b.engine is not None), None)
     if subject is not None:
         subject.prepare()
-    records = run_case(case, backends, budget)
-    first = records[0]
+    records = run_case(case, backends, budget, **options)
+    first_order = [r for r in records if r.get("order", 1) == 1]
+    second = [r for r in records if r.get("order") == 2]
+    first = first_order[0]
     doc = {
         "expression": case.name,
         "point": first["point"],
@@ -160,9 +246,17 @@ def check_result(expression: str, at: dict, backend_names=None, engine=None,
                                     "grad": r["grad"], "max_rel_err": r["max_rel_err"], "tolerance": r["tolerance"],
                                     **({"note": r["note"]} if r["note"] else {}),
                                     **({"message": r["message"]} if r["message"] else {})}
-                     for r in records},
+                     for r in first_order},
         "verdict": overall_verdict(records),
     }
+    if order == 2:
+        doc["order"] = 2
+        doc["oracle"]["hessian"] = second[0]["oracle_hessian"] if second else {}
+        for r in second:
+            entry = doc["backends"].setdefault(r["backend"], {"status": r["status"], "verdict": r["verdict"]})
+            entry.update({"hessian": r["hessian"], "hessian_verdict": r["verdict"],
+                          "hessian_max_rel_err": r["max_rel_err"],
+                          **({"hessian_note": r["note"] or r["message"]} if (r["note"] or r["message"]) else {})})
     summary = summarize(records)
     status = _subject_exit(exit_status(summary, strict), subject)
     if subject is not None:
@@ -174,89 +268,211 @@ def check_result(expression: str, at: dict, backend_names=None, engine=None,
     return doc
 
 
+def _hessian_table(result: dict) -> str:
+    """The Hessians of ``check --order 2``: one row per backend, one column per entry H[x][y]."""
+    from tabulate import tabulate
+    names = list(result["point"])
+    pairs = [(a, b) for a in names for b in names]
+
+    def cell(h, a, b):
+        x = (h or {}).get(a, {}).get(b, "")
+        return f"{x:.10g}" if isinstance(x, float) else str(x)
+
+    rows = [["oracle", "", *[cell(result["oracle"].get("hessian"), a, b) for a, b in pairs], ""]]
+    for name, entry in result["backends"].items():
+        if "hessian_verdict" in entry:
+            rows.append([name, entry["hessian_verdict"], *[cell(entry["hessian"], a, b) for a, b in pairs],
+                         entry.get("hessian_note", "")])
+    return ("Hessian, H[x][y] = d/dy (df/dx):\n\n"
+            + tabulate(rows, ["backend", "verdict", *[f"{a}{b}" for a, b in pairs], "note"], tablefmt="simple",
+                       disable_numparse=True) + "\n")
+
+
 def cmd_check(args) -> int:
-    from .expr import ExpressionError, parse_point
-    from .report import check_table, dumps
-    try:
-        at = parse_point(args.at)
-    except ExpressionError as err:
-        raise UsageError(str(err)) from None
+    at = _point(args)
+    _expression_case(args.expression, at)  # a bad expression is answered before anything heavy loads
     spec = _engine_spec(args)
-    result = check_result(args.expression, at, _with_engine(_backend_names(args.backends), spec), spec,
-                          strict=getattr(args, "strict", False))
+    names = _with_engine(_backend_names(args.backends), spec)
+    result = check_result(args.expression, at, names, spec, budget=args.budget,
+                          strict=getattr(args, "strict", False), order=args.order)
     status = result.pop("exit_status")
+    from .report import check_table, dumps
     if args.json:
         print(dumps(result))
     else:
-        print(check_table(result), end="")
+        text = check_table(result)
+        if args.order == 2:
+            text += "\n" + _hessian_table(result)
+        print(text, end="")
         for d in result.get("diagnosis", []):
             print(f"{d['kind']}{' ' + d['op'] if d['op'] else ''}: {d['summary']}")
     return status
 
 
-def cmd_graph(args) -> int:
-    from autodiff import Value, render_graph
+def _output_path(text: str) -> Path:
+    path = Path(text)
+    if path.suffix.lower().lstrip(".") not in ("svg", "png", "pdf", "dot", "gv"):
+        raise UsageError(f"-o {path}: the name must end in .svg, .png, .pdf or .dot")
+    if not path.parent.is_dir():
+        raise UsageError(f"-o {path}: no folder {path.parent}")
+    return path
 
-    from autodiff.engine import VALUE_MATH as _ENGINE_MATH
 
-    from .expr import ExpressionError, parse, parse_point
+def _write_graph(dot, path: Path) -> None:
+    from autodiff.draw import write_graph
     try:
-        at = parse_point(args.at)
+        write_graph(dot, path)
+    except (ImportError, RuntimeError, ValueError) as err:
+        raise UsageError(str(err)) from None
+
+
+def cmd_graph(args) -> int:
+    """The graph of an expression after backward: this project's engine, or (--engine) the subject's own."""
+    at = _point(args)
+    path = _output_path(args.output)
+    if args.engine or any(getattr(args, f, None) for f in ("grad_attr", "backward_method", "functions")):
+        return _graph_of_engine(args, at, path)
+    from autodiff import Value, draw_dot
+    from autodiff.engine import VALUE_MATH
+
+    from .expr import ExpressionError, parse
+    try:
         variables, compiled = parse(args.expression)
     except ExpressionError as err:
         raise UsageError(str(err)) from None
-    missing = [v for v in variables if v not in at]
-    if missing:
-        raise UsageError(f"no value given for {', '.join(missing)}")
+    _expression_case(args.expression, at)  # every variable given, none extra
     env = {v: Value(at[v], label=v) for v in variables}
-    out = compiled(_ENGINE_MATH, env)
+    out = compiled(VALUE_MATH, env)
     if not isinstance(out, Value):
         raise UsageError("the expression has no variables: there is no graph to draw")
     out.label = "out"
     out.backward()
-    path = Path(args.output)
-    if path.suffix.lower().lstrip(".") not in ("svg", "png", "pdf", "dot", "gv"):
-        raise UsageError(f"-o {path}: the name must end in .svg, .png, .pdf or .dot")
-    try:
-        render_graph(out, path, rankdir=args.rankdir)
-    except (ImportError, RuntimeError) as err:
-        raise UsageError(str(err)) from None
+    _write_graph(draw_dot(out, rankdir=args.rankdir), path)
     print(f"wrote {path}")
     return EXIT_OK
 
 
-def cmd_fuzz(args) -> int:
-    from .fuzz import fuzz, write
-    if args.budget < 1 or args.workers < 1:
-        raise UsageError("--budget and --workers must be at least 1")
+def _graph_of_engine(args, at: dict, path: Path) -> int:
+    """``graph --engine``: the engine's own nodes with their gradients beside the true adjoints, wrong ones red."""
     spec = _engine_spec(args)
-    from .harness import terminal_progress
-    result = fuzz(args.budget, args.seed, args.workers, spec, progress=terminal_progress())
+    case = _expression_case(args.expression, at)
+    if not case.variables:
+        raise UsageError("the expression has no variables: there is no graph to draw")
+    point = case.points[0].values
+    from .subject.session import Subject
+    from .subject.tasks import Tasks
+    from .subject.worker import Failure
+    subject = Subject.from_spec(spec)
+    try:
+        subject.prepare(diagnose_too=False)
+        if subject.broken:
+            print(f"adcheck: {subject.class_name} from {subject.file} could not be used: {subject.broken}",
+                  file=sys.stderr)
+            return EXIT_UNCHECKED
+        got = subject.graph(case, point)
+    finally:
+        subject.close()
+    if isinstance(got, Failure):
+        if got.kind == "unsupported":
+            print(f"adcheck: {subject.class_name} cannot build {case.name}: {got.message}", file=sys.stderr)
+            return EXIT_UNCHECKED
+        print(f"adcheck: {subject.class_name} failed on {case.name}: {got.kind}: {got.message}", file=sys.stderr)
+        return EXIT_MISMATCH
+    nodes = got.get("nodes", [])
+    if not nodes:
+        raise UsageError("the expression has no variables: there is no graph to draw")
+    truth = Tasks(cls=_project_value())
+    truth.setup()
+    true_nodes = truth.graph(case, point)["nodes"]
+    by_step = {n["step"]: n for n in true_nodes if n.get("step") is not None}
+    by_variable = {n["variable"]: n for n in true_nodes if n.get("variable")}
+    for node in nodes:
+        match = by_variable.get(node.get("variable")) if node.get("variable") else by_step.get(node.get("step"))
+        if match is not None:
+            node["true_grad"] = match["grad"]
+        if node.get("variable"):
+            node["label"] = node["variable"]
+    nodes[-1]["label"] = nodes[-1].get("label") or "out"
+    from autodiff.draw import _close, draw_nodes
+    rtol = 1e-4 if subject.detected.get("precision") == "float32" else 1e-9
+    wrong = [i for i, n in enumerate(nodes) if "true_grad" in n and not _close(n["grad"], n["true_grad"], rtol)]
+    _write_graph(draw_nodes(nodes, rankdir=args.rankdir, rtol=rtol), path)
+    checked = sum("true_grad" in n for n in nodes)
+    print(f"wrote {path}: the graph of {subject.class_name} from {subject.file}, {len(nodes)} nodes, "
+          f"{checked} with a true gradient beside their own")
+    if not got.get("readable"):
+        print(f"{subject.class_name}'s nodes do not name their inputs (looked for _prev, prev, _children, "
+              f"_parents): only the output is drawn")
+    if wrong:
+        print(f"{len(wrong)} of {checked} nodes have a wrong gradient (red). {_first_wrong(nodes, wrong[-1])}")
+        return EXIT_MISMATCH
+    print("every gradient matches the true adjoint")
+    return EXIT_OK
+
+
+def _first_wrong(nodes: list[dict], k: int) -> str:
+    """Where backward first goes wrong: the wrong node nearest the output, and the ops it feeds.
+
+    Nodes run inputs first, so every node after ``k`` is right: ``k``'s gradient is wrong because
+    one of the backward steps of the nodes it feeds (or their accumulation into it) is.
+    """
+    node = nodes[k]
+    what = f"the {node['op']} node" if node.get("op") else "the leaf"
+    if node.get("label") and node.get("variable"):
+        what += f" {node['label']}"
+    users = [n for n in nodes if k in n.get("inputs", [])]
+    ops = list(dict.fromkeys(n.get("op") or "?" for n in users))
+    text = (f"Going back from the output, the first wrong one is {what} (data {node['data']:.6g}): grad "
+            f"{node['grad']:.6g}, true {node['true_grad']:.6g}.")
+    if len(users) == 1:
+        text += f" It feeds one {ops[0]} node, whose backward step passes it the wrong gradient."
+    elif users:
+        text += (f" It feeds {len(users)} nodes ({', '.join(ops)}): one of their backward steps is wrong, or "
+                 "their contributions are not all added up (+=).")
+    return text
+
+
+def _project_value():
+    from autodiff import Value
+    return Value
+
+
+def cmd_fuzz(args) -> int:
+    if args.budget is not None:
+        raise UsageError("fuzz: the number of expressions is now --count N; --budget means seconds of SymPy "
+                         "work per case (in run and check)")
+    spec = _engine_spec(args)
+    scheduler = _scheduler_check(args)
+    from .fuzz import fuzz, write
+    with _progress("fuzz", "expressions") as progress:
+        result = fuzz(args.count, args.seed, args.workers, spec, progress=progress, scheduler=scheduler)
     path = write(result, Path(args.out))
-    print(f"{args.budget} expressions in {result['seconds']:.1f} s "
-          f"({args.budget / result['seconds']:.1f}/s): {len(result['findings'])} disagreement(s). Wrote {path}")
+    rate = args.count / result["seconds"] if result["seconds"] > 0 else float("inf")
+    ran = f"; the engine ran {result['ran']} of {result['checked']}" if spec is not None else ""
+    print(f"{args.count} expressions in {result['seconds']:.1f} s ({rate:.1f}/s){ran}: "
+          f"{len(result['findings'])} disagreement(s). Wrote {path}")
+    if spec is not None and result["checked"] and not result["ran"]:
+        return EXIT_UNCHECKED
     return EXIT_MISMATCH if result["findings"] else EXIT_OK
 
 
 def cmd_study(args) -> int:
     from autodiff import RULES
-
-    from .study import write_study
     unknown = [op for op in args.ops if op not in RULES]
     if unknown:
         raise UsageError(f"unknown op {unknown[0]!r}; ops: {', '.join(RULES)}")
-    from .harness import terminal_progress
-    for path in write_study(args.ops or None, Path(args.out), progress=terminal_progress()):
+    from .study import write_study
+    with _progress("study", "ops") as progress:
+        paths = write_study(args.ops or None, Path(args.out), progress=progress)
+    for path in paths:
         print(f"wrote {path}")
     return EXIT_OK
 
 
 def cmd_train(args) -> int:
-    from .harness import terminal_progress
     from .training import TOLERANCE, main as train_main
-    if args.epochs < 1:
-        raise UsageError("--epochs must be at least 1")
-    runs = train_main(Path(args.out), args.epochs, progress=terminal_progress())
+    with _progress("train", "runs") as progress:
+        runs = train_main(Path(args.out), args.epochs, progress=progress)
     for r in runs:
         s = r.setting
         batch = "full batch" if s.batch_size is None else f"batch {s.batch_size}"
@@ -265,6 +481,26 @@ def cmd_train(args) -> int:
               f"({1e3 * r.engine_seconds / s.epochs:.1f} ms/epoch, torch {1e3 * r.torch_seconds / s.epochs:.1f})")
     print(f"wrote {Path(args.out) / 'training' / 'training.md'}")
     return EXIT_OK if all(r.worst <= TOLERANCE for r in runs) else EXIT_MISMATCH
+
+
+LISTS = ("cases", "tags", "ops", "backends")
+
+
+def cmd_list(args) -> int:
+    """What can be selected, one per line."""
+    if args.what == "cases":
+        from .cases import CORPUS
+        lines = [c.name for c in CORPUS]
+    elif args.what == "tags":
+        from .cases import CORPUS
+        lines = sorted({t for c in CORPUS for t in c.all_tags})
+    elif args.what == "ops":
+        from autodiff import RULES
+        lines = list(RULES)
+    else:
+        lines = list(BACKEND_NAMES)  # == reference.backends.BACKENDS (a test says so), without loading torch
+    sys.stdout.write("".join(f"{line}\n" for line in lines))
+    return EXIT_OK
 
 
 def _engine_options(p, strict: bool = True) -> None:
@@ -279,55 +515,115 @@ def _engine_options(p, strict: bool = True) -> None:
                        help="a raise where IEEE doubles give inf/nan fails the run too")
 
 
+BACKENDS_HELP = f"comma-separated backend names (default: all): {', '.join(BACKEND_NAMES)}"
+BUDGET_HELP = "seconds of SymPy work per case (default 60)"
+
+
+def _order_option(p) -> None:
+    p.add_argument("--order", type=int, choices=(1, 2), default=1,
+                   help="2 also compares Hessians, entry by entry (default 1: gradients)")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and the way to more help), not the whole usage text."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="adcheck", description="Automatic and symbolic differentiation side by side.")
+    parser = _Parser(prog="adcheck", description="Automatic and symbolic differentiation side by side.")
     parser.add_argument("--version", action="version", version=f"adcheck {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("run", help="the conformance harness: every case through every backend")
     p.add_argument("--out", default="reports", help="folder for conformance.md and .json (default: reports)")
-    p.add_argument("--backends", help="comma-separated backend names (default: all)")
+    p.add_argument("--backends", help=BACKENDS_HELP)
     _engine_options(p)
-    p.add_argument("--only", metavar="PATTERN", help="cases whose name contains PATTERN or with tag PATTERN")
-    p.add_argument("--workers", type=int, default=1, help="parallel worker processes (same output)")
-    p.add_argument("--budget", type=float, default=60.0, help="seconds of SymPy work per case (default 60)")
+    p.add_argument("--only", metavar="PATTERN", help="cases whose name contains PATTERN or with tag PATTERN "
+                                                     "(see adcheck list cases / adcheck list tags)")
+    p.add_argument("--workers", type=_positive_int, default=1, help="parallel worker processes (same output)")
+    p.add_argument("--budget", type=_budget, default=60.0, metavar="SECONDS", help=BUDGET_HELP)
+    _order_option(p)
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run the cases on a Dask distributed cluster "
+                                                          "(e.g. tcp://127.0.0.1:8786)")
     p.set_defaults(run=cmd_run)
 
     p = sub.add_parser("check", help="one expression through every backend")
-    p.add_argument("expression")
+    p.add_argument("expression", help="e.g. 'tanh(x*y) + x**2' (a leading minus is fine: '-x')")
     p.add_argument("--at", required=True, help="the point, e.g. x=0.5,y=-1")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--backends", help="comma-separated backend names (default: all)")
+    p.add_argument("--backends", help=BACKENDS_HELP)
+    p.add_argument("--budget", type=_budget, default=60.0, metavar="SECONDS", help=BUDGET_HELP)
+    _order_option(p)
     _engine_options(p)
     p.set_defaults(run=cmd_check)
 
-    p = sub.add_parser("graph", help="the engine's computation graph of an expression, after backward")
-    p.add_argument("expression")
+    p = sub.add_parser("graph", help="the computation graph of an expression, after backward (engine only: "
+                                     "no torch, no SymPy)")
+    p.add_argument("expression", help="e.g. 'tanh(x1*w1 + x2*w2 + b)'")
     p.add_argument("--at", required=True, help="the point, e.g. x=0.5,y=-1")
     p.add_argument("-o", "--output", required=True, help="FILE.svg, .png, .pdf or .dot")
     p.add_argument("--rankdir", default="LR", choices=["LR", "TB", "RL", "BT"])
+    _engine_options(p, strict=False)
     p.set_defaults(run=cmd_graph)
 
     p = sub.add_parser("train", help="train the same MLPs with the engine and PyTorch; compare every epoch")
-    p.add_argument("--epochs", type=int, default=100)
+    p.add_argument("--epochs", type=_positive_int, default=100)
     p.add_argument("--out", default="reports", help="folder that gets training/ (default: reports)")
     p.set_defaults(run=cmd_train)
 
     p = sub.add_parser("study", help="the per-operation study: one page per primitive op under reports/ops/")
-    p.add_argument("ops", nargs="*", metavar="OP", help="ops to study (default: all)")
+    p.add_argument("ops", nargs="*", metavar="OP", help="ops to study (default: all; see adcheck list ops)")
     p.add_argument("--out", default="reports", help="folder that gets ops/ (default: reports)")
     p.set_defaults(run=cmd_study)
 
     p = sub.add_parser("fuzz", help="random expressions through engine, torch and SymPy")
-    p.add_argument("--budget", type=int, default=200, help="how many expressions (default 200)")
+    p.add_argument("--count", type=_positive_int, default=200, metavar="N", help="how many expressions (default 200)")
+    p.add_argument("--budget", default=None, help=argparse.SUPPRESS)  # renamed --count: a one-line hint
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--workers", type=_positive_int, default=1)
+    p.add_argument("--scheduler", metavar="ADDRESS", help="check the expressions on a Dask distributed cluster")
     _engine_options(p)
     p.add_argument("--out", default="reports", help="folder for fuzz.md (default: reports)")
     p.set_defaults(run=cmd_fuzz)
 
+    p = sub.add_parser("list", help="what can be selected, one per line: cases, tags, ops or backends")
+    p.add_argument("what", choices=LISTS)
+    p.set_defaults(run=cmd_list)
+
     sub.add_parser("bench", help="benchmarks against micrograd and torch (adcheck bench --help)")
     return parser
+
+
+def _leading_minus(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """``adcheck check -x --at x=1``: an expression that starts with '-' is not an option.
+
+    The first argument of ``check``/``graph`` that starts with a single '-', is not one of the
+    command's options and is not an option's value, is the expression: it is moved behind ``--``.
+    """
+    if not argv or argv[0] not in ("check", "graph") or "--" in argv:
+        return argv
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[argv[0]]
+    takes_value = {s for a in sub._actions for s in a.option_strings if a.nargs != 0}
+    known = {s for a in sub._actions for s in a.option_strings}
+    rest, expression, skip = [], None, False
+    for token in argv[1:]:
+        if skip:
+            rest.append(token)
+            skip = False
+            continue
+        if token in takes_value:
+            skip = True
+        elif (expression is None and token.startswith("-") and not token.startswith("--") and len(token) > 1
+              and token not in known and not any(token.startswith(k) for k in known if k.startswith("-") and
+                                                  not k.startswith("--") and len(k) == 2 and k in takes_value)):
+            expression = token
+            continue
+        rest.append(token)
+    if expression is None:
+        return argv
+    return [argv[0], *rest, "--", expression]
 
 
 def _unshadow() -> None:
@@ -347,20 +643,37 @@ def main(argv: list[str] | None = None) -> int:
         from .bench import main as bench_main
         return _guarded(lambda: bench_main(argv[1:]))
     parser = build_parser()
+    if not argv:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(_leading_minus(parser, argv))
     except SystemExit as stop:  # argparse exits 2 on bad usage, 0 on --help/--version
         return int(stop.code or 0)
     if args.command is None:
-        parser.print_help()
-        return EXIT_OK
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
     return _guarded(lambda: args.run(args))
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader went away (``adcheck check --json | head``): stop quietly, as a killed pipe writer does."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that the final flush at exit cannot complain again
+    except (OSError, ValueError):
+        pass
+    return 141  # 128 + SIGPIPE
 
 
 def _guarded(action) -> int:
     """Run a command: bad input and interrupts become one line and an exit status."""
     try:
-        return action()
+        status = action()
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
     except SystemExit as stop:
         return int(stop.code or 0)
     except UsageError as err:

@@ -15,11 +15,22 @@ FUZZ_BACKENDS = ("torch", "sympy")
 
 def disagreement(tree, point: dict, engine: str | None = None) -> list[dict]:
     """The failing records of one expression (empty when every backend agrees)."""
+    return _outcome(tree, point, engine)[0]
+
+
+def _outcome(tree, point: dict, engine) -> tuple[list[dict], bool]:
+    """(the failing records, whether the engine really ran the expression).
+
+    An op the engine lacks is not a disagreement: the expression counts as not run.
+    """
     from .testing import check_gradients
     used = _used(tree, point)
     if not used:
-        return []
-    return check_gradients(text(tree), used, FUZZ_BACKENDS, engine=engine).failures
+        return [], False
+    comparison = check_gradients(text(tree), used, FUZZ_BACKENDS, engine=engine)
+    ran = any(r.get("subject") and r["status"] == "ok" for r in comparison.records)
+    failures = [r for r in comparison.failures if not (r.get("subject") and r["verdict"] == "unsupported")]
+    return failures, ran
 
 
 def _used(tree, point: dict) -> dict:
@@ -27,35 +38,70 @@ def _used(tree, point: dict) -> dict:
     return {v: point[v] for v in parse(text(tree))[0]}
 
 
-def _check(job) -> dict | None:
+def _check(job) -> dict:
+    """One expression: whether it was checked (it has variables), whether the engine ran it, and
+    the minimised disagreement if there is one."""
     index, tree, point, engine = job
-    failures = disagreement(tree, point, engine)
+    checked = bool(_used(tree, point))
+    failures, ran = _outcome(tree, point, engine)
+    out = {"index": index, "checked": checked, "ran": ran, "finding": None}
     if not failures:
-        return None
+        return out
     small = minimize(tree, lambda t: bool(disagreement(t, point, engine)))
     final = disagreement(small, point, engine)
     used = _used(small, point)
-    return {"index": index, "expression": text(tree), "minimal": text(small), "point": used,
-            "backends": sorted({r["backend"] for r in final}),
-            "records": [{k: r[k] for k in ("backend", "grad", "oracle_grad", "note")} for r in final]}
+    out["finding"] = {"index": index, "expression": text(tree), "minimal": text(small), "point": used,
+                      "backends": sorted({r["backend"] for r in final}),
+                      "records": [{k: r[k] for k in ("backend", "grad", "oracle_grad", "note")} for r in final]}
+    return out
 
 
-def fuzz(budget: int, seed: int = 0, workers: int = 1, engine: str | None = None, depth: int = 4,
-         progress=None) -> dict:
-    """Check ``budget`` random expressions drawn from ``seed``; the findings are the same for a seed."""
+def fuzz(count: int, seed: int = 0, workers: int = 1, engine=None, depth: int = 4,
+         progress=None, scheduler: str | None = None) -> dict:
+    """Check ``count`` random expressions drawn from ``seed``; the findings are the same for a seed.
+
+    ``workers`` local processes, or the workers of the Dask distributed cluster at ``scheduler``
+    (same jobs, same results). The result counts the expressions checked (those with variables)
+    and those the engine really ran.
+    """
     rng = random.Random(seed)
-    jobs = [(i, random_tree(rng, depth), random_point(rng), engine) for i in range(budget)]
+    jobs = [(i, random_tree(rng, depth), random_point(rng), engine) for i in range(count)]
     start = time.perf_counter()
     results = []
-    with ProcessPoolExecutor(workers) if workers > 1 else _InProcess() as pool:
-        for i, result in enumerate(pool.map(_check, jobs, chunksize=8)):
-            results.append(result)
-            if progress and ((i + 1) % 10 == 0 or i + 1 == budget):
-                progress(i + 1, budget, f"{sum(1 for r in results if r)} found")
+    for i, result in enumerate(_map(jobs, workers, scheduler)):
+        results.append(result)
+        if progress and ((i + 1) % 10 == 0 or i + 1 == count):
+            progress(i + 1, count, f"{sum(1 for r in results if r['finding'])} found")
     seconds = time.perf_counter() - start
-    return {"budget": budget, "seed": seed, "engine": getattr(engine, "text", engine) or "autodiff.engine.Value",
+    return {"count": count, "seed": seed, "engine": getattr(engine, "text", engine) or "autodiff.engine.Value",
             "engine_options": " ".join(getattr(engine, "options", [])),
-            "findings": [r for r in results if r], "seconds": seconds}
+            "checked": sum(r["checked"] for r in results), "ran": sum(r["ran"] for r in results),
+            "scheduler": scheduler or "", "findings": [r["finding"] for r in results if r["finding"]],
+            "seconds": seconds}
+
+
+def _map(jobs, workers: int, scheduler: str | None):
+    """_check over the jobs, results in job order: here, in local processes, or on a Dask cluster."""
+    if scheduler:
+        yield from _on_cluster(jobs, scheduler)
+        return
+    with ProcessPoolExecutor(workers) if workers > 1 else _InProcess() as pool:
+        yield from pool.map(_check, jobs, chunksize=8)
+
+
+def _on_cluster(jobs, address: str):
+    try:
+        from distributed import Client
+    except ImportError:
+        raise RuntimeError("--scheduler needs dask.distributed: pip install 'adcheck[dask]'") from None
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError) as err:
+        raise ConnectionError(f"cannot reach the Dask scheduler at {address}: {err}") from None
+    with client:
+        futures = client.map(_check, jobs, pure=False)
+        for future in futures:
+            yield future.result()
 
 
 class _InProcess:
@@ -73,11 +119,17 @@ class _InProcess:
 
 def render(result: dict) -> str:
     """reports/fuzz.md."""
+    count = result["count"]
+    rate = count / result["seconds"] if result["seconds"] > 0 else float("inf")
     out = ["# Differential fuzzing", "",
-           f"{result['budget']} random expressions (seed {result['seed']}) through the engine "
+           f"{count} random expressions (seed {result['seed']}) through the engine "
            f"(`{result['engine']}`), torch and SymPy, each judged against the 50-digit oracle; "
            f"{len(result['findings'])} disagreement(s). Took {result['seconds']:.1f} s "
-           f"({result['budget'] / result['seconds']:.1f} expressions per second).", ""]
+           f"({rate:.1f} expressions per second"
+           + (f", on the Dask cluster at {result['scheduler']}" if result.get("scheduler") else "") + ").", "",
+           f"{result['checked']} of them have variables and were checked; the engine really ran "
+           f"{result['ran']} of those" + (" (the rest use an op it lacks, or it failed on them)."
+                                          if result["ran"] < result["checked"] else "."), ""]
     if not result["findings"]:
         out.append("No disagreement found.")
     for f in result["findings"]:

@@ -93,6 +93,47 @@ def _locate(where: str, flag: str) -> tuple[str, str]:
     return where, str(Path(found.origin).resolve()) if found.origin and found.origin != "built-in" else ""
 
 
+def check_class_defined(spec: EngineSpec) -> None:
+    """Read the module's source (no import) and make sure it binds the class name; ValueError if not.
+
+    (The same check as ``reference.backends.engine._check_class_defined``, here so that the command
+    line can answer a wrong ``--engine`` without loading the backends, which import torch and SymPy.)
+    """
+    import ast
+    if not spec.path or not spec.path.endswith(".py"):
+        return
+    try:
+        tree = ast.parse(open(spec.path, encoding="utf-8").read())
+    except (OSError, SyntaxError, ValueError) as err:
+        if isinstance(err, SyntaxError):
+            raise ValueError(f"{spec.path}: syntax error at line {err.lineno}: {err.msg}") from None
+        return
+    name = spec.cls
+
+    def binds(body) -> bool:
+        for node in body:
+            if isinstance(node, ast.ClassDef) and node.name == name:
+                return True
+            if isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+                    return True
+            if isinstance(node, ast.ImportFrom) and any((a.asname or a.name) == name for a in node.names):
+                return True
+            if isinstance(node, ast.Import) and any((a.asname or a.name) == name for a in node.names):
+                raise ValueError(f"{spec.module or spec.path}: {name} is a module, not a class")
+            if isinstance(node, (ast.If, ast.Try, ast.With)):
+                blocks = [getattr(node, "body", []), getattr(node, "orelse", []), getattr(node, "finalbody", [])]
+                blocks += [h.body for h in getattr(node, "handlers", [])]
+                if any(binds(b) for b in blocks):
+                    return True
+        return False
+
+    if binds(tree.body):
+        return
+    raise ValueError(f"{spec.module or spec.path} has no class {name}")
+
+
 def import_target(module: str, path: str, tag: str = "subject"):
     """Import a module by name or a file by path (under a private name, so nothing is shadowed)."""
     if module:

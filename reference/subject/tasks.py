@@ -70,9 +70,13 @@ for _symbol, (_name, _rname) in _ops.DUNDERS.items():
 
 def _apply(ad, info, form, inputs, params):
     try:
-        return ad.apply(info, form, inputs, params)
+        out = ad.apply(info, form, inputs, params)
     except Lacks as err:
         raise _backend_unsupported()(f"{info.name} ({form}): {err}") from None
+    trace = getattr(ad, "trace", None)
+    if trace is not None:  # Tasks.graph: which node each op of the case made, in order
+        trace.append(out)
+    return out
 
 
 class SubjectMath:
@@ -264,10 +268,20 @@ class Tasks:
         return value, [ad.grad(x.node) for x in xs]
 
     def graph(self, case, point) -> dict:
-        """The engine's own graph of a case after backward: per node data, grad, op label and inputs."""
+        """The engine's own graph of a case after backward: per node data, grad, op label and inputs.
+
+        Each node also says which op of the case made it (``step``: the k-th op the case applied,
+        the same k for any engine running the same case, so nodes can be paired with another
+        engine's) or which variable it is (``variable``); nodes an op made inside the engine (a
+        composite op's intermediates, lifted constants) have neither.
+        """
         ad = self.adapter
         xs = [SubjectValue(ad.leaf(x), ad) for x in point]
-        out = case.fn(SubjectMath(ad), *xs)
+        ad.trace = []
+        try:
+            out = case.fn(SubjectMath(ad), *xs)
+        finally:
+            trace, ad.trace = ad.trace, None
         if not isinstance(out, SubjectValue):
             return {"nodes": []}
         ad.backward(out.node)
@@ -287,10 +301,19 @@ class Tasks:
                     stack.append((child, False))
         index = {id(n): i for i, n in enumerate(order)}
         leaf_ids = {id(x.node): v for x, v in zip(xs, case.variables)}
+        steps = {id(n): k for k, n in enumerate(trace)}
         return {"readable": bool(ad.children_attr),
                 "nodes": [{"data": _safe(ad.data, n), "grad": _safe(ad.grad, n), "op": ad.op_label(n),
                            "inputs": [index[id(c)] for c in ad.children(n) if id(c) in index],
-                           "label": leaf_ids.get(id(n), str(getattr(n, "label", "") or ""))} for n in order]}
+                           "label": leaf_ids.get(id(n), _label(n)), "variable": leaf_ids.get(id(n)),
+                           "step": None if id(n) in leaf_ids else steps.get(id(n))} for n in order]}
+
+
+def _label(node) -> str:
+    try:
+        return str(getattr(node, "label", "") or "")
+    except Exception:
+        return ""
 
 
 def _safe(fn, node) -> float:

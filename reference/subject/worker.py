@@ -152,6 +152,7 @@ class Isolated:
         self.conn = None
         self.output: list[str] = []
         self.restarts = 0
+        self.set_up = False  # "setup" answered once: a replacement worker detects the engine's names again
 
     def _start(self):
         ctx = multiprocessing.get_context("fork")
@@ -165,6 +166,15 @@ class Isolated:
         if isinstance(reply, Failure):
             self.stop()
             return reply
+        if self.set_up:  # the adapter's names (grad attribute, children, op) live in the worker: find them again
+            try:
+                self.conn.send(("setup", ()))
+            except (OSError, EOFError):
+                self.stop()
+                return Failure("crash", describe_exit(process.exitcode))
+            reply = self._receive(self.setup_timeout)
+            if isinstance(reply, Failure):
+                return reply
         return None
 
     def call(self, name: str, *args, timeout: float | None = None):
@@ -179,6 +189,8 @@ class Isolated:
             self.stop()
             return Failure("crash", describe_exit(self.process.exitcode if self.process else None))
         reply = self._receive(self.timeout if timeout is None else timeout)
+        if name == "setup" and not isinstance(reply, Failure) and "broken" not in reply:
+            self.set_up = True
         if isinstance(reply, Failure) and reply.kind == "unknown-case" and name in ("evaluate", "graph"):
             self.stop()  # a case made after the worker was forked: a new worker inherits it
             return self.call(name, *args, timeout=timeout)
