@@ -1,20 +1,59 @@
 """Forward mode from the same rules: a tangent carried through the graph, input to output."""
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 
 from .engine import VALUE_MATH, Value
 from .graph import topological
 from .rules import FLOAT
 
-__all__ = ["jvp"]
+__all__ = ["TangentSweep", "jvp"]
+
+
+class TangentSweep:
+    """The forward sweep over a traced graph (one or many outputs): each node's tangent is the sum of
+    its inputs' tangents times the row's local partials, visited input to output. The partials are
+    read once; each direction is then one pass of arithmetic.
+
+    An input given a zero tangent, and everything computed from such inputs alone, carries a
+    structural zero (absent, as JAX's symbolic zeros): it adds nothing, even times an infinite or
+    nan partial. A tangent that is computed and comes out 0 is a real zero.
+    """
+
+    def __init__(self, outputs: Sequence[Value], inputs: Sequence[Value]) -> None:
+        self.outputs, self.inputs = list(outputs), list(inputs)
+        self.steps = []  # (node id, [(input id, local partial)]), inputs before the nodes that use them
+        seen: set[int] = set()
+        for out in self.outputs:
+            for node in topological(out):
+                if id(node) in seen or node.rule is None:
+                    continue
+                seen.add(id(node))
+                children, rule = node.children, node.rule
+                args = [c.data for c in children] + list(node.args)
+                self.steps.append((id(node), [(id(c), rule.partial(i, FLOAT, node.data, *args))
+                                              for i, c in enumerate(children)]))
+
+    def __call__(self, direction: Sequence[float]) -> list[float]:
+        """The tangent of each output along ``direction`` (one float per input)."""
+        tangent = {id(v): float(t) for v, t in zip(self.inputs, direction) if t != 0}
+        get = tangent.get
+        for node, parts in self.steps:
+            total = None
+            for child, p in parts:
+                t = get(child)
+                if t is not None:
+                    total = p * t if total is None else total + p * t
+            if total is not None:
+                tangent[node] = total
+        return [get(id(o), 0.0) if isinstance(o, Value) else 0.0 for o in self.outputs]
 
 
 def jvp(f: Callable, primals: Sequence[float], tangents: Sequence[float]) -> tuple[float, float]:
     """(f(primals), the directional derivative of f along tangents), like ``jax.jvp`` for a scalar output.
 
-    ``f`` takes Values (or a math namespace ``m`` first, as corpus cases do). The forward sweep
-    visits each node after its inputs and adds each input's tangent times the row's local partial.
+    ``f`` takes Values (or a math namespace ``m`` first, as corpus cases do).
     """
     if len(primals) != len(tangents):
         raise ValueError(f"{len(primals)} primals but {len(tangents)} tangents")
@@ -22,29 +61,11 @@ def jvp(f: Callable, primals: Sequence[float], tangents: Sequence[float]) -> tup
     out = _call(f, inputs)
     if not isinstance(out, Value):
         return float(out), 0.0
-    # An input given a zero tangent, and everything computed from such inputs alone, carries a
-    # structural zero (absent here, as JAX's symbolic zeros): it adds nothing, even times an
-    # infinite or nan partial. A tangent that is computed and comes out 0 is a real zero.
-    tangent = {id(v): float(t) for v, t in zip(inputs, tangents) if t != 0}
-    for node in topological(out):
-        rule = node.rule
-        if rule is None:
-            continue
-        children = node.children
-        args = [c.data for c in children] + list(node.args)
-        total = None
-        for i, child in enumerate(children):
-            t = tangent.get(id(child))
-            if t is not None:
-                term = rule.partial(i, FLOAT, node.data, *args) * t
-                total = term if total is None else total + term
-        if total is not None:
-            tangent[id(node)] = total
-    return out.data, tangent.get(id(out), 0.0)
+    (slope,) = TangentSweep([out], inputs)(tangents)
+    return out.data, slope
 
 
 def _call(f: Callable, inputs: list[Value]):
-    import inspect
     try:
         names = list(inspect.signature(f).parameters)
     except (TypeError, ValueError):

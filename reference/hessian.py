@@ -33,8 +33,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from autodiff import Value, grad
+from autodiff.forward import TangentSweep
 from autodiff.engine import VALUE_MATH
-from autodiff.graph import topological
 from autodiff.rules import FLOAT
 
 from .backends.base import ERROR, OK, UNSUPPORTED, Backend, Unsupported
@@ -43,8 +43,21 @@ from .conventions import ANY, CONVENTIONS, SECOND
 from .judge import (AGREE, CONVENTION, EPS, FLOAT_FACTOR, MISMATCH, UNDEFINED, UNJUDGED, PointGraph, _finite,
                     _rule_of, _same_nonfinite)
 
-__all__ = ["METHODS", "KNOWN", "Hessian", "Judgement2", "engine_hessian", "exact_hessian_with", "fd_hessian",
-           "forward_hessian", "hessian_of", "judge2", "oracle_hessian", "record2", "torch_hessian"]
+__all__ = [
+    "KNOWN",
+    "METHODS",
+    "Hessian",
+    "Judgement2",
+    "engine_hessian",
+    "exact_hessian_with",
+    "fd_hessian",
+    "forward_hessian",
+    "hessian_of",
+    "judge2",
+    "oracle_hessian",
+    "record2",
+    "torch_hessian",
+]
 
 # backend name -> (method in words, rtol)
 METHODS: dict[str, tuple[str, float]] = {
@@ -114,48 +127,6 @@ def engine_hessian(case: Case, point: Sequence[float]) -> list[list[float]]:
     if not isinstance(out, Value):
         return [[0.0] * n for _ in range(n)]
     return [[r.data for r in grad(g, xs)] for g in grad(out, xs, create_graph=True)]
-
-
-def _merged_order(roots: list[Value]) -> list[Value]:
-    """Every node reachable from ``roots``, each after its inputs (the roots' orders merged)."""
-    seen: set[int] = set()
-    order: list[Value] = []
-    for root in roots:
-        for node in topological(root):
-            if id(node) not in seen:
-                seen.add(id(node))
-                order.append(node)
-    return order
-
-
-class TangentSweep:
-    """``autodiff.jvp``'s forward sweep over the graph of many outputs: the rows' local partials, input to
-    output, each input's tangent times its partial (a zero tangent adds nothing, as in jvp). The graph
-    and its local partials are read once; each direction is then one pass of arithmetic."""
-
-    def __init__(self, outputs: list[Value], inputs: list[Value]) -> None:
-        self.outputs, self.inputs = outputs, inputs
-        self.steps = []  # (node id, [(child id, local partial)])
-        for node in _merged_order(outputs):
-            rule = node.rule
-            if rule is None:
-                continue
-            children = node.children
-            args = [c.data for c in children] + list(node.args)
-            self.steps.append((id(node), [(id(c), rule.partial(i, FLOAT, node.data, *args))
-                                          for i, c in enumerate(children)]))
-
-    def __call__(self, direction: Sequence[float]) -> list[float]:
-        tangent = {id(v): float(t) for v, t in zip(self.inputs, direction)}
-        get = tangent.get
-        for node, kids in self.steps:
-            total = 0.0
-            for child, p in kids:
-                t = get(child, 0.0)
-                if t != 0.0:
-                    total += p * t
-            tangent[node] = total
-        return [get(id(o), 0.0) for o in self.outputs]
 
 
 def tangent_sweep(outputs: list[Value], inputs: list[Value], direction: Sequence[float]) -> list[float]:
