@@ -504,10 +504,12 @@ def cmd_list(args) -> int:
 
 
 def _engine_options(p, strict: bool = True) -> None:
-    p.add_argument("--engine", metavar="MODULE:CLASS", help="check another engine: MODULE:CLASS or path/to/file.py:CLASS")
+    p.add_argument("--engine", metavar="MODULE:CLASS",
+                   help="check another engine: MODULE:CLASS or path/to/file.py:CLASS")
     p.add_argument("--grad-attr", metavar="NAME", help="the attribute holding a node's gradient (default: found)")
     p.add_argument("--backward-method", metavar="NAME", help="the method that runs backpropagation (default: found)")
-    p.add_argument("--functions", metavar="MODULE", help="a module (or .py file) whose functions are ops: tanh(v), ln(v)")
+    p.add_argument("--functions", metavar="MODULE",
+                   help="a module (or .py file) whose functions are ops: tanh(v), ln(v)")
     p.add_argument("--engine-timeout", type=float, default=5.0, metavar="SECONDS",
                    help="time budget of the engine per case and point (default 5)")
     if strict:

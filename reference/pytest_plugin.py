@@ -7,7 +7,8 @@
   record with the pytest node id of the test that made it (``"nodeid"``).
 
 Loading the plugin costs nothing: torch and SymPy load the first time a test uses the fixtures
-or the API (``reference.testing``), never at pytest start-up.
+or the API (``reference.testing``), never at pytest start-up (collection included); with
+``--adcheck-records`` the API is loaded just before the first test runs, so that every record is kept.
 """
 from __future__ import annotations
 
