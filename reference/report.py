@@ -168,34 +168,44 @@ def subject_section(meta: dict) -> list[str]:
     return out
 
 
+PICTURE = "conformance.svg"
+
+
 def conformance_markdown(summary: dict, meta: dict) -> str:
-    """The human-readable report."""
+    """The human-readable report: one screen of verdict, coverage, findings and a picture, then the details."""
     out = ["# Conformance report", ""]
-    out += subject_section(meta)
     cov = summary.get("coverage", {})
-    out.append(f"Engine under test: `{meta.get('engine', '?')}`. Corpus: {summary['cases']} cases, "
-               f"{summary['points']} points, {summary['records']} records (one per case, point and backend).")
-    out.append(f"Oracle: {meta.get('oracle', '?')}.")
-    if cov.get("records"):
-        out.append(f"The subject ran {cov['records_run']} of its {cov['records']} records "
-                   f"({cov['cases_run']} of {cov['cases']} cases).")
-    out.append("")
     failures, raises, findings = summary["subject_failures"], summary["subject_raises"], summary["reference_findings"]
+    engine = f"`{meta.get('engine', '?')}`"
     if failures:
-        out.append(f"**{len(failures)} failure(s) of the subject** (listed below): the subject is wrong somewhere.")
+        ops = sorted({t[3:] for r in failures for t in r["tags"] if t.startswith("op:")})
+        where = f", in cases using {', '.join(ops[:8])}" if ops else ""
+        out.append(f"**Verdict: {len(failures)} failure(s) of the subject** ({engine}{where}): it is wrong somewhere; "
+                   "see *What is wrong* and *Failures of the subject*.")
     else:
-        out.append("**The subject has no failure.** Every disagreement with the oracle is a declared convention, "
-                   "an undefined point or a known limitation of a method.")
-    if raises:
-        out.append(f"{len(raises)} raise(s) at domain edges (Python's float semantics, not a derivative bug).")
-    if findings:
-        out.append(f"{len(findings)} finding(s) about the reference methods (reported, not failures).")
-    out += ["", "## Summary: backends x verdicts", ""]
+        out.append(f"**Verdict: no failure of the subject** ({engine}): every disagreement with the oracle is a "
+                   "declared convention, an undefined point or a known limitation of a method.")
+    out.append("")
+    if cov.get("records"):
+        out.append(f"- **Coverage:** the subject ran {cov['records_run']} of its {cov['records']} records "
+                   f"({cov['cases_run']} of {cov['cases']} cases); {cov.get('unsupported', 0)} unsupported.")
+    conventions = len(summary.get("conventions") or [])
+    out.append(f"- **Findings:** {len(raises)} raise(s) at domain edges (Python's float semantics, not a derivative "
+               f"bug); {len(findings)} about the reference methods; {len(summary['known'])} known limitations "
+               f"of the methods; {conventions} convention(s) met at kinks and edges.")
+    out.append(f"- **Corpus:** {summary['cases']} cases, {summary['points']} points, {summary['records']} records; "
+               f"oracle: {_cell(meta.get('oracle', '?'), 110)}.")
+    out += ["", f"![Each backend on each op: worst share of its tolerance used, failures in red]({PICTURE})", "",
+            "Each cell of the picture: records as expected of all, coloured by the largest share of its tolerance "
+            "an agreeing record used;", "red: a failure, grey: the backend lacks the op. Composite expressions "
+            "and networks are the last two rows.", ""]
+    out += subject_section(meta)
+    out += ["## Summary: backends x verdicts", ""]
     verdicts = [v for v in VERDICTS if any(summary["counts"][b].get(v) for b in summary["backends"])]
     rows = [[b + (" (subject)" if b in summary.get("subject_backends", []) else ""),
-             *[summary["counts"][b].get(v, 0) for v in verdicts], fmt(summary["max_rel_err_agree"][b])]
+             *[summary["counts"][b].get(v, 0) for v in verdicts], fmt(summary["tolerance_used"][b])]
             for b in summary["backends"]]
-    out.append(tabulate(rows, ["backend", *verdicts, "largest error among agree"], tablefmt="github"))
+    out.append(tabulate(rows, ["backend", *verdicts, "largest share of tolerance used (agree)"], tablefmt="github"))
     out += ["", "Verdicts: `agree` within the backend's tolerance; `convention` a kink or edge where the backend "
             "follows its declared convention (at a kink,", "any valid subgradient; the record says which); "
             "`undefined` no finite true derivative and the backend says nan/inf; `unsupported` the backend",
@@ -367,9 +377,62 @@ def conformance_json(summary: dict, meta: dict, records: list[dict]) -> str:
 
 
 def write_report(out: Path, summary: dict, meta: dict, records: list[dict]) -> None:
-    """conformance.md and conformance.json, replaced together."""
+    """conformance.md, its picture and conformance.json, replaced together."""
     write_pair(Path(out), {"conformance.json": conformance_json(summary, meta, records),
+                           PICTURE: grid_svg(summary),
                            "conformance.md": conformance_markdown(summary, meta)})
+
+
+# -- the picture: backends x ops, as plain SVG text (the same bytes on every machine) ---------------------
+_BANDS = ((1e-4, "#1a9850", "under 1e-4"), (1e-2, "#91cf60", "under 1e-2"), (0.3, "#fee08b", "under 0.3"),
+          (math.inf, "#fc8d59", "up to 1"))
+_FAILED, _LACKING = "#d73027", "#d9d9d9"
+
+
+def _cell_colour(c: dict) -> str:
+    if c["failed"]:
+        return _FAILED
+    if c["unsupported"] == c["records"]:
+        return _LACKING
+    return next(colour for limit, colour, _ in _BANDS if c["used"] < limit)
+
+
+def grid_svg(summary: dict) -> str:
+    """Backends x ops, each cell coloured by the worst share of tolerance used (red: failed, grey: lacking)."""
+    grid, backends = summary.get("grid") or {}, summary["backends"]
+    w, h, left, top = 74, 18, 92, 46
+    width, height = left + w * len(backends) + 40, top + h * len(grid) + 44
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
+           'font-size="10">', f'<rect width="{width}" height="{height}" fill="white"/>']
+    for j, b in enumerate(backends):
+        x = left + j * w + w / 2
+        out.append(f'<text x="{x:g}" y="{top - 8}" text-anchor="middle" transform="rotate(-20 {x:g} {top - 8})">'
+                   f'{b}</text>')
+    for i, (op, cells) in enumerate(grid.items()):
+        y = top + i * h
+        out.append(f'<text x="{left - 6}" y="{y + 13}" text-anchor="end">{op}</text>')
+        for j, b in enumerate(backends):
+            c = cells.get(b)
+            if c is None:
+                continue
+            label = f"{c['expected']}/{c['records']}"
+            if c["failed"]:
+                label += f" {c['failed']}F"
+            elif c["unsupported"]:
+                label = f"{c['unsupported']}U" if c["unsupported"] == c["records"] else label + f" {c['unsupported']}U"
+            out.append(f'<rect x="{left + j * w}" y="{y}" width="{w - 2}" height="{h - 2}" fill="{_cell_colour(c)}"/>')
+            out.append(f'<text x="{left + j * w + (w - 2) / 2:g}" y="{y + 12}" text-anchor="middle">{label}</text>')
+    y = top + h * len(grid) + 14
+    x = 8
+    for colour, text in [*((colour, f"share of tolerance {text}") for _, colour, text in _BANDS),
+                         (_FAILED, "failed"), (_LACKING, "lacks the op")]:
+        out.append(f'<rect x="{x}" y="{y}" width="10" height="10" fill="{colour}"/>')
+        out.append(f'<text x="{x + 14}" y="{y + 9}">{text}</text>')
+        x += 30 + 6 * len(text)
+        if x > width - 120:
+            x, y = 8, y + 16
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
 
 
 def _fmt_full(x) -> str:

@@ -41,6 +41,43 @@ def coverage(records: list[dict]) -> dict:
             "unjudged": sum(r["verdict"] == UNJUDGED for r in mine)}
 
 
+def tolerance_used(r: dict) -> float:
+    """The largest share of its tolerance any component of a record used (0 exact, 1 at the limit)."""
+    errors, tols = r.get("errors") or {}, r.get("tolerances") or {}
+    shares = []
+    for name, e in errors.items():
+        e, t = _err(e), _err(tols.get(name, 0.0))
+        if e == 0:
+            shares.append(0.0)
+        elif math.isfinite(e) and t > 0:
+            shares.append(e / t)
+    return max(shares, default=0.0)
+
+
+def op_grid(records: list[dict]) -> dict[str, dict[str, dict]]:
+    """Per op and backend (first order): records, as expected, failed, unsupported, and the largest share
+    of its tolerance an agreeing record used; the picture and the per-op table read it."""
+    grid: dict[str, dict[str, dict]] = {}
+    for r in records:
+        if r.get("order", 1) == 2:
+            continue
+        ops = [t[3:] for t in r["tags"] if t.startswith("op:")] if "primitive" in r["tags"] else []
+        rows = ops or (["networks"] if "mlp" in r["tags"] else ["composites"])
+        for op in rows:
+            cell = grid.setdefault(op, {}).setdefault(r["backend"], {"records": 0, "expected": 0, "failed": 0,
+                                                                     "unsupported": 0, "used": 0.0})
+            v = r["verdict"]
+            cell["records"] += 1
+            cell["expected"] += v in (AGREE, CONVENTION, UNDEFINED, RAISES) or bool(r["expected"])
+            cell["failed"] += v in (MISMATCH, ERROR, UNJUDGED) and not r["expected"]
+            cell["unsupported"] += v == UNSUPPORTED
+            if v == AGREE:
+                cell["used"] = max(cell["used"], tolerance_used(r))
+    order = sorted(k for k in grid if k not in ("composites", "networks")) + [k for k in ("composites", "networks")
+                                                                            if k in grid]
+    return {k: grid[k] for k in order}
+
+
 def summarize(records: list[dict]) -> dict:
     """Counts and extremes over flat records (second-order records apart, under ``second_order``)."""
     everything = records
@@ -87,6 +124,9 @@ def summarize(records: list[dict]) -> dict:
         "counts": counts,
         "max_rel_err_agree": worst_agree,
         "per_op": {op: per_op[op] for op in sorted(per_op)},
+        "grid": op_grid(records),
+        "tolerance_used": {b: max((tolerance_used(r) for r in records if r["backend"] == b and r["verdict"] == AGREE),
+                                  default=0.0) for b in backends},
         "mlp": mlp,
         # what the exit status rests on
         "subject_failures": [r for r in everything if is_subject_failure(r)],
