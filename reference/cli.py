@@ -443,9 +443,14 @@ def cmd_fuzz(args) -> int:
                          "work per case (in run and check)")
     spec = _engine_spec(args)
     scheduler = _scheduler_check(args)
-    from .fuzz import fuzz, write
-    with _progress("fuzz", "expressions") as progress:
-        result = fuzz(args.count, args.seed, args.workers, spec, progress=progress, scheduler=scheduler)
+    from .fuzz import connect, fuzz, write
+    client = connect(scheduler) if scheduler else None  # an unreachable scheduler: one line, before any work
+    try:
+        with _progress("fuzz", "expressions") as progress:
+            result = fuzz(args.count, args.seed, args.workers, spec, progress=progress, scheduler=client)
+    finally:
+        if client is not None:
+            client.close()
     path = write(result, Path(args.out))
     rate = args.count / result["seconds"] if result["seconds"] > 0 else float("inf")
     ran = f"; the engine ran {result['ran']} of {result['checked']}" if spec is not None else ""

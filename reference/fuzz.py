@@ -57,12 +57,12 @@ def _check(job) -> dict:
 
 
 def fuzz(count: int, seed: int = 0, workers: int = 1, engine=None, depth: int = 4,
-         progress=None, scheduler: str | None = None) -> dict:
+         progress=None, scheduler=None) -> dict:
     """Check ``count`` random expressions drawn from ``seed``; the findings are the same for a seed.
 
     ``workers`` local processes, or the workers of the Dask distributed cluster at ``scheduler``
-    (same jobs, same results). The result counts the expressions checked (those with variables)
-    and those the engine really ran.
+    (an address, or a ``distributed.Client``; same jobs, same results). The result counts the
+    expressions checked (those with variables) and those the engine really ran.
     """
     rng = random.Random(seed)
     jobs = [(i, random_tree(rng, depth), random_point(rng), engine) for i in range(count)]
@@ -76,11 +76,17 @@ def fuzz(count: int, seed: int = 0, workers: int = 1, engine=None, depth: int = 
     return {"count": count, "seed": seed, "engine": getattr(engine, "text", engine) or "autodiff.engine.Value",
             "engine_options": " ".join(getattr(engine, "options", [])),
             "checked": sum(r["checked"] for r in results), "ran": sum(r["ran"] for r in results),
-            "scheduler": scheduler or "", "findings": [r["finding"] for r in results if r["finding"]],
+            "scheduler": _address(scheduler), "findings": [r["finding"] for r in results if r["finding"]],
             "seconds": seconds}
 
 
-def _map(jobs, workers: int, scheduler: str | None):
+def _address(scheduler) -> str:
+    if not scheduler:
+        return ""
+    return scheduler if isinstance(scheduler, str) else getattr(scheduler.scheduler, "address", "") or ""
+
+
+def _map(jobs, workers: int, scheduler):
     """_check over the jobs, results in job order: here, in local processes, or on a Dask cluster."""
     if scheduler:
         yield from _on_cluster(jobs, scheduler)
@@ -89,19 +95,30 @@ def _map(jobs, workers: int, scheduler: str | None):
         yield from pool.map(_check, jobs, chunksize=8)
 
 
-def _on_cluster(jobs, address: str):
+def connect(address: str, timeout: float = 5.0):
+    """A dask.distributed Client of the scheduler at ``address``; RuntimeError/ConnectionError with one line."""
     try:
         from distributed import Client
     except ImportError:
         raise RuntimeError("--scheduler needs dask.distributed: pip install 'adcheck[dask]'") from None
     try:
-        client = Client(address, timeout="10s")
-    except (OSError, TimeoutError) as err:
-        raise ConnectionError(f"cannot reach the Dask scheduler at {address}: {err}") from None
-    with client:
+        return Client(address, timeout=f"{timeout:g}s")
+    except (OSError, TimeoutError, ValueError) as err:
+        why = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ConnectionError(f"cannot reach the Dask scheduler at {address}: {why}") from None
+
+
+def _on_cluster(jobs, scheduler):
+    """``scheduler``: an address (a client is made and closed here) or a Client (left open)."""
+    own = isinstance(scheduler, str)
+    client = connect(scheduler) if own else scheduler
+    try:
         futures = client.map(_check, jobs, pure=False)
         for future in futures:
             yield future.result()
+    finally:
+        if own:
+            client.close()
 
 
 class _InProcess:

@@ -245,3 +245,22 @@ def test_fuzz_with_an_engine_counts_what_it_ran_and_reproduces_with_the_engine(t
     text = render(result)
     assert "the engine really ran 2" in text
     assert "adcheck check '-x' --at x=1.0 --engine /x/e.py:V --grad-attr grade" in text
+
+
+def test_fuzz_on_a_dask_cluster_gives_the_local_results(tmp_path, capsys):
+    distributed = pytest.importorskip("distributed")
+    from reference.fuzz import fuzz
+    with distributed.LocalCluster(n_workers=1, processes=False, threads_per_worker=1,
+                                  dashboard_address=None) as cluster:
+        remote = fuzz(6, seed=3, scheduler=cluster.scheduler_address)
+        assert main(["fuzz", "--count", "3", "--scheduler", cluster.scheduler_address, "--out", str(tmp_path)]) == 0
+    local = fuzz(6, seed=3)
+    assert remote["findings"] == local["findings"] and remote["checked"] == local["checked"] == 6
+    assert "on the Dask cluster at " in (tmp_path / "fuzz.md").read_text()
+
+
+def test_fuzz_scheduler_that_is_not_there_is_one_line(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    assert main(["fuzz", "--count", "1", "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Dask scheduler" in err
