@@ -249,9 +249,9 @@ _TABLE = (
          torch_partials=lambda m, z, x, y: (m.div(1.0, y), m.div(-z, y)),
          guard="({0} / ({1}*{1} + 0.5))",
          note="d/dy uses -z/y (torch: (x/y)/y) rather than -x/y**2, whose y**2 overflows for |y| > 1e154",
-         why="The engine's -z/y and torch's (x/y)/y never form y*y. SymPy's derivative is written -x/y**2, and its "
-             "float code squares y: past |y| = 1.3e154 y**2 overflows and the partial comes out as -0 (a relative "
-             "error of 1), though the true value is still a normal or subnormal number.",
+         why="The engine's -z/y and torch's (x/y)/y never form y*y. SymPy's derivative is -x/y**2: code that squares "
+             "y first overflows past |y| = 1.3e154 and gives -0 (a relative error of 1) while the true value is "
+             "still a normal or subnormal number; the float code here computes y**-2 in one pow and keeps it.",
          points=((1, 4), (3, -0.5), (1e-5, 1e5), (2, 1e200), (1, 0), (0, 0))),
     Rule("neg", lambda m, x: -x, (-1.0,), operator.neg, "neg", operator="neg", names=("neg",), probe=(1.5,),
          sympy=lambda s, x: -x, torch=lambda t, x: -x, torch_formula=("self: grad.neg()",), guard="(-{0})",
