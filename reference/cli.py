@@ -83,13 +83,15 @@ def _progress(what: str, unit: str = ""):
 
 
 def _scheduler_check(args) -> str | None:
-    """--scheduler ADDRESS: needs dask.distributed (checked before any work starts)."""
+    """--scheduler ADDRESS: a reachable Dask scheduler (checked before any work starts), or one line and exit 2."""
     address = getattr(args, "scheduler", None)
     if not address:
         return None
-    import importlib.util
-    if importlib.util.find_spec("distributed") is None:
-        raise UsageError("--scheduler needs dask.distributed: pip install 'adcheck[dask]'")
+    from .distributed import SchedulerError, connect
+    try:
+        connect(address, timeout=3.0).close()
+    except SchedulerError as err:
+        raise UsageError(str(err)) from None
     return address
 
 
@@ -156,7 +158,7 @@ def cmd_run(args) -> int:
     from .report import versions, write_report
     from .summary import exit_status, summarize
 
-    options = _harness_options(run, args.order, scheduler)
+    options = {"order": args.order, "scheduler": scheduler}
     backends = _make_backends(names, spec)
     start = time.perf_counter()
     engine = next((b for b in backends if b.name == "engine"), None)
@@ -192,22 +194,6 @@ def cmd_run(args) -> int:
     return _subject_exit(exit_status(summary, getattr(args, "strict", False)), subject)
 
 
-def _harness_options(function, order: int, scheduler: str | None) -> dict:
-    """order= and scheduler= for a harness function, or a one-line error where it cannot take them yet."""
-    import inspect
-    params = inspect.signature(function).parameters
-    options = {}
-    if order != 1:
-        if "order" not in params:
-            raise UsageError("--order 2 is not available yet in this version of the harness")
-        options["order"] = order
-    if scheduler:
-        if "scheduler" not in params:
-            raise UsageError("--scheduler is not available yet in this version of the harness")
-        options["scheduler"] = scheduler
-    return options
-
-
 def _subject_exit(status: int, subject) -> int:
     """The run's status, with what the probes found: a broken engine is 3, a diagnosed bug is 1."""
     if subject is None:
@@ -229,7 +215,7 @@ def check_result(expression: str, at: dict, backend_names=None, engine=None,
     case = _expression_case(expression, at)
     from .harness import run_case
     from .summary import exit_status, overall_verdict, summarize
-    options = _harness_options(run_case, order, None)
+    options = {"order": order}
     backends = _make_backends(backend_names, engine)
     subject = next((b.engine for b in backends if b.name == "engine" and b.engine is not None), None)
     if subject is not None:
@@ -443,14 +429,9 @@ def cmd_fuzz(args) -> int:
                          "work per case (in run and check)")
     spec = _engine_spec(args)
     scheduler = _scheduler_check(args)
-    from .fuzz import connect, fuzz, write
-    client = connect(scheduler) if scheduler else None  # an unreachable scheduler: one line, before any work
-    try:
-        with _progress("fuzz", "expressions") as progress:
-            result = fuzz(args.count, args.seed, args.workers, spec, progress=progress, scheduler=client)
-    finally:
-        if client is not None:
-            client.close()
+    from .fuzz import fuzz, write
+    with _progress("fuzz", "expressions") as progress:
+        result = fuzz(args.count, args.seed, args.workers, spec, progress=progress, scheduler=scheduler)
     path = write(result, Path(args.out))
     rate = args.count / result["seconds"] if result["seconds"] > 0 else float("inf")
     ran = f"; the engine ran {result['ran']} of {result['checked']}" if spec is not None else ""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
-__all__ = ["SchedulerError", "connect", "map_ordered", "run_on_cluster"]
+__all__ = ["SchedulerError", "connect", "map_ordered", "run_on_cluster", "scheduler_address"]
 
 _BACKENDS: dict = {}  # per worker process: (backend names, engine) -> backends, made once
 
@@ -56,10 +56,23 @@ def run_on_cluster(address: str, cases: Iterable, backend_names: tuple, engine: 
         client.close()
 
 
-def map_ordered(address: str, fn: Callable, items: list) -> list:
-    """``[fn(item) for item in items]`` on the cluster (``fn`` importable by name), in order."""
-    client = connect(address)
+def map_ordered(scheduler, fn: Callable, items: Iterable) -> Iterator:
+    """``fn(item)`` for each item on the cluster (``fn`` importable by name), yielded in order.
+
+    ``scheduler``: an address (a client is made and closed here) or a ``distributed.Client`` (left open).
+    """
+    own = isinstance(scheduler, str)
+    client = connect(scheduler) if own else scheduler
     try:
-        return client.gather(client.map(fn, items, pure=False))
+        for future in client.map(fn, list(items), pure=False):
+            yield future.result()
     finally:
-        client.close()
+        if own:
+            client.close()
+
+
+def scheduler_address(scheduler) -> str:
+    """The address of a scheduler given as an address or a client ('' for none)."""
+    if not scheduler:
+        return ""
+    return scheduler if isinstance(scheduler, str) else getattr(scheduler.scheduler, "address", "") or ""

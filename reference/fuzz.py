@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from .distributed import map_ordered, scheduler_address
 from .strategies import minimize, random_point, random_tree, text
 
 FUZZ_BACKENDS = ("torch", "sympy")
@@ -76,49 +77,17 @@ def fuzz(count: int, seed: int = 0, workers: int = 1, engine=None, depth: int = 
     return {"count": count, "seed": seed, "engine": getattr(engine, "text", engine) or "autodiff.engine.Value",
             "engine_options": " ".join(getattr(engine, "options", [])),
             "checked": sum(r["checked"] for r in results), "ran": sum(r["ran"] for r in results),
-            "scheduler": _address(scheduler), "findings": [r["finding"] for r in results if r["finding"]],
+            "scheduler": scheduler_address(scheduler), "findings": [r["finding"] for r in results if r["finding"]],
             "seconds": seconds}
-
-
-def _address(scheduler) -> str:
-    if not scheduler:
-        return ""
-    return scheduler if isinstance(scheduler, str) else getattr(scheduler.scheduler, "address", "") or ""
 
 
 def _map(jobs, workers: int, scheduler):
     """_check over the jobs, results in job order: here, in local processes, or on a Dask cluster."""
     if scheduler:
-        yield from _on_cluster(jobs, scheduler)
+        yield from map_ordered(scheduler, _check, jobs)
         return
     with ProcessPoolExecutor(workers) if workers > 1 else _InProcess() as pool:
         yield from pool.map(_check, jobs, chunksize=8)
-
-
-def connect(address: str, timeout: float = 5.0):
-    """A dask.distributed Client of the scheduler at ``address``; RuntimeError/ConnectionError with one line."""
-    try:
-        from distributed import Client
-    except ImportError:
-        raise RuntimeError("--scheduler needs dask.distributed: pip install 'adcheck[dask]'") from None
-    try:
-        return Client(address, timeout=f"{timeout:g}s")
-    except (OSError, TimeoutError, ValueError) as err:
-        why = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise ConnectionError(f"cannot reach the Dask scheduler at {address}: {why}") from None
-
-
-def _on_cluster(jobs, scheduler):
-    """``scheduler``: an address (a client is made and closed here) or a Client (left open)."""
-    own = isinstance(scheduler, str)
-    client = connect(scheduler) if own else scheduler
-    try:
-        futures = client.map(_check, jobs, pure=False)
-        for future in futures:
-            yield future.result()
-    finally:
-        if own:
-            client.close()
 
 
 class _InProcess:

@@ -179,10 +179,12 @@ def _kill_pool(pool: ProcessPoolExecutor) -> None:
 
 def run(cases: Iterable[Case], backend_names=None, engine: str | None = None, workers: int = 1,
         budget: float | None = DEFAULT_BUDGET, progress: Callable[[int, int, str], None] | None = None,
-        order: int = 1) -> Iterator[list[dict]]:
+        order: int = 1, scheduler: str | None = None) -> Iterator[list[dict]]:
     """Records of each case, in the order of ``cases`` whatever ``workers`` is.
 
     ``order=2`` adds each case's second-order records (Hessians) after its first-order ones.
+
+    ``scheduler`` (a Dask scheduler's address) runs the cases on that cluster instead.
 
     With workers, the biggest cases are started first (so one big case does not finish last
     alone); results are still yielded in corpus order. SIGTERM, Ctrl-C or the caller dropping
@@ -193,6 +195,11 @@ def run(cases: Iterable[Case], backend_names=None, engine: str | None = None, wo
         raise ValueError(f"order must be 1 or 2, got {order!r}")
     names = tuple(backend_names or DEFAULT_BACKENDS)
     cases = list(cases)
+    if scheduler:  # a Dask cluster does the work; the same records, in the same order
+        from .distributed import run_on_cluster
+        make_backends(names, engine)  # fail fast, in this process, on bad names
+        yield from run_on_cluster(scheduler, cases, names, engine, budget, order, progress)
+        return
     if workers <= 1:
         backends = make_backends(names, engine)
         for i, case in enumerate(cases):

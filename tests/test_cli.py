@@ -214,12 +214,11 @@ def test_run_order_two_and_scheduler(tmp_path, capsys):
     assert main(args) == 0
     doc = json.loads((tmp_path / "conformance.json").read_text())
     assert any(r.get("order") == 2 for r in doc["records"])
-    from inspect import signature
-
-    from reference.harness import run
-    if "scheduler" not in signature(run).parameters:  # the harness does not take it yet: one line, exit 2
-        assert main(["run", "--only", "op:sigmoid", "--scheduler", "tcp://127.0.0.1:1", "--out", str(tmp_path)]) == 2
-        assert "not available yet" in capsys.readouterr().err
+    # no scheduler at the address: one line, exit 2, before any work
+    capsys.readouterr()
+    assert main(["run", "--only", "op:sigmoid", "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Dask scheduler" in err
 
 
 def test_graph_of_a_learner_engine_marks_the_wrong_nodes(tmp_path):

@@ -13,7 +13,7 @@ from functools import cached_property
 
 from autodiff import Value
 
-from ..subject.load import EngineSpec, parse_spec
+from ..subject.load import EngineSpec, check_class_defined, parse_spec
 from ..subject.session import Subject
 from ..subject.worker import Failure
 from .base import ERROR, OK, UNSUPPORTED, Backend, Result
@@ -29,45 +29,8 @@ def load_class(spec) -> EngineSpec:
     if isinstance(spec, EngineSpec):
         return spec
     parsed = parse_spec(spec)
-    _check_class_defined(parsed)
+    check_class_defined(parsed)
     return parsed
-
-
-def _check_class_defined(spec: EngineSpec) -> None:
-    """Read the module's source (no import) and make sure it binds the class name."""
-    import ast
-    if not spec.path or not spec.path.endswith(".py"):
-        return
-    try:
-        tree = ast.parse(open(spec.path, encoding="utf-8").read())
-    except (OSError, SyntaxError, ValueError) as err:
-        if isinstance(err, SyntaxError):
-            raise ValueError(f"{spec.path}: syntax error at line {err.lineno}: {err.msg}") from None
-        return
-    name = spec.cls
-
-    def binds(body) -> bool:
-        for node in body:
-            if isinstance(node, ast.ClassDef) and node.name == name:
-                return True
-            if isinstance(node, (ast.Assign, ast.AnnAssign)):
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                if any(isinstance(t, ast.Name) and t.id == name for t in targets):
-                    return True
-            if isinstance(node, ast.ImportFrom) and any((a.asname or a.name) == name for a in node.names):
-                return True
-            if isinstance(node, ast.Import) and any((a.asname or a.name) == name for a in node.names):
-                raise ValueError(f"{spec.module or spec.path}: {name} is a module, not a class")
-            if isinstance(node, (ast.If, ast.Try, ast.With)):
-                blocks = [getattr(node, "body", []), getattr(node, "orelse", []), getattr(node, "finalbody", [])]
-                blocks += [h.body for h in getattr(node, "handlers", [])]
-                if any(binds(b) for b in blocks):
-                    return True
-        return False
-
-    if binds(tree.body):
-        return
-    raise ValueError(f"{spec.module or spec.path} has no class {name}")
 
 
 class EngineBackend(Backend):

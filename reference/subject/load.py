@@ -96,8 +96,8 @@ def _locate(where: str, flag: str) -> tuple[str, str]:
 def check_class_defined(spec: EngineSpec) -> None:
     """Read the module's source (no import) and make sure it binds the class name; ValueError if not.
 
-    (The same check as ``reference.backends.engine._check_class_defined``, here so that the command
-    line can answer a wrong ``--engine`` without loading the backends, which import torch and SymPy.)
+    Here rather than with the backends so that the command line can answer a wrong ``--engine``
+    without loading them (they import torch and SymPy).
     """
     import ast
     if not spec.path or not spec.path.endswith(".py"):
