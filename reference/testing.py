@@ -128,8 +128,57 @@ class Comparison:
                                          for c in self.checks)
         return "\n".join(head) + "\n" + table
 
+    def _rows(self) -> tuple[list[str], list[tuple[list[str], bool]]]:
+        """Header and rows (cells, failed?) for the notebook tables: oracle first, then each backend."""
+        first = self.records[0]
+        names = list(first["point"])
+        head = ["backend", "value", *[f"d/d{v}" for v in names], "verdict", "largest error / tolerance", "note"]
+        rows = [(["oracle", _num(first["oracle_value"]), *[_num(first["oracle_grad"].get(v)) for v in names],
+                  "", "", "" if first["oracle_grad"] else "no oracle: " + (first["note"] or first["message"])],
+                 False)]
+        for r in self.records:
+            share = max((r["errors"][c] / r["tolerances"][c] for c in r.get("errors", {})
+                         if r["tolerances"].get(c) and r["errors"][c] == r["errors"][c]), default=None)
+            failed = r in self.failures
+            rows.append(([r["backend"] + (" (subject)" if r.get("subject") else ""), _num(r["value"]),
+                          *[_num(r["grad"].get(v)) for v in names],
+                          ("FAILED " if failed else "") + r["verdict"], "" if share is None else f"{share:.3g}",
+                          r["note"] or r["message"]], failed))
+        return head, rows
+
+    def _caption(self) -> str:
+        at = ", ".join(f"{k}={v!r}" for k, v in self.records[0]["point"].items())
+        verdict = "checked and right" if self.ok else "FAILED"
+        return f"{self.case.name} at {at}: {verdict}"
+
     def _repr_markdown_(self) -> str:
-        return "```\n" + self.table() + "\n```"
+        """A Markdown table (notebooks, and anything that renders Markdown)."""
+        if not self.records:
+            return f"**{self.case.name}**: nothing was run"
+        head, rows = self._rows()
+        cell = lambda x: str(x).replace("|", "\\|")  # noqa: E731
+        lines = [f"**{self._caption()}**", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines += ["| " + " | ".join(("**" + cell(c) + "**" if failed and c else cell(c)) for c in cells) + " |"
+                  for cells, failed in rows]
+        extra = self.table().split("\n\n", 1)
+        return "\n".join(lines) + ("\n\n```\n" + extra[1] + "\n```" if len(extra) > 1 else "")
+
+    def _repr_html_(self) -> str:
+        """An HTML table, failed rows in red (Jupyter)."""
+        import html
+        if not self.records:
+            return f"<b>{html.escape(self.case.name)}</b>: nothing was run"
+        head, rows = self._rows()
+        out = [f"<p><b>{html.escape(self._caption())}</b></p><table>",
+               "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>"]
+        for cells, failed in rows:
+            style = ' style="color:#b00020;font-weight:bold"' if failed else ""
+            out.append(f"<tr{style}>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+        out.append("</table>")
+        extra = self.table().split("\n\n", 1)
+        if len(extra) > 1:
+            out.append(f"<pre>{html.escape(extra[1])}</pre>")
+        return "\n".join(out)
 
 
 def _num(x) -> str:

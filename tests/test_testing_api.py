@@ -145,3 +145,13 @@ def test_nothing_untested_reads_as_a_pass():
         check_gradients("x*y", {"x": 1.0, "y": 2.0}, order=3)
     # order 2 with a subject that gives no Hessian: nothing checked at order 2, so not a pass
     assert not check_gradients("x*y", {"x": 1.0, "y": 2.0}, subject=lambda x, y: (x * y, [y, x]), order=2).ok
+
+
+def test_a_comparison_displays_as_a_table_in_notebooks():
+    from reference.testing import check_gradients
+    good = check_gradients("tanh(x*y) + x**2", {"x": 0.5, "y": -1.2}, backends=("torch",))
+    assert good.ok and "<table>" in good._repr_html_() and "checked and right" in good._repr_html_()
+    assert good._repr_markdown_().count("\n|") >= 4  # header, rule, oracle, engine, torch
+    with planted("flipped-sign") as engine:
+        bad = check_gradients("cos(x) * y", {"x": 0.3, "y": 2.0}, backends=("torch",), engine=engine)
+    assert not bad.ok and "color:#b00020" in bad._repr_html_() and "**FAILED mismatch**" in bad._repr_markdown_()
