@@ -592,21 +592,24 @@ def main(argv=None) -> int:
     out = Path(args.out) if args.out else (Path(tempfile.mkdtemp(prefix="adcheck-bench-")) if quick
                                            else Path("reports"))
 
-    def stage(text: str) -> None:  # progress on a terminal only
-        if sys.stderr.isatty():
-            print(f"bench: {text}...", file=sys.stderr, flush=True)
-    stage(f"training step ({len(PEERS)} peers interleaved, GC default and off)")
-    rounds = args.rounds or (2 if quick else 11)
-    step = bench_training_step(batch=10 if quick else 100, rounds=rounds, consecutive=2 if quick else 5)
-    stage("deep chains")
-    chain = bench_chain((100, 1000) if quick else (1_000, 10_000, 100_000, 500_000), repeats=1 if quick else 3)
-    unary = bench_unary_chain((100, 1000) if quick else (1_000, 10_000, 100_000, 1_000_000))
-    stage("gradient cost against n")
-    cost = bench_gradient_cost((1, 10) if quick else (1, 10, 100, 1000), sympy_limit=10 if quick else 100,
-                               repeats=1 if quick else 3)
-    if not (quick or args.no_conformance):
-        stage("the conformance run")
-    conformance = None if (quick or args.no_conformance) else bench_conformance()
+    from .progress import Progress
+    stages = ["training step", "deep chains", "gradient cost", *([] if quick or args.no_conformance
+                                                                 else ["conformance run"])]
+    with Progress("bench", unit="stages") as progress:  # a bar on a terminal, a line every 10 s elsewhere
+        progress(0, len(stages), f"training step ({len(PEERS)} peers interleaved, GC default and off)")
+        rounds = args.rounds or (2 if quick else 11)
+        step = bench_training_step(batch=10 if quick else 100, rounds=rounds, consecutive=2 if quick else 5)
+        progress(1, len(stages), "deep chains")
+        chain = bench_chain((100, 1000) if quick else (1_000, 10_000, 100_000, 500_000), repeats=1 if quick else 3)
+        unary = bench_unary_chain((100, 1000) if quick else (1_000, 10_000, 100_000, 1_000_000))
+        progress(2, len(stages), "gradient cost against n")
+        cost = bench_gradient_cost((1, 10) if quick else (1, 10, 100, 1000), sympy_limit=10 if quick else 100,
+                                   repeats=1 if quick else 3)
+        conformance = None
+        if len(stages) == 4:
+            progress(3, len(stages), "the conformance run")
+            conformance = bench_conformance()
+        progress(len(stages), len(stages), "done")
     meta = {**machine(), "versions": versions()}
     out.mkdir(parents=True, exist_ok=True)
     text = render(step, chain, cost, conformance, meta, unary)
