@@ -141,31 +141,35 @@ def _grads(g: dict, limit: int = 3) -> str:
     return ", ".join(fmt(v) for v in list(g.values())[:limit]) + (" ..." if len(g) > limit else "")
 
 
-def subject_section(meta: dict) -> list[str]:
-    """What was tested and what was found about it, in plain words (meta["subject"], meta["diagnosis"])."""
-    out: list[str] = []
-    subject = meta.get("subject") or {}
-    if subject:
-        where = f" from `{subject['file']}`" if subject.get("file") else ""
-        out.append(f"Subject: the class `{subject.get('class', '?')}`{where}.")
-        lacks = subject.get("lacks") or {}
-        if lacks:
-            out += ["", "It lacks these ops (records that need them are `unsupported`, and count against coverage):", ""]
-            out += [f"- `{op}`: {_cell(why, 160)}" for op, why in lacks.items()]
-        cov = subject.get("coverage") or {}
-        if cov:
-            out += ["", "Coverage: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in cov.items()) + "."]
-        out.append("")
+def diagnosis_section(meta: dict) -> list[str]:
+    """The findings of the diagnosis (meta["diagnosis"]) in plain words: which rule, what it does instead."""
     diagnosis = meta.get("diagnosis") or []
-    if diagnosis:
-        out += ["## What is wrong, in plain words", ""]
-        for d in diagnosis:
-            op = f" `{d['op']}`" if d.get("op") else ""
-            out.append(f"- **{d.get('kind', '?')}**{op}: {_cell(d.get('summary', ''), 170)}")
-            for ev in list(d.get("evidence") or [])[:3]:
-                out.append(f"  - {_cell(ev if isinstance(ev, str) else json.dumps(json_safe(ev)), 160)}")
-        out.append("")
-    return out
+    if not diagnosis:
+        return []
+    out = ["## What is wrong, in plain words", ""]
+    for d in diagnosis:
+        op = f" `{d['op']}`" if d.get("op") else ""
+        out.append(f"- **{d.get('kind', '?')}**{op}: {_cell(d.get('summary', ''), 170)}")
+        for ev in list(d.get("evidence") or [])[:3]:
+            out.append(f"  - {_cell(ev if isinstance(ev, str) else json.dumps(json_safe(ev)), 160)}")
+    return [*out, ""]
+
+
+def subject_section(meta: dict) -> list[str]:
+    """What was tested (meta["subject"]): the class, its file, what it lacks and why, its coverage."""
+    subject = meta.get("subject") or {}
+    if not subject:
+        return []
+    where = f" from `{subject['file']}`" if subject.get("file") else ""
+    out = ["## The subject", "", f"The class `{subject.get('class', '?')}`{where}."]
+    lacks = subject.get("lacks") or {}
+    if lacks:
+        out += ["", "It lacks these ops (records that need them are `unsupported`, and count against coverage):", ""]
+        out += [f"- `{op}`: {_cell(why, 160)}" for op, why in lacks.items()]
+    cov = subject.get("coverage") or {}
+    if cov:
+        out += ["", "Coverage: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in cov.items()) + "."]
+    return [*out, ""]
 
 
 PICTURE = "conformance.svg"
@@ -178,14 +182,18 @@ def conformance_markdown(summary: dict, meta: dict) -> str:
     failures, raises, findings = summary["subject_failures"], summary["subject_raises"], summary["reference_findings"]
     engine = f"`{meta.get('engine', '?')}`"
     if failures:
+        blamed = sorted({d["op"] for d in meta.get("diagnosis") or [] if d.get("op") and d.get("kind") not in
+                         ("precision", "convention")})
         ops = sorted({t[3:] for r in failures for t in r["tags"] if t.startswith("op:")})
-        where = f", in cases using {', '.join(ops[:8])}" if ops else ""
-        out.append(f"**Verdict: {len(failures)} failure(s) of the subject** ({engine}{where}): it is wrong somewhere; "
-                   "see *What is wrong* and *Failures of the subject*.")
+        where = (f": the diagnosis blames {', '.join(blamed)}" if blamed else
+                 f", in cases using {', '.join(ops[:8])}" if ops else "")
+        out.append(f"**Verdict: {len(failures)} failure(s) of the subject** ({engine}){where}. See *What is wrong* "
+                   "and *Failures of the subject*.")
     else:
         out.append(f"**Verdict: no failure of the subject** ({engine}): every disagreement with the oracle is a "
                    "declared convention, an undefined point or a known limitation of a method.")
     out.append("")
+    out += diagnosis_section(meta)
     if cov.get("records"):
         out.append(f"- **Coverage:** the subject ran {cov['records_run']} of its {cov['records']} records "
                    f"({cov['cases_run']} of {cov['cases']} cases); {cov.get('unsupported', 0)} unsupported.")
