@@ -259,11 +259,15 @@ def check_gradients(f: Callable | str | Case, at: dict | Sequence[float], backen
                          "note": "the subject has no second-order method: nothing was checked at order 2",
                          "message": ""})
     checks = []
-    if gradchecks and subject is None:
-        from .gradcheck import api_checks
-        cls = _value_class(engine)
+    if gradchecks:
+        from .gradcheck import SKIP, Check, api_checks
+        cls = _value_class(engine) if subject is None else None
         if cls is not None:
             checks = api_checks(cls, case, case.points[0].values)
+        else:  # said, never silently passed
+            why = ("a callable subject has no backward() to check" if subject is not None else
+                   "an engine given as a file path runs in a worker; pass the class itself for these checks")
+            checks = [Check("gradchecks", SKIP, why)]
     for recorder in _RECORDERS:
         recorder.extend(records)
     return Comparison(case, [r for r in records if r.get("order", 1) == 1], failures, checks,
