@@ -303,9 +303,10 @@ def _compile_steps(into: str, mode: str) -> tuple[dict, object]:
         body = _step_body(rule, k, into, mode, env)
         env[f"R{k}"] = rule
         source = "def step(node, grads):\n" + "".join(f"    {line}\n" for line in [upstream, *body])
-        exec(compile(source, f"<{rule.name} step, {into} {mode}>", "exec"), env)  # noqa: S102 (our own rule text)
+        exec(compile(source, f"<{rule.name} step, {into} {mode}>", "exec"), env)
         steps[rule.name] = env.pop("step")
-        loop.append(f"        {'if' if k == 0 else 'elif'} rule is R{k}:\n" + "".join(f"            {line}\n" for line in body))
+        test = f"        {'if' if k == 0 else 'elif'} rule is R{k}:\n"
+        loop.append(test + "".join(f"            {line}\n" for line in body))
     env["STEPS"] = steps
     # The one chain-rule loop: output first, each node's local step (a rule replaced since the
     # node was made is found by name).
@@ -316,7 +317,7 @@ def _compile_steps(into: str, mode: str) -> tuple[dict, object]:
               + "".join(loop) +
               "        else:\n"
               "            STEPS[rule.name](node, grads)\n")
-    exec(compile(source, f"<chain rule, {into} {mode}>", "exec"), env)  # noqa: S102 (our own rule text)
+    exec(compile(source, f"<chain rule, {into} {mode}>", "exec"), env)
     return steps, env["run"]
 
 
@@ -388,7 +389,7 @@ def _generate() -> None:
         name, source = _method_source(rule)
         env = {"Value": Value, "_coerce": _coerce, "_new": _new, "RULE": rule,
                **{f"m_{k}": getattr(FLOAT, k) for k in dir(FLOAT) if not k.startswith("_")}}
-        exec(compile(source, f"<{rule.name} method>", "exec"), env)  # noqa: S102 (our own rule text)
+        exec(compile(source, f"<{rule.name} method>", "exec"), env)
         method = env[name]
         method.__doc__ = f"{rule.name}: a new node of this registry row."
         if rule.operator == "**" and rule.arity == 2:
@@ -410,12 +411,12 @@ def _reflected_power(self, other):
 
 def _install_value_math(rule: Rule) -> None:
     if rule.operator == "neg":
-        fn = lambda x: -_lift(x)  # noqa: E731
+        fn = lambda x: -_lift(x)
     elif rule.operator:
         op = f"__{_DUNDER[rule.operator]}__"
-        fn = lambda x, y, _op=op: getattr(_lift(x), _op)(y)  # noqa: E731
+        fn = lambda x, y, _op=op: getattr(_lift(x), _op)(y)
     else:
-        fn = lambda x, *rest, _m=rule.method: getattr(_lift(x), _m)(*rest)  # noqa: E731
+        fn = lambda x, *rest, _m=rule.method: getattr(_lift(x), _m)(*rest)
     setattr(_ValueMath, rule.name, staticmethod(fn))
 
 

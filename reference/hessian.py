@@ -78,7 +78,8 @@ _TORCH_POW_MASK = ("torch's pow_backward_self is where(exponent == 0, 0, grad * 
                    "differentiating it in the exponent goes through the where's constant branch, so d/dy(df/dx) = 0 "
                    "at y = 0, while d/dx(df/dy) = x**(y-1) = 1/x is right; the engine's mul0(y, x**(y-1)) keeps "
                    "the factor y and gives 1/x in both orders")
-_STENCIL_OVER_EDGE = "the stencil x +- h reaches past the edge, where the engine's gradient is nan or of the other branch"
+_STENCIL_OVER_EDGE = ("the stencil x +- h reaches past the edge, where the engine's gradient is nan or of the "
+                      "other branch")
 KNOWN: dict[tuple[str, tuple], dict[str, str]] = {
     ("pow", (2.0, 0.0)): {"torch": _TORCH_POW_MASK},
     ("pow", (0.0, 2.0)): {
@@ -425,7 +426,7 @@ def judge2(result: Hessian, oracle: Hessian, backend: Backend, case: Case, point
     names = _names(case)
     got = [(name, result.hessian[i][j]) for i, j, name in names]
     truth = [oracle.hessian[i][j] for i, j, _ in names]
-    method, rtol = method_of(backend)
+    _method, rtol = method_of(backend)
     if user is not None:
         rtol, atol0 = user
         atol = [atol0] * len(names)

@@ -57,7 +57,8 @@ def torch_subject(fn: Callable) -> Callable:
         return out.item(), [0.0 if g is None else g.item() for g in grads]
 
     def hessian(*values):
-        """H[i][j] = d/dx_j of df/dx_i by torch.autograd.functional.hessian (the Function's backward, differentiated)."""
+        """H[i][j] = d/dx_j of df/dx_i by torch.autograd.functional.hessian (the Function's backward,
+        differentiated)."""
         from .hessian import torch_hessian
         return torch_hessian(None, values, fn=apply)
 
@@ -119,7 +120,8 @@ class Comparison:
             for r in second:
                 rows.append([r["backend"] + (" (subject)" if r.get("subject") else ""),
                              *[_num(r["hessian"].get(a, {}).get(b)) for a, b in pairs],
-                             "FAILED " + r["verdict"] if r in self.failures else r["verdict"], r["note"] or r["message"]])
+                             "FAILED " + r["verdict"] if r in self.failures else r["verdict"],
+                             r["note"] or r["message"]])
             table += "\n\nHessian, H[x][y] = d/dy(df/dx):\n" + tabulate(
                 rows, ["backend", *[f"{a}{b}" for a, b in pairs], "verdict", "note"], tablefmt="simple",
                 disable_numparse=True)
@@ -156,7 +158,7 @@ class Comparison:
         if not self.records:
             return f"**{self.case.name}**: nothing was run"
         head, rows = self._rows()
-        cell = lambda x: str(x).replace("|", "\\|")  # noqa: E731
+        cell = lambda x: str(x).replace("|", "\\|")
         lines = [f"**{self._caption()}**", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(("**" + cell(c) + "**" if failed and c else cell(c)) for c in cells) + " |"
                   for cells, failed in rows]
@@ -212,7 +214,8 @@ def _as_case(f: Callable | str | Case, at) -> Case:
     return Case(base.name, base.fn, names, (Point(values),), base.tags, base.note, base.tol)
 
 
-def check_gradients(f: Callable | str | Case, at: dict | Sequence[float], backends: Sequence[str] | str = DEFAULT_BACKENDS,
+def check_gradients(f: Callable | str | Case, at: dict | Sequence[float],
+                    backends: Sequence[str] | str = DEFAULT_BACKENDS,
                     rtol: float | None = None, atol: float = 0.0, engine: str | type | None = None, order: int = 1,
                     subject: Callable | None = None, gradchecks: bool = False) -> Comparison:
     """Run f at ``at`` through the subject and ``backends``; judge each against the exact oracle.

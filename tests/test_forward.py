@@ -21,7 +21,7 @@ def test_jvp_along_each_axis_is_the_reverse_mode_partial(case):
 
 
 def test_jvp_is_linear_in_the_tangent():
-    f = lambda m, x, y: m.tanh(x / y) + x * m.sin(y)  # noqa: E731
+    f = lambda m, x, y: m.tanh(x / y) + x * m.sin(y)
     _, a = jvp(f, [0.3, 1.7], [1.0, 0.0])
     _, b = jvp(f, [0.3, 1.7], [0.0, 1.0])
     _, both = jvp(f, [0.3, 1.7], [2.0, -3.0])

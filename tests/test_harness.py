@@ -185,3 +185,23 @@ def test_workers_stop_when_the_main_process_is_killed(tmp_path):
         time.sleep(0.2)
     assert not any(os.path.exists(f"/proc/{c}") and "Z" not in open(f"/proc/{c}/stat").read().split()[2]
                    for c in children)
+
+
+NO_AVX512 = {"NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR", "ATEN_CPU_CAPABILITY": "avx2"}
+
+
+def test_committed_report_is_reproduced_byte_for_byte_without_avx512(tmp_path):
+    """`make report` on a CPU without AVX-512 (imitated: numpy's and torch's AVX-512 paths off) gives the
+    committed files, byte for byte: float work goes through Python's scalar math, not vector paths."""
+    import os
+    import subprocess
+    import sys
+    env = {**os.environ, **NO_AVX512}
+    done = subprocess.run([sys.executable, "-m", "reference", "run", "--workers", "2", "--out", str(tmp_path)],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    check = subprocess.run([sys.executable, "-c", "import numpy; numpy.show_runtime()"], env=env,
+                           capture_output=True, text=True)
+    assert "'not_found': ['X86_V4'" in check.stdout  # the imitation took effect
+    for name in ("conformance.md", "conformance.json", "conformance.svg"):
+        assert (tmp_path / name).read_bytes() == (REPORTS / name).read_bytes(), f"{name} differs without AVX-512"

@@ -45,7 +45,7 @@ def test_forward_over_reverse_sees_the_same_planted_bug():
 
 
 def test_tangent_sweep_is_jvp_of_each_gradient_component():
-    f = lambda m, x, y: m.tanh(x * y) + x ** 3 / y  # noqa: E731
+    f = lambda m, x, y: m.tanh(x * y) + x ** 3 / y
     point, direction = (0.4, -1.3), (0.3, 2.0)
     for i in range(2):
         def component(x, y, i=i):
@@ -283,4 +283,5 @@ def test_whole_corpus_at_order_2_subject_failures_are_exactly_the_reported_ones(
     failures = {(r["case"], tuple(r["point"].values()), r["backend"]) for r in s2["subject_failures"]}
     # forward over reverse skips an underflowed zero tangent times a nan partial (see the report)
     assert failures <= {("pow", (-2.0, -2000.0), "forward")}
-    assert all(r["expected"] for r in s2["reference_findings"] if r["backend"] == "torch") or not s2["reference_findings"]
+    torch_findings = [r for r in s2["reference_findings"] if r["backend"] == "torch"]
+    assert all(r["expected"] for r in torch_findings)

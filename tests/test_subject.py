@@ -113,7 +113,7 @@ def test_missing_import_is_a_raise_at_an_ordinary_point(tmp_path):
 
 
 def test_engine_is_kept_when_only_torch_is_asked_for(tmp_path, capsys):
-    status, doc = run(tmp_path, engine(tmp_path), "--backends", "torch")
+    _status, doc = run(tmp_path, engine(tmp_path), "--backends", "torch")
     assert "engine" in {r["backend"] for r in doc["records"]}
     assert "checked too" in capsys.readouterr().err
 

@@ -65,7 +65,8 @@ _F = {name: rule.float for name, rule in RULES.items()}  # the registry's IEEE f
 IEEE_MATH = {
     "_q": _q, "_pow": _F["pow"], "_exp": _F["exp"], "_log": _F["log"], "_sin": _F["sin"], "_cos": _F["cos"],
     "_tan": _F["tan"], "_tanh": _F["tanh"], "_atan": _F["atan"], "_sinh": _hyperbolic(math.sinh),
-    "_cosh": _hyperbolic(math.cosh), "_abs": _F["abs"], "_sign": HELPERS["sign"], "_heaviside": _heaviside, "_dirac": _dirac,
+    "_cosh": _hyperbolic(math.cosh), "_abs": _F["abs"], "_sign": HELPERS["sign"], "_heaviside": _heaviside,
+    "_dirac": _dirac,
     "_relu": _F["relu"], "_max": _max, "_min": _min, "_pi": math.pi, "_e": math.e, "_inf": math.inf, "_nan": math.nan,
 }  # the namespace of the generated code: the math module behind IEEE wrappers
 

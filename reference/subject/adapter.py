@@ -102,7 +102,8 @@ class Adapter:
             raise Broken(f"the constructor {cls.__name__}(0.7) raises {_describe(err)}") from None
         self.data_attr = next((n for n in DATA_ATTRS if _is_number(getattr(a, n, None))), None)
         if self.data_attr is None:
-            numbers = [n for n, v in vars(a).items() if _is_number(v) and _close(v, 0.7)] if hasattr(a, "__dict__") else []
+            fields = vars(a).items() if hasattr(a, "__dict__") else ()
+            numbers = [n for n, v in fields if _is_number(v) and _close(v, 0.7)]
             if not numbers:
                 raise Broken(f"{cls.__name__}(0.7) keeps its number in no attribute this checker can find "
                              f"(looked for {', '.join(DATA_ATTRS)})")
@@ -123,7 +124,8 @@ class Adapter:
             except Exception:
                 out = None
         if out is None:
-            raise Broken(f"no operation of {cls.__name__} works on two {cls.__name__}s (tried every op of the registry)")
+            raise Broken(f"no operation of {cls.__name__} works on two {cls.__name__}s "
+                         "(tried every op of the registry)")
         if self.backward_name is None:
             if callable(getattr(out, "backward", None)):
                 self.backward_name = "backward"
@@ -152,7 +154,8 @@ class Adapter:
                 self.grad_attr = changed[0]
                 self.notes.append(f"gradients are read from .{changed[0]}")
         elif not _is_number(getattr(leaves[0], self.grad_attr, None)):
-            raise Broken(f"after {self.backward_name}(), {cls.__name__}.{self.grad_attr} (from --grad-attr) is not a number")
+            raise Broken(f"after {self.backward_name}(), {cls.__name__}.{self.grad_attr} (from --grad-attr) "
+                         "is not a number")
         for name in CHILDREN_ATTRS:
             try:
                 kids = getattr(out, name, None)
@@ -196,7 +199,8 @@ class Adapter:
             return fn(*inputs)
         how = self.plan.get((info.name, "call"), ("native", ""))[1] or next(iter(self._callers(info)), "")
         if not how:
-            raise Lacks(f"no method or function {' / '.join(dict.fromkeys(n for n in (info.method, *info.names) if n))}")
+            spellings = " / ".join(dict.fromkeys(n for n in (info.method, *info.names) if n))
+            raise Lacks(f"no method or function {spellings}")
         return self._call(info, inputs[0], inputs[1:], params, how)
 
     def apply(self, info, form: str, inputs, params=()):
@@ -211,7 +215,7 @@ class Adapter:
 
 
 def _is_number(x) -> bool:
-    return isinstance(x, Real) and not isinstance(x, bool) or type(x).__name__ in ("float32", "float64", "float16")
+    return (isinstance(x, Real) and not isinstance(x, bool)) or type(x).__name__ in ("float32", "float64", "float16")
 
 
 def _close(a, b, tol=1e-12) -> bool:

@@ -99,7 +99,8 @@ def op_programs(info, point, helper) -> dict[str, dict]:
             if not info.on_edge((point[0], other)):
                 out["fan-out"] = _program(list(point) + [other], [_node(info, (0, 1), c), _node(info, (0, 2), c),
                                                                   _node(helper, (3, 4), ())])
-            out["leaf reused by another op"] = _program(list(point), [_node(info, (0, 1), c), _node(helper, (2, 0), ())])
+            out["leaf reused by another op"] = _program(list(point), [_node(info, (0, 1), c),
+                                                                       _node(helper, (2, 0), ())])
         else:
             out["fan-out"] = _program([point[0], W], [_node(info, (0,), c), _node(helper, (0, 1), ()),
                                                       _node(helper, (2, 3), ())])
@@ -200,7 +201,8 @@ def diagnose(call, probe_results: dict, precision: str = "float64") -> tuple[lis
                 continue
             slot = "xy"[i] if info.arity == 2 else "x"
             fitted = slips.fit(info, i, [(p, c, g) for p, c, g, _ in bad]) if len(bad) == len(answers) else None
-            where = "at every probe point" if len(bad) == len(answers) else f"at {len(bad)} of {len(answers)} probe points"
+            where = ("at every probe point" if len(bad) == len(answers)
+                     else f"at {len(bad)} of {len(answers)} probe points")
             what = f": {fitted[1]}" if fitted else ""
             ev = [{"probe": f"d/d{slot} {info.name}{tuple(p)}", "got": g, "expected": e} for p, _, g, e in bad]
             findings.append(finding("rule", name, f"{name}: d/d{slot} is wrong {where}{what}", ev))
@@ -347,7 +349,7 @@ def _uses(prog, op) -> bool:
 
 
 def _graph_finding(walk, failing) -> dict:
-    label, prog, got = min(failing, key=lambda b: _size(b[1]))
+    _label, prog, got = min(failing, key=lambda b: _size(b[1]))
     ev = _evidence(prog, _leaf_grads(got, prog), sim.simulate(prog)[:len(prog["leaves"])])
     node = _first_wrong_node(prog, got)
     if node:

@@ -29,7 +29,7 @@ def text(program: dict) -> str:
     names = [chr(ord("a") + i) for i in range(len(program["leaves"]))]
     table = _ops.ops()
     shown: list[str] = list(names)
-    for op, form, refs, params in program["nodes"]:
+    for op, _form, refs, params in program["nodes"]:
         info = table[op]
         args = [shown[r] if isinstance(r, int) else repr(r[1]) for r in refs]
         if info.operator == "neg":
@@ -58,7 +58,7 @@ def _inputs(values, refs):
 def forward(program: dict) -> list[float]:
     table = _ops.ops()
     values = list(program["leaves"])
-    for op, form, refs, params in program["nodes"]:
+    for op, _form, refs, params in program["nodes"]:
         values.append(table[op].forward(_inputs(values, refs), tuple(params)))
     return values
 

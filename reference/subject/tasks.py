@@ -24,7 +24,7 @@ def _backend_unsupported():
 class SubjectValue:
     """A case's view of an engine node: Python's operators, routed through the adapter's plan."""
 
-    __slots__ = ("node", "_ad")
+    __slots__ = ("_ad", "node")
 
     def __init__(self, node, adapter):
         self.node = node
