@@ -186,3 +186,30 @@ def test_micrograds_own_test_file_passes_unmodified_against_this_engine(tmp_path
     assert len(tests) == 2
     for test in tests:
         test()
+
+
+def test_every_edge_of_every_row_has_its_conventions():
+    """The one table kept apart from the registry (each backend's numbers at each edge) is keyed by it."""
+    from reference.conventions import CONVENTIONS, SECOND
+    edges = {e.key for rule in RULES.values() for e in rule.edges}
+    assert edges == set(CONVENTIONS), (edges ^ set(CONVENTIONS))
+    kinks = {e.key for rule in RULES.values() for e in rule.edges if e.kind == "kink"}
+    assert kinks <= set(SECOND)  # second derivatives at kinks are declared too
+    for key in edges:
+        assert "engine" in CONVENTIONS[key].why, key  # what the engine does there, in words
+
+
+def test_every_row_reaches_the_parser_the_fuzzer_the_corpus_and_the_namespaces():
+    from reference.backends.finite_difference import REAL
+    from reference.backends.pytorch import TORCH
+    from reference.cases import PRIMITIVE_CASES
+    from reference.expr import FUNCTION_NAMES
+    from reference.strategies import TEMPLATES
+    from reference.subject.ops import ops
+    covered = {t[3:] for c in PRIMITIVE_CASES for t in c.all_tags if t.startswith("op:")}
+    for name, rule in RULES.items():
+        assert name in covered and name in TEMPLATES and name in ops(), name
+        if rule.method:
+            assert name in FUNCTION_NAMES and hasattr(TORCH, name) and hasattr(REAL, name), name
+        for edge in rule.edges:  # the corpus visits every edge (a point is its inputs, then its params)
+            assert any(edge.test(*(float(v) for v in p)) for p in rule.points), edge.key
