@@ -164,6 +164,20 @@ def _softplus(x: float) -> float:
     return (x if x > 0 else 0.0) + math.log1p(math.exp(-math.fabs(x)))
 
 
+def _sinh(x: float) -> float:
+    try:
+        return math.sinh(x)
+    except OverflowError:
+        return math.copysign(math.inf, x)
+
+
+def _cosh(x: float) -> float:
+    try:
+        return math.cosh(x)
+    except OverflowError:
+        return math.inf
+
+
 def _relu(x: float) -> float:
     return x if x > 0 else (x if x != x else 0.0)
 
@@ -411,6 +425,16 @@ _TABLE = (
          why="Away from ties the partials are exactly 0 and 1. At a tie torch splits the gradient, 1/2 to each input, "
              "and SymPy's Max differentiates to Heaviside(x - y) = 1/2 there: the engine does the same.",
          points=((1, 2), (2, 1), (1.5, 1.5), (-3, -3))),
+    Rule("sinh", _fn("sinh"), (lambda m, z, x: m.cosh(x),), _sinh, "sinh", method="sinh", names=("sinh",),
+         sweep=("lin", -30, 30), sympy=lambda s, x: s.sinh(x), torch=lambda t, x: t.sinh(x),
+         torch_formula=("self: grad * self.cosh().conj()",), guard="sinh(tanh({0}))",
+         why="cosh(x) is as accurate as cosh itself; past |x| = 710.5 both overflow to inf together.",
+         points=((0,), (0.5,), (-3,), (20,), (711,))),
+    Rule("cosh", _fn("cosh"), (lambda m, z, x: m.sinh(x),), _cosh, "cosh", method="cosh", names=("cosh",),
+         sweep=("lin", -30, 30), sympy=lambda s, x: s.cosh(x), torch=lambda t, x: t.cosh(x),
+         torch_formula=("self: grad * self.sinh().conj()",), guard="cosh(tanh({0}))",
+         why="sinh(x) is as accurate as sinh itself, also near 0 where it is tiny; past |x| = 710.5 both overflow.",
+         points=((0,), (0.5,), (-3,), (20,), (-711,))),
 )
 # fmt: on
 RULES: dict[str, Rule] = {rule.name: rule for rule in _TABLE}
