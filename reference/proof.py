@@ -113,7 +113,7 @@ def _torch_same(engine_z: sympy.Expr, torch_z: sympy.Expr, engine: sympy.Expr, t
         return "the same expression"
     if sympy.simplify(engine - torch) == 0:
         return "the same function, written differently"
-    return "different (see the conventions below)"
+    return "different (the note and the accuracy section say where)"
 
 
 def rules_side_by_side(op: str) -> tuple[sympy.Expr, list[Partial]]:
