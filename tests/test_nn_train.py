@@ -153,7 +153,7 @@ def _neuron():
 def test_draw_dot_shows_labels_data_grads_and_ops():
     source = draw_dot(_neuron()).source
     assert "rankdir=LR" in source
-    for text in ("x1", "w1", "| data 0.7071 | grad 1", "tanh", "mul"):
+    for text in ("x1", "w1", "| data 0.7071 | grad 1", "tanh", "label=\"*\""):  # ops as micrograd writes them
         assert text in source, text
 
 
