@@ -12,7 +12,7 @@ setup:
 	$(PYTHON) -m pip install -q --disable-pip-version-check -e '.[dev]'
 
 report: setup
-	$(PYTHON) -m reference run --workers 2
+	$(PYTHON) -m reference run --workers 2 --order 2
 
 test: setup
 	$(PYTHON) -m pytest -q

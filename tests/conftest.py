@@ -13,8 +13,15 @@ def same_float(a: float, b: float, rtol: float = 1e-12, atol: float = 0.0) -> bo
 
 
 @pytest.fixture(scope="session")
-def corpus_records():
-    """The whole corpus through every backend, once per test session (two worker processes)."""
+def report_records():
+    """What `make report` computes: the whole corpus through every backend, gradients and Hessians
+    (`adcheck run --workers 2 --order 2`), once per test session."""
     from reference.cases import CORPUS
     from reference.harness import run
-    return [r for batch in run(CORPUS, workers=2) for r in batch]
+    return [r for batch in run(CORPUS, workers=2, order=2) for r in batch]
+
+
+@pytest.fixture(scope="session")
+def corpus_records(report_records):
+    """The first-order records of the corpus run."""
+    return [r for r in report_records if r.get("order", 1) == 1]

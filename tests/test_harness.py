@@ -103,14 +103,14 @@ def test_sympy_past_its_cpu_budget_is_cut_and_reported(monkeypatch):
     assert [r["verdict"] for r in records] == ["unjudged", "error"]
 
 
-def test_committed_report_is_the_output_of_the_current_code(corpus_records):
+def test_committed_report_is_the_output_of_the_current_code(report_records):
     """reports/ must be regenerated (make report) whenever the code changes what it says."""
     committed = json.loads((REPORTS / "conformance.json").read_text())
     from reference.report import json_safe
-    assert committed["records"] == json.loads(json.dumps(json_safe(corpus_records), allow_nan=False)), \
+    assert committed["records"] == json.loads(json.dumps(json_safe(report_records), allow_nan=False)), \
         "reports/conformance.json is stale: run `make report` and commit reports/"
     from reference.report import conformance_markdown
-    assert conformance_markdown(summarize(corpus_records), committed["meta"]) == \
+    assert conformance_markdown(summarize(report_records), committed["meta"]) == \
         (REPORTS / "conformance.md").read_text(), "reports/conformance.md is stale: run `make report`"
 
 
@@ -197,7 +197,8 @@ def test_committed_report_is_reproduced_byte_for_byte_without_avx512(tmp_path):
     import subprocess
     import sys
     env = {**os.environ, **NO_AVX512}
-    done = subprocess.run([sys.executable, "-m", "reference", "run", "--workers", "2", "--out", str(tmp_path)],
+    done = subprocess.run([sys.executable, "-m", "reference", "run", "--workers", "2", "--order", "2",
+                           "--out", str(tmp_path)],
                           env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     check = subprocess.run([sys.executable, "-c", "import numpy; numpy.show_runtime()"], env=env,
