@@ -198,7 +198,7 @@ def conformance_markdown(summary: dict, meta: dict) -> str:
         out.append(f"- **Coverage:** the subject ran {cov['records_run']} of its {cov['records']} records "
                    f"({cov['cases_run']} of {cov['cases']} cases); {cov.get('unsupported', 0)} unsupported.")
     conventions = len(summary.get("conventions") or [])
-    out.append(f"- **Findings:** {len(raises)} raise(s) at domain edges (Python's float semantics, not a derivative "
+    out.append(f"- **Findings:** {len(raises)} raise(s) at domain edges (float semantics, not a derivative "
                f"bug); {len(findings)} about the reference methods; {len(summary['known'])} known limitations "
                f"of the methods; {conventions} convention(s) met at kinks and edges.")
     out.append(f"- **Corpus:** {summary['cases']} cases, {summary['points']} points, {summary['records']} records; "
@@ -280,8 +280,8 @@ def _hess(h: dict, limit: int = 4) -> str:
 
 
 def _hessian_table(records: list[dict]) -> str:
-    rows = [[_cell(r["case"], 30), _cell(_point(r["point"]), 30), r["backend"], _cell(_hess(r["hessian"]), 60),
-             _cell(_hess(r["oracle_hessian"]), 60), fmt(r["max_rel_err"]), _cell(r["note"] or r["message"], 110)]
+    rows = [[_cell(r["case"], 24), _cell(_point(r["point"]), 24), r["backend"], _cell(_hess(r["hessian"]), 40),
+             _cell(_hess(r["oracle_hessian"]), 36), fmt(r["max_rel_err"]), _cell(r["note"] or r["message"], 54)]
             for r in records]
     return tabulate(rows, ["case", "point", "backend", "Hessian H[x][y] = d/dy(df/dx)", "oracle", "error", "why"],
                     tablefmt="github")
