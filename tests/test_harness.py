@@ -206,3 +206,15 @@ def test_committed_report_is_reproduced_byte_for_byte_without_avx512(tmp_path):
     assert "'not_found': ['X86_V4'" in check.stdout  # the imitation took effect
     for name in ("conformance.md", "conformance.json", "conformance.svg"):
         assert (tmp_path / name).read_bytes() == (REPORTS / name).read_bytes(), f"{name} differs without AVX-512"
+
+
+def test_the_committed_report_reads_in_a_minute():
+    """One screen first (verdict, coverage, findings, the picture), then details; no line wider than a forge shows."""
+    text = (REPORTS / "conformance.md").read_text()
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 200
+    first_screen = "\n".join(lines[:16])
+    for needle in ("**Verdict:", "**Coverage:**", "**Findings:**", "](conformance.svg)"):
+        assert needle in first_screen, needle
+    svg = (REPORTS / "conformance.svg").read_text()
+    assert svg.startswith("<svg") and svg.count("<rect") > 100
