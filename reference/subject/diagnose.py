@@ -157,8 +157,10 @@ def diagnose(call, probe_results: dict, precision: str = "float64") -> tuple[lis
     rtol = 1e-6 if precision == "float64" else 1e-4
     RTOL["value"] = rtol
     composite: dict[str, list] = {}  # ops the engine builds from several nodes, wrong alone: maybe the walk
-    for name, forms in probe_results.items():
-        info = table[name]
+    variants = [(name, forms, info) for name, forms in probe_results.items() for info in table[name].variants()]
+    for name, forms, info in variants:
+        if any(f["op"] == name for f in findings) or name in composite:
+            continue  # one finding per op: its first wrong parameter is enough to name it
         primary = forms.get(info.primary_form) or forms.get("call") or {}
         if isinstance(primary, Failure) or primary.get("status") != "ok":
             continue
@@ -205,7 +207,7 @@ def diagnose(call, probe_results: dict, precision: str = "float64") -> tuple[lis
                      else f"at {len(bad)} of {len(answers)} probe points")
             what = f": {fitted[1]}" if fitted else ""
             ev = [{"probe": f"d/d{slot} {info.name}{tuple(p)}", "got": g, "expected": e} for p, _, g, e in bad]
-            findings.append(finding("rule", name, f"{name}: d/d{slot} is wrong {where}{what}", ev))
+            findings.append(finding("rule", name, f"d/d{slot} is wrong {where}{what}", ev))
         if bad_value or any(bad_grad):
             if any(a[2].get("direct") is False for a in answers):
                 composite[name] = findings[before:]
@@ -230,8 +232,17 @@ def diagnose(call, probe_results: dict, precision: str = "float64") -> tuple[lis
             graphs[label] = (prog, got)
     structure = _fit_structure(structural, graphs, table)
     walk_bug = any(f["kind"] == "graph" for f in structure)
+    wrong_rules = {f["op"] for f in findings if f["kind"] in ("rule", "forward")}
     for name, held in composite.items():
-        if walk_bug:
+        if wrong_rules:
+            # built from several nodes, and some op it may be built from is wrong alone: that one is to blame
+            for f in findings:
+                if f["op"] in wrong_rules:
+                    f["evidence"].append({"also": f"{name} is built from several nodes in this engine and fails "
+                                                  f"alone too, which a wrong {f['op']} explains",
+                                          "first": held[0]["summary"] if held else ""})
+                    break
+        elif walk_bug:
             for f in structure:
                 if f["kind"] == "graph":
                     f["evidence"].append({"also": f"{name} is built from several nodes in this engine and fails alone "

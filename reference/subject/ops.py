@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from autodiff.rules import FLOAT, RULES
 
@@ -33,6 +33,18 @@ class OpInfo:
     sample: tuple
     edges: tuple
     rule: object
+
+    def variants(self, most: int = 8) -> list[OpInfo]:
+        """This op at each of its constant parameters the registry's points use (probe's first): a
+        power rule can be right for x**2.5 and wrong for x**-1."""
+        if not self.params:
+            return [self]
+        seen = [self.probe_params]
+        for point in getattr(self.rule, "points", ()):
+            params = tuple(float(v) for v in point[self.arity:])
+            if params and params not in seen:
+                seen.append(params)
+        return [replace(self, probe_params=p) for p in seen[:most]]
 
     @property
     def primary_form(self) -> str:
