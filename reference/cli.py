@@ -137,7 +137,12 @@ def _subject_lines(subject, summary) -> list[str]:
              f"{cov.get('records', 0)} records ({cov.get('cases_run', 0)} of {cov.get('cases', 0)} cases), "
              f"{subject.probes.get('ran', 0)} probes"]
     if subject.lacks:
-        lines.append(f"{subject.class_name} lacks: " + "; ".join(f"{op} ({why})" for op, why in subject.lacks.items()))
+        plain = [op for op, why in subject.lacks.items() if why.startswith("no method")]
+        other = [f"{op} ({why})" for op, why in subject.lacks.items() if not why.startswith("no method")]
+        lines.append(f"{subject.class_name} lacks: " + "; ".join(
+            other + ([f"{', '.join(plain)} (no such method)"] if plain else [])))
+    for form, why in subject.lifted.items():
+        lines.append(f"{subject.class_name}: {form}: {why} (still checked)")
     for d in subject.diagnosis():
         lines.append(f"{d['kind']}{' ' + d['op'] if d['op'] else ''}: {d['summary']}")
     return lines
@@ -184,14 +189,37 @@ def cmd_run(args) -> int:
             meta["engine_lacks"] = engine.missing
     out = Path(args.out)
     write_report(out, summary, meta, records)
-    counts = {v: sum(c[v] for c in summary["counts"].values()) for v in next(iter(summary["counts"].values()))}
-    print(f"{summary['records']} records in {time.perf_counter() - start:.1f} s: "
-          + ", ".join(f"{n} {v}" for v, n in counts.items() if n)
-          + f"; {len(summary['subject_failures'])} unexpected mismatch(es). Wrote {out / 'conformance.md'} and .json")
+    status = _subject_exit(exit_status(summary, getattr(args, "strict", False)), subject)
+    print(_verdict_line(meta, summary, status))
+    mine: dict[str, int] = {}
+    for b in summary.get("subject_backends", []):
+        for v, n in summary["counts"][b].items():
+            if n:
+                mine[v] = mine.get(v, 0) + n
+    findings = len(summary["reference_findings"]) + len(summary["known"])
+    print(f"{summary['records']} records in {time.perf_counter() - start:.1f} s; the subject's: "
+          + ", ".join(f"{n} {v}" for v, n in mine.items())
+          + f"; {findings} finding(s) about the reference methods (not failures). Wrote {out / 'conformance.md'}")
     if subject is not None:
         print("\n".join(_subject_lines(subject, summary)))
         subject.close()
-    return _subject_exit(exit_status(summary, getattr(args, "strict", False)), subject)
+    return status
+
+
+def _verdict_line(meta: dict, summary: dict, status: int) -> str:
+    """The one line that answers "is it right?": the subject, and pass, fail (with the ops blamed) or unchecked."""
+    who = meta.get("engine", "the engine")
+    blamed = sorted({d["op"] for d in meta.get("diagnosis") or [] if d.get("op") and d["kind"] not in
+                     ("precision", "convention")})
+    if status == EXIT_UNCHECKED:
+        return f"{who}: could not be checked (nothing ran)"
+    if status == EXIT_MISMATCH:
+        what = (f"{len(summary['subject_failures'])} failure(s)" if summary["subject_failures"]
+                else "the op probes found a bug")
+        return f"{who}: WRONG: {what}" + (f"; the diagnosis blames {', '.join(blamed)}" if blamed else "")
+    raises = f" ({len(summary['subject_raises'])} raise(s) at domain edges: float semantics)" \
+        if summary["subject_raises"] else ""
+    return f"{who}: right everywhere it ran{raises}"
 
 
 def _subject_exit(status: int, subject) -> int:
@@ -250,6 +278,13 @@ def check_result(expression: str, at: dict, backend_names=None, engine=None,
         doc["subject"]["coverage"] = {**summary.get("coverage", {}), "probes": dict(subject.probes)}
         doc["diagnosis"] = subject.diagnosis()
         subject.close()
+        if status == EXIT_MISMATCH and doc["verdict"] != "mismatch":
+            # this expression came out right, but the engine's op probes did not: the engine is wrong
+            blamed = sorted({d["op"] for d in doc["diagnosis"] if d.get("op") and d["kind"] not in
+                             ("precision", "convention")})
+            doc["verdict"] = "mismatch"
+            doc["verdict_note"] = ("this expression agrees, but the op probes found a bug"
+                                   + (f" in {', '.join(blamed)}" if blamed else "") + " (see diagnosis)")
     doc["exit_status"] = status
     return doc
 

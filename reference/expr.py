@@ -7,6 +7,7 @@ exponents (in floats, to bound them); no ``eval``, ``exec`` or ``sympify`` is in
 from __future__ import annotations
 
 import ast
+import difflib
 import operator
 import re
 from collections.abc import Callable
@@ -97,9 +98,13 @@ class _Checker:
             name = node.func.id if isinstance(node.func, ast.Name) else None
             rule = FUNCTION_NAMES.get(name)
             if rule is None:
+                if isinstance(node.func, ast.Attribute) and node.func.attr in FUNCTION_NAMES:
+                    call = f"{node.func.attr}({ast.unparse(node.func.value)[:30]})"
+                    raise ExpressionError(f"method calls are not allowed{_column(node)}; write {call}")
                 what = name or ast.unparse(node.func)[:40]
-                raise ExpressionError(f"{what!r}{_column(node)} is not a function here; "
-                                      f"allowed: {', '.join(FUNCTION_NAMES)}")
+                close = difflib.get_close_matches((name or "").lower(), FUNCTION_NAMES, n=2)
+                hint = f"; did you mean {' or '.join(close)}?" if close else f"; allowed: {', '.join(FUNCTION_NAMES)}"
+                raise ExpressionError(f"{what!r}{_column(node)} is not a function here{hint}")
             least, most = rule.arity + len(rule.params) - len(rule.defaults), rule.arity + len(rule.params)
             if node.keywords or not least <= len(node.args) <= most or any(
                     isinstance(a, ast.Starred) for a in node.args):
@@ -189,11 +194,13 @@ def to_case(text: str, at: dict[str, float]) -> Case:
     """A one-point Case from expression text and the values of its variables."""
     variables, compiled = parse(text)
     missing = [v for v in variables if v not in at]
-    if missing:
-        raise ExpressionError(f"no value given for {', '.join(missing)} (use --at {missing[0]}=...)")
     extra = [v for v in at if v not in variables]
+    if missing:
+        also = f"; {', '.join(extra)} is not in the expression" if extra else ""
+        raise ExpressionError(f"no value given for {', '.join(missing)} (use --at {missing[0]}=...){also}")
     if extra:
-        raise ExpressionError(f"{', '.join(extra)} does not appear in the expression")
+        raise ExpressionError(f"{', '.join(extra)} does not appear in the expression (its variables: "
+                              f"{', '.join(variables) or 'none'})")
 
     def fn(m, *values):
         return compiled(m, dict(zip(variables, values)))

@@ -166,9 +166,17 @@ def subject_section(meta: dict) -> list[str]:
     if lacks:
         out += ["", "It lacks these ops (records that need them are `unsupported`, and count against coverage):", ""]
         out += [f"- `{op}`: {_cell(why, 160)}" for op, why in lacks.items()]
+    lifted = subject.get("lifted") or {}
+    if lifted:
+        out += ["", "Forms it lacks, checked anyway by lifting the constant into a node:", ""]
+        out += [f"- `{form}`: {_cell(why, 160)}" for form, why in lifted.items()]
     cov = subject.get("coverage") or {}
     if cov:
-        out += ["", "Coverage: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in cov.items()) + "."]
+        probes = cov.get("probes") or {}
+        text = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in cov.items() if k != "probes")
+        if probes:
+            text += f"; probes run {probes.get('ran', 0)} of {probes.get('total', 0)}"
+        out += ["", f"Coverage: {text}."]
     return [*out, ""]
 
 
@@ -202,7 +210,7 @@ def conformance_markdown(summary: dict, meta: dict) -> str:
                f"bug); {len(findings)} about the reference methods; {len(summary['known'])} known limitations "
                f"of the methods; {conventions} convention(s) met at kinks and edges.")
     out.append(f"- **Corpus:** {summary['cases']} cases, {summary['points']} points, {summary['records']} records; "
-               f"oracle: {_cell(meta.get('oracle', '?'), 110)}.")
+               f"oracle: {_cell(meta.get('oracle', '?'), 110).rstrip('.')}.")
     out += ["", f"![Each backend on each op: worst share of its tolerance used, failures in red]({PICTURE})", "",
             "Each cell of the picture: records as expected of all, coloured by the largest share of its tolerance "
             "an agreeing record used;", "red: a failure, grey: the backend lacks the op. Composite expressions "
@@ -264,9 +272,10 @@ def conformance_markdown(summary: dict, meta: dict) -> str:
         rows = []
         for case, cells in summary["mlp"].items():
             for b, c in cells.items():
-                rows.append([case, b, c["params"], f"{c['agree']}/{c['points']}", fmt(c["max_rel_err"])])
+                agreeing = (f"{c['agree']}/{c['points']}" if c["unsupported"] < c["points"] else "unsupported")
+                rows.append([case, b, c["params"], agreeing, fmt(c["used"]) if c["agree"] else ""])
         out.append(tabulate(rows, ["network", "backend", "parameters", "points agreeing",
-                                   "largest error over all parameters"], tablefmt="github"))
+                                   "largest share of tolerance used (all parameters)"], tablefmt="github"))
     out += ["", "## Versions", ""]
     out.append(tabulate(sorted(meta["versions"].items()), ["package", "version"], tablefmt="github"))
     return "\n".join(out) + "\n"
@@ -461,4 +470,5 @@ def check_table(result: dict) -> str:
     head = ["backend", "verdict", "value", *[f"d/d{v}" for v in variables], "error", "note"]
     return (f"{result['expression']} at {_point(result['point'])}\n\n"
             + tabulate(rows, head, tablefmt="simple", disable_numparse=True)
-            + f"\n\nverdict: {result['verdict']}\n")
+            + f"\n\nverdict: {result['verdict']}"
+            + (f" ({result['verdict_note']})" if result.get("verdict_note") else "") + "\n")

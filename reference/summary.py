@@ -107,11 +107,12 @@ def summarize(records: list[dict]) -> dict:
                         cell[4] = max(cell[4], err)
         if "mlp" in r["tags"]:
             cell = mlp.setdefault(r["case"], {}).setdefault(b, {"params": len(r["point"]), "points": 0,
-                                                                "agree": 0, "max_rel_err": 0.0})
+                                                                "agree": 0, "unsupported": 0, "used": 0.0})
             cell["points"] += 1
             cell["agree"] += verdict == AGREE
-            if r["status"] == "ok" and math.isfinite(err):
-                cell["max_rel_err"] = max(cell["max_rel_err"], err)
+            cell["unsupported"] += verdict == UNSUPPORTED
+            if verdict == AGREE:
+                cell["used"] = max(cell["used"], tolerance_used(r))
     mismatches = [r for r in records if r["verdict"] == MISMATCH]
     subject = [r for r in records if r.get("subject")]
     return {

@@ -107,7 +107,8 @@ class Comparison:
             rows.append([r["backend"] + (" (subject)" if r.get("subject") else ""), *map(_num, vals),
                          "FAILED " + r["verdict"] if r in self.failures else r["verdict"],
                          r["note"] or r["message"]])
-            errs = [f"{c}: |err| {r['errors'][c]:.3g} <= tol {r['tolerances'][c]:.3g}?" for c in comps
+            errs = [f"{c}: |error| {r['errors'][c]:.3g} {'>' if r['errors'][c] > r['tolerances'][c] else '<='} "
+                    f"tolerance {r['tolerances'][c]:.3g}" for c in comps
                     if c in r.get("errors", {})]
             if r in self.failures and errs:
                 rows.append(["", *[""] * len(comps), "", "; ".join(errs)])
@@ -299,12 +300,16 @@ def assert_gradients_agree(f: Callable | str | Case, at: dict | Sequence[float],
                            atol: float = 0.0, engine: str | type | None = None, order: int = 1,
                            subject: Callable | None = None, gradchecks: bool = False) -> Comparison:
     """Raise AssertionError with a table when the subject is not checked and right; else the comparison."""
+    __tracebackhide__ = True  # pytest: show the caller's line, not this helper's source
     comparison = check_gradients(f, at, backends, rtol, atol, engine, order, subject, gradchecks)
     if not comparison.ok:
         why = "; ".join([f"{r['backend']}{' (order 2)' if r.get('order') == 2 else ''}: {r['verdict']} "
                          f"({r['note'] or r['message']})" for r in comparison.failures]
                         + [f"{c.name}: {c.why}" for c in comparison.checks if not c.ok])
-        raise AssertionError(f"gradients not checked and right: {why}\n{comparison.table()}")
+        unchecked = comparison.records and all(r["verdict"] in ("unjudged", "unsupported", "error")
+                                               for r in comparison.failures)
+        what = "the gradients could not be checked" if unchecked else "the gradients are wrong"
+        raise AssertionError(f"{what}: {why}\n{comparison.table()}")
     return comparison
 
 
