@@ -150,31 +150,11 @@ CONVENTIONS: dict[str, Convention] = {c.key: c for c in (
 
 
 # -- second order ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SecondConvention:
+class SecondConvention(Convention):
     """One edge of one op at second order: each backend's local second partials there (rows of the
     op's a x a matrix d/d input_j of partial_i; ``ANY`` where the number has no meaning), with why.
     Keyed by the same registry edge keys as the first-order table; the first-order partials at
     the node come from ``CONVENTIONS``."""
-
-    key: str
-    expected: dict[str, tuple]
-    why: dict[str, str]
-    by_params: dict[str, Callable[..., tuple]] = field(default_factory=dict)
-
-    @property
-    def op(self) -> str:
-        return EDGES[self.key][0].name
-
-    @property
-    def where(self) -> str:
-        return EDGES[self.key][1].where
-
-    def expected_for(self, backend: str, params: tuple = ()) -> tuple | None:
-        fn = self.by_params.get(backend)
-        if fn is not None and params:
-            return fn(*params)
-        return self.expected.get(backend)
 
 
 def _s(key: str, expected: dict, why: dict) -> SecondConvention:
