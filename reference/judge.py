@@ -32,6 +32,7 @@ from autodiff.rules import FLOAT, RULES
 from .backends.base import ERROR, OK, UNSUPPORTED, Backend, Result
 from .cases import Case, Point
 from .conventions import ANY, CONVENTIONS
+from .numbers import fmt
 
 AGREE, MISMATCH, CONVENTION, UNDEFINED = "agree", "mismatch", "convention", "undefined"
 RAISES, UNJUDGED = "raises", "unjudged"
@@ -343,7 +344,7 @@ def compare(got: list[tuple[str, float]], expected: list[float], tol: Tolerance,
 
 
 def _fmt(x: float) -> str:
-    return f"{x:.17g}" if isinstance(x, float) else str(x)
+    return fmt(x, 17)
 
 
 def _off(names: list[str], got, expected) -> str:

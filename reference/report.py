@@ -11,6 +11,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from .conventions import ANY, CONVENTIONS
+from .numbers import fmt as number
 from .judge import VERDICTS
 
 
@@ -117,14 +118,8 @@ def dumps(doc, indent: int | None = 1) -> str:
 
 
 def fmt(x) -> str:
-    """A number as the report shows it (strings such as 'nan' pass through)."""
-    if isinstance(x, str):
-        return x
-    if x is None:
-        return "any"
-    if isinstance(x, float) and math.isfinite(x) and x == int(x) and abs(x) < 1e15:
-        return f"{x:.1f}"
-    return f"{x:.6g}" if isinstance(x, float) else str(x)
+    """A number as the report shows it (None, a declared 'any value', shows as 'any')."""
+    return "any" if x is None else number(x)
 
 
 def _cell(text, limit: int = 90) -> str:
@@ -454,7 +449,7 @@ def grid_svg(summary: dict) -> str:
 
 def _fmt_full(x) -> str:
     """Numbers in the check table: ten significant digits, enough to see where methods part."""
-    return f"{x:.10g}" if isinstance(x, float) else fmt(x)
+    return number(x, 10)
 
 
 def check_table(result: dict) -> str:

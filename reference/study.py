@@ -22,6 +22,7 @@ from .backends.finite_difference import Central, ComplexStep, FivePoint, Forward
 from .cases import PRIMITIVE_CASES, Case, Point
 from .conventions import ANY, CONVENTIONS
 from .harness import run_case
+from .numbers import fmt
 from .oracle import NoOracle, cpu_budget
 from .proof import Partial, Second, rules_side_by_side, second_rules, symbols_of
 
@@ -151,9 +152,7 @@ def _tex(e) -> str:
 
 
 def _num(x) -> str:
-    if isinstance(x, str):
-        return x
-    return f"{x:.3g}"
+    return fmt(x, 3)
 
 
 def plot_op(study: OpStudy, path: Path) -> None:

@@ -19,8 +19,9 @@ from .cases import Case, Point, variables_of
 from .expr import to_case
 from .judge import AGREE, CONVENTION, UNDEFINED
 from .harness import run_case
+from .numbers import fmt
 
-DEFAULT_BACKENDS = ("torch", "sympy", "fd-central")
+DEFAULT_REFERENCES = ("torch", "sympy", "fd-central")  # what a check compares the subject with, unless told
 _RECORDERS: list[list[dict]] = []  # the pytest plugin's collectors of records
 PASSING = (AGREE, CONVENTION, UNDEFINED)  # for the subject; a reference's finding never fails the check
 
@@ -185,7 +186,7 @@ class Comparison:
 
 
 def _num(x) -> str:
-    return "" if x is None else (f"{x:.17g}" if isinstance(x, float) else str(x))
+    return fmt(x, 17)  # every digit: the failure message must show where two numbers part
 
 
 def _as_case(f: Callable | str | Case, at) -> Case:
@@ -216,7 +217,7 @@ def _as_case(f: Callable | str | Case, at) -> Case:
 
 
 def check_gradients(f: Callable | str | Case, at: dict | Sequence[float],
-                    backends: Sequence[str] | str = DEFAULT_BACKENDS,
+                    backends: Sequence[str] | str = DEFAULT_REFERENCES,
                     rtol: float | None = None, atol: float = 0.0, engine: str | type | None = None, order: int = 1,
                     subject: Callable | None = None, gradchecks: bool = False) -> Comparison:
     """Run f at ``at`` through the subject and ``backends``; judge each against the exact oracle.
@@ -296,7 +297,7 @@ def _value_class(engine):
 
 
 def assert_gradients_agree(f: Callable | str | Case, at: dict | Sequence[float],
-                           backends: Sequence[str] | str = DEFAULT_BACKENDS, rtol: float | None = None,
+                           backends: Sequence[str] | str = DEFAULT_REFERENCES, rtol: float | None = None,
                            atol: float = 0.0, engine: str | type | None = None, order: int = 1,
                            subject: Callable | None = None, gradchecks: bool = False) -> Comparison:
     """Raise AssertionError with a table when the subject is not checked and right; else the comparison."""
@@ -321,5 +322,5 @@ def corpus_params(pattern: str | None = None) -> list:
     return [pytest.param(c, id=c.name) for c in select(pattern)]
 
 
-__all__ = ["DEFAULT_BACKENDS", "Comparison", "SubjectBackend", "assert_gradients_agree", "check_gradients",
+__all__ = ["DEFAULT_REFERENCES", "Comparison", "SubjectBackend", "assert_gradients_agree", "check_gradients",
            "corpus_params", "torch_subject"]

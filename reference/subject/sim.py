@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from . import ops as _ops
+from ..numbers import fmt
 
 WALKS = {
     "correct": "",
@@ -44,7 +45,7 @@ def text(program: dict) -> str:
 
 
 def _num(x) -> str:
-    return f"{x:g}"
+    return fmt(x)
 
 
 def leaf_point(program: dict) -> dict:
