@@ -45,7 +45,7 @@ FLOAT_FACTOR = 8.0  # the allowance is this many times the first-order float64 e
 # Exceptions that are Python's float semantics at a domain edge or an overflow point, where IEEE
 # doubles give inf or nan (0**-1, math domain error, complex results of negative bases).
 EDGE_EXCEPTIONS = ("ZeroDivisionError", "OverflowError", "ValueError", "TypeError", "FloatingPointError",
-                   "AssertionError")  # a learner's `assert x > 0` in log, at the domain's edge
+                   "AssertionError", "ComplexResult")  # a learner's `assert x > 0` in log, at the domain's edge
 # Python raises OverflowError only where IEEE doubles give inf (exp(800) inside a naive sigmoid):
 # float semantics wherever it happens, never a derivative bug.
 ALWAYS_FLOAT_SEMANTICS = ("OverflowError",)

@@ -35,7 +35,14 @@ def _describe(err: BaseException) -> str:
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
+class ComplexResult(ArithmeticError):
+    """The engine returned a complex number (Python's (-1)**0.5) where IEEE doubles give nan."""
+
+
 def _as_float(x) -> float:
+    if isinstance(x, complex):
+        raise ComplexResult(f"returned the complex number {x!r} (Python's power of a negative base) "
+                            "where IEEE doubles give nan")
     return float(x)
 
 
