@@ -24,7 +24,7 @@ from .summary import describe_backends, overall_verdict, summarize
 
 __all__ = ["AGREE", "CONVENTION", "DEFAULT_BUDGET", "MISMATCH", "RAISES", "SUBJECT_FAILURES", "UNDEFINED",
            "UNJUDGED", "UNSUPPORTED", "VERDICTS", "describe_backends", "overall_verdict", "record",
-           "run", "run_case", "summarize", "terminal_progress"]
+           "run", "run_case", "summarize"]
 DEFAULT_BUDGET = 60.0  # CPU seconds of SymPy work per case (ad-hoc expressions; the corpus oracle is stored)
 
 def _oracle(case: Case, point: Point) -> Result:
@@ -225,22 +225,3 @@ def run(cases: Iterable[Case], backend_names=None, engine: str | None = None, wo
             pool.shutdown(wait=True)
         else:
             _kill_pool(pool)
-
-
-def terminal_progress(stream=None) -> Callable[[int, int, str], None] | None:
-    """A one-line progress bar on a terminal; None (quiet) when the stream is not one."""
-    stream = stream or sys.stderr
-    if not stream.isatty():
-        return None
-
-    def show(done: int, total: int, name: str) -> None:
-        width = 30
-        filled = width * done // total
-        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {name[:40]:<40}")
-        if done == total:
-            stream.write("\n")
-        stream.flush()
-
-    return show
-
-
