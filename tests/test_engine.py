@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from autodiff import RULES, Value, grad
+from autodiff.engine import VALUE_MATH
 from conftest import same_float
 
 # op -> (engine function, torch function, points); points include each op's edges.
@@ -80,8 +81,8 @@ def test_every_row_matches_torch_at_its_own_points(name):
         inputs, params = [float(v) for v in point[:rule.arity]], point[rule.arity:]
         if (name, tuple(inputs)) in TORCH_DIFFERS:
             continue
-        engine_fn = lambda *vs: getattr(__import__("autodiff.engine").engine.VALUE_MATH, name)(*vs, *params)  # noqa: E731
-        torch_fn = lambda *ts: rule.torch(t, *ts, *params)  # noqa: E731
+        engine_fn = lambda *vs: getattr(VALUE_MATH, name)(*vs, *params)
+        torch_fn = lambda *ts: rule.torch(t, *ts, *params)
         assert_matches_torch(engine_fn, torch_fn, inputs)
 
 
