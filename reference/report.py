@@ -257,6 +257,10 @@ def conformance_markdown(summary: dict, meta: dict) -> str:
             "Mismatches a case declares in advance, with the reason; they do not fail the run.", ""]
     out.append(_mismatch_table(summary["known"]) if summary["known"] else "None.")
     out += ["", "## Conventions at kinks and domain edges", ""]
+    if meta.get("subject"):
+        out += ["The `engine` rows below are this project's engine. The subject checked here is held to any valid "
+                "subgradient at a kink", "and, elsewhere on an edge, to IEEE results or a raise of Python's float "
+                "semantics (see *Raises at domain edges*).", ""]
     out += _convention_tables(summary)
     if summary.get("second_order"):
         out += [""] + second_order_section(summary["second_order"])
