@@ -867,26 +867,6 @@ def unpack(doubles: list[float], n: int, order: int) -> tuple:
     return value, grad, tuple(tuple(row) for row in h)
 
 
-class _KinkValues:
-    """Transitional: the harness's old ``with_kink_values(h0, s0).exact(point)`` on the chain rule."""
-
-    def __init__(self, case, h0: float, s0: float) -> None:
-        self._case, self._overrides = case, {"relu@0": (h0,), "abs@0": (s0,)}
-
-    def exact(self, point) -> list[float]:
-        from .oracle import exact_with_conventions
-        value, grad = exact_with_conventions(self._case, point, self._overrides)
-        return [value, *grad]
-
-
-def _with_kink_values(self, heaviside0: float, sign0: float) -> _KinkValues:
-    """Deprecated: use ``oracle.exact_with_conventions(case, point, {"relu@0": ..., "abs@0": ...})``."""
-    return _KinkValues(self._case(), heaviside0, sign0)
-
-
-Derivation.with_kink_values = _with_kink_values
-
-
 class _Cache:
     """One Derivation per case function, shared by the sympy backend and the on-the-fly oracle.
 

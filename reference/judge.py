@@ -234,23 +234,17 @@ class PointGraph:
 def exact_with_conventions(case: Case, point: Point, overrides: dict[str, tuple], graph: PointGraph):
     """[value, *partials] with each edge node's local partials replaced by a declared convention.
 
-    The oracle helper's exact version (``reference.oracle.exact_with_conventions``) when it is there;
-    otherwise this engine's float chain rule over the case's own graph (its error bound is the
-    allowance the comparison already carries).
+    The exact chain rule (``reference.oracle.exact_with_conventions``); where it has no certain
+    answer, this engine's float chain rule over the case's own graph (whose error the comparison's
+    allowance already carries).
     """
+    from .oracle import NoOracle
+    from .oracle import exact_with_conventions as exact
     try:
-        from .oracle import exact_with_conventions as exact
-    except ImportError:
-        exact = None
-    if exact is not None:
-        try:
-            got = exact(case, point, overrides)
-            if isinstance(got, Result):
-                return [got.value, *[got.grad[v] for v in case.variables]] if got.status == OK else None
-            return [float(x) for x in got]
-        except (NotImplementedError, TypeError):
-            pass
-    return graph.chain(overrides)
+        value, grad = exact(case, point.values, overrides)
+    except NoOracle:
+        return graph.chain(overrides)
+    return [value, *grad]
 
 
 # -- tolerances --------------------------------------------------------------------------------
