@@ -1,89 +1,156 @@
 """Registry rules as Python source: evaluate a rule on symbolic code values and read back the text.
 
-``rule_code(fn, names)`` calls a rule's forward or partial with ``m`` a namespace whose every
-function ``m.f(...)`` becomes the text ``m_f(...)`` and whose values are code strings with the
-arithmetic operators overloaded. The text does the same float operations, in the same order,
-as the rule itself, so code generated from it gives bit-identical results; the engine's fast
-paths and the compiled mode are both made this way, so neither restates a rule.
+``rule_code(ns, fn, args)`` calls a rule's forward or partial with ``m`` a namespace whose every
+function ``m.f(...)`` becomes a call of the base namespace's ``f`` and whose values are snippets
+of code with the arithmetic operators overloaded. The text does the same operations, in the same
+order, as the rule itself, so code generated from it gives bit-identical results. Python's float
+``+ - *`` are written inline (they never raise); division, powers and ``abs`` go through the
+namespace. A rule that branches on a value in Python is called as it is. The engine's fast paths
+and the compiled mode are both made this way, so neither restates a rule.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
 
-__all__ = ["Code", "CodeMath", "NotExpressible", "rule_code", "text_of"]
+from .rules import FLOAT
+
+__all__ = ["Code", "CodeMath", "NotExpressible", "rule_code"]
 
 
 class NotExpressible(Exception):
-    """The rule does something with its arguments that straight-line code cannot say (a Python branch)."""
+    """A rule asked a snippet of code for a truth value: it branches in Python."""
 
 
 class Code:
-    """A piece of Python source standing for a value."""
+    """A snippet of Python source that evaluates to a float (or an array, in the batch program)."""
 
-    __slots__ = ("text",)
+    __slots__ = ("ns", "src")
 
-    def __init__(self, text: str) -> None:
-        self.text = text
+    def __init__(self, src: str, ns: CodeMath) -> None:
+        self.src = src
+        self.ns = ns
 
-    def __bool__(self):
-        raise NotExpressible("a rule branches on its arguments")
+    def _op(self, other, symbol: str, reverse: bool = False) -> Code:
+        other = self.ns.source(other)
+        return Code(f"({other} {symbol} {self.src})" if reverse else f"({self.src} {symbol} {other})", self.ns)
 
-    def __lt__(self, other):
-        raise NotExpressible("a rule compares its arguments")
+    def __add__(self, other):
+        return self._op(other, "+")
 
-    __le__ = __gt__ = __ge__ = __eq__ = __ne__ = __lt__
-    __hash__ = object.__hash__
+    def __radd__(self, other):
+        return self._op(other, "+", True)
 
-    def __float__(self):
-        raise NotExpressible("a rule converts its arguments")
+    def __sub__(self, other):
+        return self._op(other, "-")
 
-    def __neg__(self) -> Code:
-        return Code(f"(-{self.text})")
+    def __rsub__(self, other):
+        return self._op(other, "-", True)
 
-    def __pos__(self) -> Code:
+    def __mul__(self, other):
+        return self._op(other, "*")
+
+    def __rmul__(self, other):
+        return self._op(other, "*", True)
+
+    def __truediv__(self, other):  # Python raises on x / 0: IEEE division through the namespace
+        return self.ns.div(self, other)
+
+    def __rtruediv__(self, other):
+        return self.ns.div(other, self)
+
+    def __pow__(self, other):
+        return self.ns.pow(self, other)
+
+    def __rpow__(self, other):
+        return self.ns.pow(other, self)
+
+    def __neg__(self):
+        return Code(f"(-{self.src})", self.ns)
+
+    def __pos__(self):
         return self
 
+    def __abs__(self):
+        return self.ns.abs(self)
 
-def text_of(x) -> str:
-    """Source text of a code value or a Python number."""
-    if isinstance(x, Code):
-        return x.text
-    if isinstance(x, (int, float)):
-        return repr(x) if x == x and x not in (float("inf"), float("-inf")) else f"float({str(x)!r})"
-    raise NotExpressible(f"a rule uses a {type(x).__name__}")
+    def __bool__(self):
+        raise NotExpressible
 
+    def _compare(self, other):
+        raise NotExpressible
 
-def _binary(symbol: str):
-    def forward(self, other):
-        return Code(f"({self.text} {symbol} {text_of(other)})")
-
-    def reflected(self, other):
-        return Code(f"({text_of(other)} {symbol} {self.text})")
-
-    return forward, reflected
-
-
-for _name, _symbol in (("add", "+"), ("sub", "-"), ("mul", "*"), ("truediv", "/"), ("pow", "**")):
-    _f, _r = _binary(_symbol)
-    setattr(Code, f"__{_name}__", _f)
-    setattr(Code, f"__r{_name}__", _r)
+    __lt__ = __le__ = __gt__ = __ge__ = __eq__ = __ne__ = _compare
+    __hash__ = None
+    __float__ = __int__ = __index__ = __bool__
 
 
 class CodeMath:
-    """The namespace ``m`` for code: ``m.tanh(x)`` is the text ``m_tanh(x)``."""
+    """The namespace ``m`` whose functions write code: ``m.tanh(x)`` -> ``"_m_tanh(x)"``.
 
-    def __getattr__(self, name: str) -> Callable[..., Code]:
-        if name.startswith("__"):
+    The code calls ``base``'s functions (``FLOAT`` for floats, the engine's Value namespace for
+    graphs); ``impl(name, function)`` may give another callable to bind in its place (an array
+    function for the batch program). Everything the code names is in ``globals``.
+    """
+
+    def __init__(self, base=FLOAT, impl=None, arrays: bool = False) -> None:
+        self._base = base
+        self._impl = impl or (lambda name, fn: fn)
+        self.arrays = arrays  # numbers become arrays of the batch's length, given per call
+        self.globals: dict[str, object] = {}
+        self.constants: list = []  # the numbers behind _c0, _c1, ... (arrays mode)
+        self._literals: dict = {}
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
             raise AttributeError(name)
-        return lambda *args: Code(f"m_{name}({', '.join(text_of(a) for a in args)})")
+        target = getattr(self._base, name)  # an op's function must exist: AttributeError otherwise
+        if not callable(target):
+            return target  # a constant such as m.inf: a number, written as a literal where used
+        key = f"_m_{name}"
+        if key not in self.globals:
+            self.globals[key] = self._impl(name, target)
+
+        def emit(*args):
+            return Code(f"{key}({', '.join(self.source(a) for a in args)})", self)
+        emit.__name__ = name
+        self.__dict__[name] = emit  # resolved once per namespace
+        return emit
+
+    def source(self, x) -> str:
+        """Source text for a snippet or a constant (a number is written exactly, or bound by name)."""
+        if isinstance(x, Code):
+            return x.src
+        if self.arrays and x.__class__ in (float, int, bool):
+            # An array operand costs NumPy half what a Python number does (no scalar conversion).
+            key = (float, repr(float(x)))
+            name = self._literals.get(key)
+            if name is None:
+                name = self._literals[key] = f"_c{len(self.constants)}"
+                self.constants.append(float(x))
+            return name
+        if x.__class__ is int or x.__class__ is bool:
+            return repr(x)
+        if x.__class__ is float and math.isfinite(x):
+            text = repr(x)
+            return f"({text})" if text.startswith("-") else text
+        key = (x.__class__, repr(x))
+        name = self._literals.get(key)
+        if name is None:
+            name = self._literals[key] = f"_k{len(self._literals)}"
+            self.globals[name] = x
+        return name
+
+    def call(self, fn, args) -> Code:
+        """A call of a rule's own function on the base namespace (for rules that branch in Python)."""
+        key = f"_r{len(self.globals)}"
+        self.globals[key] = self._impl(None, fn)
+        self.globals.setdefault("_M", self._base)
+        return Code(f"{key}(_M, {', '.join(self.source(a) for a in args)})", self)
 
 
-CODE = CodeMath()
-
-
-def rule_code(fn: Callable | float, *names: str) -> str:
-    """The source of ``fn(m, *names)`` (a number stays a number); NotExpressible if it cannot be written out."""
-    if isinstance(fn, (int, float)):
-        return text_of(float(fn))
-    out = fn(CODE, *[Code(n) for n in names])
-    return text_of(out)
+def rule_code(ns: CodeMath, fn, args):
+    """``fn(m, *args)`` written by the rule itself on snippets (or a call of it): a snippet or a number."""
+    try:
+        return fn(ns, *args)
+    except NotExpressible:
+        return ns.call(fn, args)

@@ -31,12 +31,13 @@ see ``BATCH_ULP`` for the bound the tests hold, relative to each row's own scale
 from __future__ import annotations
 
 import itertools
-import math
 import re
 from collections.abc import Sequence
 
+from .codegen import Code as _Code
+from .codegen import CodeMath as _CodeMath
+from .codegen import rule_code as _rule_code
 from .graph import topological
-from .rules import FLOAT
 
 __all__ = ["BATCH_ULP", "CompiledGradient", "compile_gradient"]
 
@@ -46,148 +47,6 @@ scalar function, on well-conditioned programs such as the corpus and MLP losses 
 
 _NAME = re.compile(r"[A-Za-z_]\w*|1\.0")
 _counter = itertools.count()
-
-
-class _Branch(Exception):
-    """A rule asked a snippet of code for a truth value: it branches in Python."""
-
-
-class _Code:
-    """A snippet of Python source that evaluates to a float (or an array, in the batch program)."""
-
-    __slots__ = ("ns", "src")
-
-    def __init__(self, src: str, ns: _CodeMath) -> None:
-        self.src = src
-        self.ns = ns
-
-    def _op(self, other, symbol: str, reverse: bool = False) -> _Code:
-        other = self.ns.source(other)
-        return _Code(f"({other} {symbol} {self.src})" if reverse else f"({self.src} {symbol} {other})", self.ns)
-
-    def __add__(self, other):
-        return self._op(other, "+")
-
-    def __radd__(self, other):
-        return self._op(other, "+", True)
-
-    def __sub__(self, other):
-        return self._op(other, "-")
-
-    def __rsub__(self, other):
-        return self._op(other, "-", True)
-
-    def __mul__(self, other):
-        return self._op(other, "*")
-
-    def __rmul__(self, other):
-        return self._op(other, "*", True)
-
-    def __truediv__(self, other):  # Python raises on x / 0: IEEE division through the namespace
-        return self.ns.div(self, other)
-
-    def __rtruediv__(self, other):
-        return self.ns.div(other, self)
-
-    def __pow__(self, other):
-        return self.ns.pow(self, other)
-
-    def __rpow__(self, other):
-        return self.ns.pow(other, self)
-
-    def __neg__(self):
-        return _Code(f"(-{self.src})", self.ns)
-
-    def __pos__(self):
-        return self
-
-    def __abs__(self):
-        return self.ns.abs(self)
-
-    def __bool__(self):
-        raise _Branch
-
-    def _compare(self, other):
-        raise _Branch
-
-    __lt__ = __le__ = __gt__ = __ge__ = __eq__ = __ne__ = _compare
-    __hash__ = None
-    __float__ = __int__ = __index__ = __bool__
-
-
-class _CodeMath:
-    """The namespace ``m`` whose functions write code: ``m.tanh(x)`` -> ``"_m_tanh(x)"``.
-
-    ``impl(name)`` gives the callable the generated code will call for ``FLOAT.<name>`` (the
-    float function itself for the scalar program, an array function for the batch program);
-    it is bound in the generated function's globals.
-    """
-
-    def __init__(self, impl, arrays: bool = False) -> None:
-        self._impl = impl
-        self.arrays = arrays  # numbers become arrays of the batch's length, given per call
-        self.globals: dict[str, object] = {}
-        self.constants: list = []  # the numbers behind _c0, _c1, ... (arrays mode)
-        self._literals: dict = {}
-
-    def __getattr__(self, name: str):
-        if name.startswith("_"):
-            raise AttributeError(name)
-        target = getattr(FLOAT, name)  # an op's float function must exist: AttributeError otherwise
-        if not callable(target):
-            return target  # a constant such as m.inf: a number, written as a literal where used
-        key = f"_m_{name}"
-        if key not in self.globals:
-            self.globals[key] = self._impl(name, target)
-
-        def emit(*args):
-            return _Code(f"{key}({', '.join(self.source(a) for a in args)})", self)
-        emit.__name__ = name
-        self.__dict__[name] = emit  # resolved once per namespace
-        return emit
-
-    def source(self, x) -> str:
-        """Source text for a snippet or a constant (a number is written exactly, or bound by name)."""
-        if isinstance(x, _Code):
-            return x.src
-        if self.arrays and x.__class__ in (float, int, bool):
-            # An array operand costs NumPy half what a Python number does (no scalar conversion).
-            key = (float, repr(float(x)))
-            name = self._literals.get(key)
-            if name is None:
-                name = self._literals[key] = f"_c{len(self.constants)}"
-                self.constants.append(float(x))
-            return name
-        if x.__class__ is int or x.__class__ is bool:
-            return repr(x)
-        if x.__class__ is float and math.isfinite(x):
-            text = repr(x)
-            return f"({text})" if text.startswith("-") else text
-        key = (x.__class__, repr(x))
-        name = self._literals.get(key)
-        if name is None:
-            name = self._literals[key] = f"_k{len(self._literals)}"
-            self.globals[name] = x
-        return name
-
-    def call(self, fn, args) -> _Code:
-        """A call of a rule's own function on the float namespace (for rules that branch in Python)."""
-        key = f"_r{len(self.globals)}"
-        self.globals[key] = self._impl(None, fn)
-        self.globals.setdefault("_FLOAT", FLOAT)
-        return _Code(f"{key}(_FLOAT, {', '.join(self.source(a) for a in args)})", self)
-
-
-def _float_impl(name, fn):
-    return fn
-
-
-def _rule_code(ns: _CodeMath, fn, args):
-    """``fn(m, *args)`` written by the rule itself on snippets (or a call of it): a snippet or a number."""
-    try:
-        return fn(ns, *args)
-    except _Branch:
-        return ns.call(fn, args)
 
 
 def _is_one(x) -> bool:
@@ -256,7 +115,7 @@ class CompiledGradient:
         self._fn = None
         self._batch_fn = None
         self._constants: dict = {}  # batch length -> the constants as arrays
-        self.source, env = self._generate(_CodeMath(_float_impl))
+        self.source, env = self._generate(_CodeMath())
         self._fn = self._build(self.source, env, "_gradient")
 
     # -- code generation -------------------------------------------------------------------
@@ -358,7 +217,7 @@ class CompiledGradient:
         if rows.ndim != 2 or rows.shape[1] != width:
             raise ValueError(f"expected an (n, {width}) array, got shape {rows.shape}")
         if self._batch_fn is None:
-            ns = _CodeMath(_numpy_impl, arrays=True)
+            ns = _CodeMath(impl=_numpy_impl, arrays=True)
             self.batch_source, env = self._generate(ns)
             self._batch_fn = self._build(self.batch_source, env, "_gradient"), ns.constants
         fn, numbers = self._batch_fn

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from numbers import Real
 
 from . import rules
-from .codegen import NotExpressible, rule_code
+from .codegen import Code, CodeMath, rule_code
 from .graph import topological
 from .rules import FLOAT, RULES, Rule
 
@@ -259,20 +259,15 @@ _STEPS: dict[str, dict] = {}  # 'slot' | 'float' | 'value' -> op name -> that op
 _LOOPS: dict[str, object] = {}  # the same keys -> the chain-rule loop with those steps inline
 
 
-def _step_body(rule: Rule, k: int, into: str, mode: str, env: dict) -> list[str]:
+def _step_body(rule: Rule, into: str, mode: str, ns: CodeMath) -> list[str]:
     """Lines of one op's local step for ``node`` with upstream gradient ``g`` (``into``: 'slot' or
-    'dict'; ``mode``: 'float' or 'value'). ``k`` numbers the rule, for names put in ``env``."""
+    'dict'; ``mode``: 'float' or 'value'), written by the row's partials on the code namespace ``ns``."""
     inputs = ["x", "y"][:rule.arity]
     params = ["c"] if rule.params else []
     names = ["z", *inputs, *params]
-    texts = []
-    for i in range(rule.arity):
-        try:
-            texts.append(rule_code(rule.partials[i], *names))
-        except NotExpressible:
-            env[f"P{k}_{i}"] = rule.partials[i]
-            texts.append(f"P{k}_{i}(m, {', '.join(names)})")
-    used = set(re.findall(r"[a-z]\w*", " ".join(texts)))
+    codes = [Code(n, ns) for n in names]
+    texts = [ns.source(p if p.__class__ is float else rule_code(ns, p, codes)) for p in rule.partials]
+    used = set(re.findall(r"\b[a-z]\w*", " ".join(texts)))
     # Bind only what the partials read: x is a.data (or a itself for Values), z the node's output.
     sources = {"z": "node.data" if mode == "float" else "node",
                "x": "a.data" if mode == "float" else "a", "y": "b.data" if mode == "float" else "b", "c": "b"}
@@ -289,18 +284,14 @@ def _step_body(rule: Rule, k: int, into: str, mode: str, env: dict) -> list[str]
     return lines
 
 
-def _namespace_env(mode: str) -> dict:
-    m = FLOAT if mode == "float" else VALUE_MATH
-    return {"m": m, **{f"m_{k}": getattr(m, k) for k in dir(m) if not k.startswith("_")}}
-
-
 def _compile_steps(into: str, mode: str) -> tuple[dict, object]:
     """Each op's local step as a function, and the chain-rule loop with every step written inline."""
-    env = _namespace_env(mode)
+    ns = CodeMath(FLOAT if mode == "float" else VALUE_MATH)
+    env = ns.globals
     steps, loop = {}, []
     upstream = "g = node.grad" if into == "slot" else "g = grads[node]"
     for k, rule in enumerate(RULES.values()):
-        body = _step_body(rule, k, into, mode, env)
+        body = _step_body(rule, into, mode, ns)
         env[f"R{k}"] = rule
         source = "def step(node, grads):\n" + "".join(f"    {line}\n" for line in [upstream, *body])
         exec(compile(source, f"<{rule.name} step, {into} {mode}>", "exec"), env)
@@ -321,13 +312,11 @@ def _compile_steps(into: str, mode: str) -> tuple[dict, object]:
     return steps, env["run"]
 
 
-def _method_source(rule: Rule) -> tuple[str, str]:
-    """(name, source) of the Value method or operator that makes a node of ``rule``."""
+def _method_source(rule: Rule, ns: CodeMath) -> tuple[str, str]:
+    """(name, source) of the Value method or operator that makes a node of ``rule`` (its forward
+    written on the float code namespace ``ns``)."""
     inputs = ["self", "other"][:rule.arity]
     params = list(rule.params)
-    data = [f"{v}.data" for v in inputs] + params
-    forward = rule_code(rule.forward, *data)
-    lines = []
     if rule.operator == "neg":
         name, signature = "__neg__", "self"
     elif rule.operator and not params:
@@ -335,11 +324,13 @@ def _method_source(rule: Rule) -> tuple[str, str]:
     elif rule.operator:
         name, signature = f"_{rule.name}", "self, c"
         params = ["c"]
-        forward = rule_code(rule.forward, "self.data", "c")
     else:
         defaults = dict(zip(rule.params[len(rule.params) - len(rule.defaults):], rule.defaults))
         sig = inputs + [f"{p}={defaults[p]!r}" if p in defaults else p for p in rule.params]
         name, signature = rule.method, ", ".join(sig)
+    data = [Code(f"{v}.data", ns) for v in inputs] + [Code(p, ns) for p in params]
+    forward = ns.source(rule_code(ns, rule.forward, data))
+    lines = []
     lines.append(f"def {name}({signature}):")
     if rule.arity == 2:
         lines += ["    if other.__class__ is not Value:",
@@ -386,9 +377,9 @@ def _generate() -> None:
     for key, into, mode in (("slot", "slot", "float"), ("float", "dict", "float"), ("value", "dict", "value")):
         _STEPS[key], _LOOPS[key] = _compile_steps(into, mode)
     for rule in RULES.values():
-        name, source = _method_source(rule)
-        env = {"Value": Value, "_coerce": _coerce, "_new": _new, "RULE": rule,
-               **{f"m_{k}": getattr(FLOAT, k) for k in dir(FLOAT) if not k.startswith("_")}}
+        ns = CodeMath(FLOAT)
+        name, source = _method_source(rule, ns)
+        env = {**ns.globals, "Value": Value, "_coerce": _coerce, "_new": _new, "RULE": rule}
         exec(compile(source, f"<{rule.name} method>", "exec"), env)
         method = env[name]
         method.__doc__ = f"{rule.name}: a new node of this registry row."
