@@ -27,12 +27,11 @@ from numbers import Real
 from . import rules
 from .codegen import Code, CodeMath, rule_code
 from .graph import topological
-from .rules import FLOAT, RULES, Rule
+from .rules import FLOAT, OPERATOR_METHODS, RULES, Rule
 
 __all__ = ["VALUE_MATH", "Value", "grad"]
 
 _new = object.__new__
-_DUNDER = {"+": "add", "-": "sub", "*": "mul", "/": "truediv", "**": "pow"}
 # While ``backward`` sorts a graph, an interior node's ``.grad`` holds this object as a "seen"
 # mark, so nodes need no slot for marking. Being -0.0 it is also the zero each interior gradient
 # starts from (-0.0 + x is x exactly), so no second pass resets them.
@@ -320,7 +319,7 @@ def _method_source(rule: Rule, ns: CodeMath) -> tuple[str, str]:
     if rule.operator == "neg":
         name, signature = "__neg__", "self"
     elif rule.operator and not params:
-        name, signature = f"__{_DUNDER[rule.operator]}__", "self, other"
+        name, signature = OPERATOR_METHODS[rule.operator][0], "self, other"
     elif rule.operator:
         name, signature = f"_{rule.name}", "self, c"
         params = ["c"]
@@ -404,7 +403,7 @@ def _install_value_math(rule: Rule) -> None:
     if rule.operator == "neg":
         fn = lambda x: -_lift(x)
     elif rule.operator:
-        op = f"__{_DUNDER[rule.operator]}__"
+        op = OPERATOR_METHODS[rule.operator][0]
         fn = lambda x, y, _op=op: getattr(_lift(x), _op)(y)
     else:
         fn = lambda x, *rest, _m=rule.method: getattr(_lift(x), _m)(*rest)

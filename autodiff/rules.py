@@ -27,7 +27,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
-__all__ = ["FLOAT", "HELPERS", "RULES", "Edge", "FloatMath", "Rule", "override"]
+__all__ = ["FLOAT", "HELPERS", "OPERATOR_METHODS", "RULES", "Edge", "FloatMath", "Rule", "override"]
+
+# Python's own spelling of each operator a row can name: (method, reflected method).
+OPERATOR_METHODS = {"+": ("__add__", "__radd__"), "-": ("__sub__", "__rsub__"), "*": ("__mul__", "__rmul__"),
+                    "/": ("__truediv__", "__rtruediv__"), "**": ("__pow__", "__rpow__"), "neg": ("__neg__", None)}
 
 
 @dataclass(frozen=True)

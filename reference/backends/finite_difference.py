@@ -10,7 +10,7 @@ import math
 import sys
 from functools import cache
 
-from autodiff.rules import RULES
+from autodiff.rules import OPERATOR_METHODS, RULES
 
 from .base import Backend, Unsupported, namespace
 
@@ -38,9 +38,9 @@ for _rule in RULES.values():
     if _rule.operator == "neg":
         IEEE.__neg__ = lambda self, _f=_rule.float: IEEE(_f(float(self)))
     elif _rule.operator and not _rule.params:
-        _dunder = {"+": "add", "-": "sub", "*": "mul", "/": "truediv", "**": "pow"}[_rule.operator]
-        setattr(IEEE, f"__{_dunder}__", _operator(_rule))
-        setattr(IEEE, f"__r{_dunder}__", _operator(_rule, reflected=True))
+        _method, _reflected = OPERATOR_METHODS[_rule.operator]
+        setattr(IEEE, _method, _operator(_rule))
+        setattr(IEEE, _reflected, _operator(_rule, reflected=True))
 IEEE.__pos__ = lambda self: self
 
 

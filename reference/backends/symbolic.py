@@ -36,15 +36,6 @@ def _q(p: int, q: int) -> float:
         return math.copysign(math.inf, p) * math.copysign(1.0, q)
 
 
-def _hyperbolic(f):
-    def g(x):
-        try:
-            return f(x)
-        except OverflowError:
-            return math.copysign(math.inf, x) if f is math.sinh else math.inf
-    return g
-
-
 def _heaviside(x: float, h0: float = 0.5) -> float:
     return 1.0 if x > 0 else 0.0 if x < 0 else (x if x != x else h0)
 
@@ -64,8 +55,8 @@ def _min(*xs: float) -> float:
 _F = {name: rule.float for name, rule in RULES.items()}  # the registry's IEEE float functions
 IEEE_MATH = {
     "_q": _q, "_pow": _F["pow"], "_exp": _F["exp"], "_log": _F["log"], "_sin": _F["sin"], "_cos": _F["cos"],
-    "_tan": _F["tan"], "_tanh": _F["tanh"], "_atan": _F["atan"], "_sinh": _hyperbolic(math.sinh),
-    "_cosh": _hyperbolic(math.cosh), "_abs": _F["abs"], "_sign": HELPERS["sign"], "_heaviside": _heaviside,
+    "_tan": _F["tan"], "_tanh": _F["tanh"], "_atan": _F["atan"], "_sinh": _F["sinh"],
+    "_cosh": _F["cosh"], "_abs": _F["abs"], "_sign": HELPERS["sign"], "_heaviside": _heaviside,
     "_dirac": _dirac,
     "_relu": _F["relu"], "_max": _max, "_min": _min, "_pi": math.pi, "_e": math.e, "_inf": math.inf, "_nan": math.nan,
 }  # the namespace of the generated code: the math module behind IEEE wrappers

@@ -11,11 +11,9 @@ import math
 import random
 from dataclasses import dataclass, replace
 
-from autodiff.rules import FLOAT, RULES
+from autodiff.rules import FLOAT, OPERATOR_METHODS, RULES
 
-# Python's own spelling of each operator symbol: (method, reflected method).
-DUNDERS = {"+": ("__add__", "__radd__"), "-": ("__sub__", "__rsub__"), "*": ("__mul__", "__rmul__"),
-           "/": ("__truediv__", "__rtruediv__"), "**": ("__pow__", "__rpow__"), "neg": ("__neg__", None)}
+DUNDERS = OPERATOR_METHODS  # Python's own spelling of each operator symbol: (method, reflected method)
 
 
 @dataclass(frozen=True)
@@ -102,19 +100,9 @@ class OpInfo:
 
 
 def _info(rule) -> OpInfo:
-    symbol = getattr(rule, "symbol", "")
-    operator = getattr(rule, "operator", None)
-    if not hasattr(rule, "operator"):  # a registry without spelling fields: read it off the symbol
-        operator = {"**c": "**"}.get(symbol, symbol if symbol in DUNDERS else None)
-    params = tuple(getattr(rule, "params", ("c",) if symbol == "**c" else ()))
-    method = getattr(rule, "method", None if operator else rule.name)
-    names = tuple(getattr(rule, "names", (rule.name,)) or (rule.name,))
-    arity = rule.arity
-    probe = tuple(getattr(rule, "probe", None) or (0.7, 1.3)[:arity])
-    probe_params = tuple(getattr(rule, "probe_params", None) or ((2.0,) if params else ()))
-    sample = tuple(getattr(rule, "sample", None) or ((0.3, 2.0),) * arity)
-    edges = tuple(getattr(rule, "edges", ()) or ())
-    return OpInfo(rule.name, arity, params, operator, method, names, probe, probe_params, sample, edges, rule)
+    names = tuple(rule.names) or (rule.name,)
+    return OpInfo(rule.name, rule.arity, tuple(rule.params), rule.operator, rule.method, names,
+                  tuple(rule.probe), tuple(rule.probe_params), tuple(rule.sample), tuple(rule.edges), rule)
 
 
 def ops() -> dict[str, OpInfo]:
