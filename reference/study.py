@@ -303,7 +303,7 @@ def swell_section() -> list[str]:
     from autodiff.engine import VALUE_MATH
     from autodiff.graph import topological
 
-    from .backends.symbolic import SYMPY
+    from .proof import M as SYMPY  # each row's SymPy definition (plain SymPy: 53-bit Floats for float constants)
     from .bench import bench_gradient_cost
     from .cases import CORPUS
     rows = []

@@ -20,12 +20,7 @@ from autodiff.rules import HELPERS, RULES
 
 from .base import Backend
 
-__all__ = ["DERIVATIONS", "IEEE_MATH", "SYMPY", "OracleBackend", "SympyBackend", "float_function", "relu"]
-
-# Plain SymPy (53-bit Floats for float constants), as the study and bench use it: each registry
-# row's own definition.
-SYMPY = type("SympyMath", (), {rule.name: staticmethod(lambda *a, _r=rule: _r.sympy(sympy, *a))
-                               for rule in RULES.values() if rule.method})
+__all__ = ["DERIVATIONS", "IEEE_MATH", "OracleBackend", "SympyBackend", "float_function", "relu"]
 
 
 # -- float64 code with IEEE semantics ------------------------------------------------------------
