@@ -8,9 +8,9 @@ from .losses import bce_with_logits, hinge, mse
 from .nn import MLP, Layer, Module, Neuron
 from .optim import SGD, Adam, Momentum
 from .rules import RULES, Rule
-from .train import fit, predict
+from .train import collector_paused, fit, predict
 
 __version__ = "0.1.0"
 __all__ = ["MLP", "RULES", "SGD", "VALUE_MATH", "Adam", "CompiledGradient", "Layer", "Module", "Momentum", "Neuron",
-           "Rule", "Value", "bce_with_logits", "compile_gradient", "draw_dot", "fit", "grad", "graph", "hinge", "jvp",
+           "Rule", "Value", "bce_with_logits", "collector_paused", "compile_gradient", "draw_dot", "fit", "grad", "graph", "hinge", "jvp",
            "mse", "predict", "render_graph"]

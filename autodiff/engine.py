@@ -36,6 +36,7 @@ _new = object.__new__
 # mark, so nodes need no slot for marking. Being -0.0 it is also the zero each interior gradient
 # starts from (-0.0 + x is x exactly), so no second pass resets them.
 _SEEN = float("-0.0")
+_DONE = float("-0.0")  # a second -0.0 object (compared by identity): walked and in the order
 
 
 class Value:
@@ -169,30 +170,47 @@ def _topological(root: Value) -> list[Value]:
 def _interior_order(root: Value) -> list[Value]:
     """The op nodes reachable from root, each after the op nodes among its inputs (no recursion).
 
-    Marks nodes by setting ``.grad`` to ``_SEEN`` (-0.0), which is where their sums start.
+    A depth-first walk, first input first, so the order is the same postorder as
+    ``autodiff.graph.topological`` (and so are the sums of the gradients). A node is marked by its
+    ``.grad``: ``_SEEN`` while its inputs are walked, then ``_DONE``; both are -0.0, where its
+    gradient's sum starts, so no second pass resets them and nodes need no slot for marking.
     """
     order: list[Value] = []
     if root._rule is None:
         return order
-    seen = _SEEN
-    root.grad = seen
-    stack = [root]
+    seen, done = _SEEN, _DONE
+    stack: list[Value] = []  # nodes waiting to be emitted (marked seen) or walked (not marked)
     push, pop, append = stack.append, stack.pop, order.append
-    while stack:
-        node = stack[-1]
-        a = node._a
-        if a._rule is not None and a.grad is not seen:
-            a.grad = seen
-            push(a)
+    node = root
+    while True:
+        # Walk ``node``: its first input now (without a trip through the stack), its second
+        # after that, then the node itself; a node with nothing left to walk is emitted at once.
+        a, b = node._a, node._b
+        if b is not None and b.__class__ is not float and b._rule is not None and b.grad is not done:
+            node.grad = seen
+            push(node)
+            push(b)  # walked after a, unless a's walk reaches it first
+            if a._rule is not None and a.grad is not done:
+                node = a
+                continue
+        elif a._rule is not None and a.grad is not done:
+            node.grad = seen
+            push(node)
+            node = a
             continue
-        b = node._b
-        if b is not None and b.__class__ is not float and b._rule is not None and b.grad is not seen:
-            b.grad = seen
-            push(b)
-            continue
-        # Both inputs are done: in a DAG a marked input is never still on the stack below us.
-        append(pop())
-    return order
+        else:
+            node.grad = done
+            append(node)
+        while stack:
+            node = pop()
+            mark = node.grad
+            if mark is seen:  # its inputs are in the order: so is it
+                node.grad = done
+                append(node)
+            elif mark is not done:  # not reached since it was pushed: walk it
+                break
+        else:
+            return order
 
 
 def _backpropagate(root: Value, seed, grads: dict | None):
@@ -204,7 +222,13 @@ def _backpropagate(root: Value, seed, grads: dict | None):
     if grads is None:
         order = _interior_order(root)  # leaves every interior .grad at -0.0, the start of its sum
         root.grad += seed
-        _LOOPS["slot"](order, None)
+        try:
+            _LOOPS["slot"](order, None)
+        except BaseException:
+            for node in order:  # a step raised (a replaced rule): leave no mark for the next walk
+                if node.grad is _SEEN or node.grad is _DONE:
+                    node.grad = 0.0
+            raise
     else:
         order = [node for node in topological(root) if node._rule is not None]
         grads[root] = seed
@@ -275,10 +299,12 @@ def _step_body(rule: Rule, into: str, mode: str, ns: CodeMath) -> list[str]:
         lines.append("b = node._b")
     lines += [f"{n} = {sources[n]}" for n in names if n in used]
     for target, text in zip(["a", "b"], texts):
+        # g * 1.0 is g and g * -1.0 is -g, bit for bit (nan, inf and -0.0 included): skip the product.
+        text = {"1.0": "g", "(-1.0)": "(-g)"}.get(text, f"g * {text}")
         if into == "slot":
-            lines.append(f"{target}.grad += g * {text}")
+            lines.append(f"{target}.grad += {text}")
         else:
-            lines += [f"d = g * {text}", f"old = grads.get({target})",
+            lines += [f"d = {text}", f"old = grads.get({target})",
                       f"grads[{target}] = d if old is None else old + d"]
     return lines
 

@@ -10,17 +10,16 @@ from .rules import RULES
 
 __all__ = ["ACTIVATIONS", "MLP", "Layer", "Module", "Neuron"]
 
-# Activation name -> what it does to a neuron's pre-activation: any one-input function of the
-# registry (looked up at call time, so a replaced row is used), or none.
+# Activation name -> the name of the Value method that applies it (any one-input op of the
+# registry, looked up on Value at call time so that a replaced row is used), or None for none.
 ACTIVATIONS = {
-    **{rule.method: (lambda v, _m=rule.method: getattr(v, _m)())
-       for rule in RULES.values() if rule.method and rule.arity == 1},
-    "identity": lambda v: v,
-    "linear": lambda v: v,
+    **{rule.method: rule.method for rule in RULES.values() if rule.method and rule.arity == 1},
+    "identity": None,
+    "linear": None,
 }
 
 
-def _activation(name: str):
+def _activation(name: str) -> str | None:
     try:
         return ACTIVATIONS[name]
     except KeyError:
@@ -53,10 +52,16 @@ class Neuron(Module):
     def __call__(self, x: Sequence) -> Value:
         if len(x) != len(self.w):
             raise ValueError(f"neuron takes {len(self.w)} inputs, got {len(x)}")
+        # b + w0*x0 + w1*x1 + ..., as sum() would. The operators are called as functions: a Python
+        # call is cheaper than the interpreter's dispatch of ``+`` to a class written in Python.
+        add, mul = Value.__add__, Value.__mul__
         act = self.b
-        for wi, xi in zip(self.w, x):  # b + w0*x0 + w1*x1 + ..., as sum() would, without a generator
-            act = act + wi * xi
-        return self._act(act)
+        for wi, xi in zip(self.w, x):
+            term = mul(wi, xi)
+            if term is NotImplemented:
+                term = wi * xi  # xi is no number: let Python try xi's side, or raise its TypeError
+            act = add(act, term)
+        return act if self._act is None else getattr(Value, self._act)(act)
 
     def parameters(self) -> list[Value]:
         return self.w + [self.b]
@@ -97,6 +102,8 @@ class MLP(Module):
         self.activation = activation
 
     def __call__(self, x: Sequence):
+        # Numbers become leaves once here, not once per neuron that reads them.
+        x = [xi if isinstance(xi, Value) else Value(xi) for xi in x] if isinstance(x, (list, tuple)) else x
         for layer in self.layers:
             x = layer(x)
             if isinstance(x, Value):

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import gc
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 
 from .engine import Value
 from .losses import LOSSES
 from .optim import SGD, Optimizer
 
-__all__ = ["batches", "fit", "predict"]
+__all__ = ["batches", "collector_paused", "fit", "predict"]
 
 
 def batches(n: int, batch_size: int | None, rng: random.Random | None) -> list[list[int]]:
@@ -21,6 +22,29 @@ def batches(n: int, batch_size: int | None, rng: random.Random | None) -> list[l
     if size < 1:
         raise ValueError(f"batch_size must be None or at least 1, got {batch_size}")
     return [order[i:i + size] for i in range(0, n, size)]
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Training's collector policy: Python's cyclic collector off inside the block, a young pass on leaving.
+
+    The engine's graphs hold no reference cycles, so reference counting frees each step's graph
+    the moment it is dropped. What the cyclic collector does during training is pay for it: each
+    step's tens of thousands of live nodes are promoted to the oldest generation, which soon
+    triggers a full pass over every object in the process (all of torch's and SymPy's when they are
+    imported). ``fit`` trains inside this block; wrap a hand-written loop in it for the same effect.
+    Leaving the block collects the youngest generation (cycles a callback made) and restores the
+    collector as it was.
+    """
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.collect(0)
+            gc.enable()
 
 
 def _as_inputs(x) -> list:
@@ -43,12 +67,11 @@ def fit(model, X: Sequence, y: Sequence, loss: str | Callable = "mse", optimizer
     It needs a model and loss whose graph does not depend on the values (this package's MLPs
     and losses qualify).
 
-    ``collector="pause"`` (the default) turns the cyclic garbage collector off while training
-    and restores it after: the engine's graphs have no reference cycles, so reference counting
-    frees each step's graph as before, and the collector's passes over every live object (all of
-    torch's and SymPy's when they are imported) no longer cost a share of each step. A young-
-    generation collection after each epoch reclaims any cycles a callback or custom loss made.
-    ``collector="default"`` leaves the collector as it is.
+    ``collector="pause"`` (the default) trains inside ``collector_paused()``: the cyclic garbage
+    collector is off while training (the engine's graphs have no reference cycles, so reference
+    counting frees each step's graph as before) and its passes over every live object no longer
+    cost a share of each step; a young-generation collection after each epoch reclaims any cycles
+    a callback or custom loss made. ``collector="default"`` leaves the collector as it is.
     """
     if len(X) != len(y) or not X:
         raise ValueError(f"{len(X)} inputs for {len(y)} targets")
@@ -58,11 +81,9 @@ def fit(model, X: Sequence, y: Sequence, loss: str | Callable = "mse", optimizer
     optimizer = optimizer or SGD(model.parameters(), lr=0.05)
     rng = seed if isinstance(seed, random.Random) else (random.Random(seed) if seed is not None else None)
     step = _CompiledStep(model, loss_fn) if compiled else None
+    history = []
     paused = collector == "pause" and gc.isenabled()
-    if paused:
-        gc.disable()
-    try:
-        history = []
+    with collector_paused() if paused else nullcontext():
         for epoch in range(epochs):
             total, parts = 0.0, 0
             for idx in batches(len(X), batch_size, rng):
@@ -77,13 +98,10 @@ def fit(model, X: Sequence, y: Sequence, loss: str | Callable = "mse", optimizer
                 optimizer.step()
                 total, parts = total + value, parts + 1
             history.append(total / parts)
-            if paused:
-                gc.collect(0)
+            if paused and epoch + 1 < epochs:
+                gc.collect(0)  # cycles a callback or custom loss made (the last pass is on leaving)
             if callback is not None:
                 callback(epoch, history[-1])
-    finally:
-        if paused:
-            gc.enable()
     return history
 
 

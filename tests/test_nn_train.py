@@ -170,3 +170,50 @@ def test_render_graph_without_dot_says_what_to_install(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="apt-get install graphviz"):
         render_graph(_neuron(), tmp_path / "x.svg")
     assert render_graph(_neuron(), tmp_path / "x.dot").read_text().startswith("digraph")
+
+
+def test_fit_pauses_the_collector_while_training_and_restores_it():
+    """fit's collector policy: off inside (seen from a callback), as it was after, also after an error."""
+    import gc
+
+    from autodiff import MLP, fit
+    seen = []
+    model = MLP(1, [3, 1], seed=0)
+    X, y = [[0.1], [0.5], [0.9]], [0.2, 0.4, 0.1]
+    assert gc.isenabled()
+    history = fit(model, X, y, epochs=3, callback=lambda e, loss: seen.append(gc.isenabled()))
+    assert seen == [False, False, False] and gc.isenabled()
+    again = fit(MLP(1, [3, 1], seed=0), X, y, epochs=3, collector="default",
+                callback=lambda e, loss: seen.append(gc.isenabled()))
+    assert again == history and seen[-3:] == [True, True, True]
+
+    def boom(epoch, loss):
+        raise RuntimeError("planted")
+    with pytest.raises(RuntimeError):
+        fit(model, X, y, epochs=2, callback=boom)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        fit(model, X, y, epochs=1)
+        assert not gc.isenabled()  # a collector the user turned off stays off
+    finally:
+        gc.enable()
+
+
+def test_collector_paused_reclaims_cycles_made_inside_it():
+    """Leaving the block collects the young generation, so a cycle made in a training loop does not linger."""
+    import gc
+    import weakref
+
+    from autodiff import collector_paused
+
+    class Node:
+        pass
+    with collector_paused():
+        assert not gc.isenabled()
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        ref = weakref.ref(a)
+        del a, b
+        assert ref() is not None  # nothing collects while paused
+    assert gc.isenabled() and ref() is None
