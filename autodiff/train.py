@@ -88,13 +88,7 @@ def fit(model, X: Sequence, y: Sequence, loss: str | Callable = "mse", optimizer
             total, parts = 0.0, 0
             for idx in batches(len(X), batch_size, rng):
                 optimizer.zero_grad()
-                if step is not None:
-                    value = step(X, y, idx)
-                else:
-                    predictions = [model(_as_inputs(X[i])) for i in idx]
-                    loss_value: Value = loss_fn(predictions, [y[i] for i in idx])
-                    loss_value.backward()
-                    value = loss_value.data
+                value = step(X, y, idx) if step is not None else _backward_step(model, loss_fn, X, y, idx)
                 optimizer.step()
                 total, parts = total + value, parts + 1
             history.append(total / parts)
@@ -103,6 +97,14 @@ def fit(model, X: Sequence, y: Sequence, loss: str | Callable = "mse", optimizer
             if callback is not None:
                 callback(epoch, history[-1])
     return history
+
+
+def _backward_step(model, loss_fn, X: Sequence, y: Sequence, idx: list[int]) -> float:
+    """Forward, loss and backward of one batch; the loss as a float. The graph is freed on return,
+    so no collector pass after it has the step's nodes to walk."""
+    loss_value: Value = loss_fn([model(_as_inputs(X[i])) for i in idx], [y[i] for i in idx])
+    loss_value.backward()
+    return loss_value.data
 
 
 class _CompiledStep:

@@ -50,7 +50,20 @@ def _data(batch: int, seed: int = 0):
 
 
 def step_engine(batch: int) -> Callable[[], None]:
-    """One training step of this engine's MLP(2, [16, 16, 1]): forward, MSE, backward, SGD update."""
+    """One training step of this engine as ``fit`` runs it: full batch, one epoch (so the
+    collector policy of training, ``autodiff.collector_paused``, is part of the step)."""
+    from autodiff import MLP, SGD, fit
+    X, Y = _data(batch)
+    model = MLP(WIDTHS[0], WIDTHS[1:], seed=0)
+    opt = SGD(model.parameters(), lr=0.01)
+
+    def step():
+        fit(model, X, Y, loss="mse", optimizer=opt, epochs=1, batch_size=None, seed=None)
+    return step
+
+
+def step_engine_loop(batch: int) -> Callable[[], None]:
+    """The same step as a hand-written loop: forward, MSE, backward, SGD update, and no collector policy."""
     from autodiff import MLP, SGD
     from autodiff.losses import mse
     X, Y = _data(batch)
@@ -195,8 +208,10 @@ def _torch_batched(threads: int):
     return make
 
 
-ENGINE = "autodiff (this engine)"
-PEERS = {ENGINE: step_engine, "micrograd 0.1.0": step_micrograd, "torch, 0-d tensors (1 thread)": step_torch_scalar,
+ENGINE = "autodiff: fit, one step"
+LOOP = "autodiff: hand-written loop"
+PEERS = {ENGINE: step_engine, LOOP: step_engine_loop, "micrograd 0.1.0": step_micrograd,
+         "torch, 0-d tensors (1 thread)": step_torch_scalar,
          "torch, batched nn.Linear, 1 thread": _torch_batched(1),
          "torch, batched nn.Linear, 2 threads": _torch_batched(2),
          "compiled (straight-line Python)": step_compiled, "compiled, NumPy batch": step_compiled_batch}
@@ -391,14 +406,93 @@ def bench_gradient_cost(sizes=(1, 10, 100, 1000), sympy_limit: int = 100, repeat
     return rows
 
 
-def bench_conformance(workers: int = 2) -> float:
-    """Wall time of the whole conformance run (all cases, all backends)."""
-    from reference.cases import CORPUS
-    from reference.harness import run
+PHASES = ("build", "walk", "chain rule", "free", "update")
+
+
+def bench_step_profile(batch: int = 100, repeats: int = 15) -> dict:
+    """Where the engine's training step goes, collector off: median ms per phase, and the node count.
+
+    build: forward and loss (the nodes are made); walk: ``backward``'s depth-first order of the
+    op nodes; chain rule: every node's local step; free: dropping the graph (reference counting);
+    update: zero_grad and the SGD step.
+    """
+    from autodiff import MLP, SGD
+    from autodiff.engine import _LOOPS, _interior_order
+    from autodiff.losses import mse
+    X, Y = _data(batch)
+    model = MLP(WIDTHS[0], WIDTHS[1:], seed=0)
+    opt = SGD(model.parameters(), lr=0.01)
+    times: dict[str, list[float]] = {phase: [] for phase in PHASES}
+    nodes = 0
+    was = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        for i in range(repeats + 1):
+            t0 = time.perf_counter()
+            loss = mse([model(x) for x in X], Y)
+            t1 = time.perf_counter()
+            order = _interior_order(loss)  # what loss.backward() does, phase by phase
+            loss.grad += 1.0
+            t2 = time.perf_counter()
+            _LOOPS["slot"](order, None)
+            t3 = time.perf_counter()
+            nodes = len(order)
+            del order, loss
+            t4 = time.perf_counter()
+            opt.zero_grad()
+            opt.step()
+            t5 = time.perf_counter()
+            if i:
+                for phase, a, b in zip(PHASES, (t0, t1, t2, t3, t4), (t1, t2, t3, t4, t5)):
+                    times[phase].append(b - a)
+    finally:
+        if was:
+            gc.enable()
+    return {"nodes": nodes, "batch": batch, "repeats": repeats,
+            "phases": {phase: statistics.median(v) for phase, v in times.items()}}
+
+
+def _command_seconds(args: list[str], expect: int) -> tuple[float, str]:
+    """Wall time of ``python -m reference ARGS`` in a fresh interpreter (imports included), and its output."""
+    import subprocess
     start = time.perf_counter()
-    for _ in run(CORPUS, workers=workers):
-        pass
-    return time.perf_counter() - start
+    done = subprocess.run([sys.executable, "-m", "reference", *args], capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode != expect:
+        raise RuntimeError(f"adcheck {' '.join(args)} exited {done.returncode}, expected {expect}: "
+                           f"{(done.stderr or done.stdout).strip()[-300:]}")
+    return seconds, done.stdout + done.stderr
+
+
+def bench_suite(repeats: int = 3, fuzz_count: int = 2000, quick: bool = False) -> list[dict]:
+    """The commands as a user runs them, each in a fresh interpreter, ``repeats`` times: wall seconds
+    (and the fuzz rate that ``adcheck fuzz`` itself reports), with their spread."""
+    import re
+    import tempfile
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="adcheck-bench-suite-") as tmp:
+        commands = [
+            ("adcheck run (all backends, 2 workers)", ["run", "--workers", "2", "--out", tmp], 0),
+            (f"adcheck fuzz --count {fuzz_count} --workers 2", ["fuzz", "--count", str(fuzz_count), "--workers", "2",
+                                                               "--out", tmp], 0),
+            ("adcheck check, bad expression", ["check", "tanh(x", "--at", "x=1"], 2),
+            ("adcheck check, bad point", ["check", "tanh(x)", "--at", "x=one"], 2),
+            ("adcheck graph", ["graph", "tanh(x*w + b)", "--at", "x=0.5,w=-1,b=0.2", "-o", f"{tmp}/g.svg"], 0),
+        ]
+        if quick:
+            commands = commands[2:]
+        for name, args, expect in commands:
+            walls, rates = [], []
+            for _ in range(repeats):
+                seconds, text = _command_seconds(args, expect)
+                walls.append(seconds)
+                found = re.search(r"expressions in [0-9.]+ s \(([0-9.]+)/s\)", text)
+                if found:
+                    rates.append(float(found.group(1)))
+            rows.append({"command": name, "args": args, "wall": _spread(walls),
+                         "rate": _spread(rates) if rates else None})
+    return rows
 
 
 def _fmt_s(x) -> str:
@@ -432,8 +526,8 @@ def machine() -> dict:
             "machine": f"{cpu}, {os.cpu_count()} cores, {python}"}
 
 
-def render(step: list[dict], chain: list[dict], cost: list[dict], conformance: float | None, meta: dict,
-           unary: list[dict] | None = None) -> str:
+def render(step: list[dict], chain: list[dict], cost: list[dict], suite: list[dict] | None, meta: dict,
+           unary: list[dict] | None = None, profile: dict | None = None) -> str:
     """reports/bench.md from the measured rows."""
     out = ["# Benchmarks", "", f"Measured on {meta['machine']}, {meta.get('date', '')}, in one process. "
            "Figures move from run to run and machine to machine; the ratios within one run are what to read.", ""]
@@ -446,9 +540,14 @@ def render(step: list[dict], chain: list[dict], cost: list[dict], conformance: f
             "(column *steps*): with the collector at its defaults, so its passes are paid where the allocations "
             "trigger them, and with the collector off. Each cell is the median of the samples and, in "
             "parentheses, their interquartile range (25th–75th percentile); *time / engine* is the same "
-            "for the ratio of the peer's time to the engine's in the same round (below 1: faster than the "
-            "engine). torch, NumPy, SymPy and micrograd are all imported, as in a real notebook; nothing is "
-            "frozen out of the collector's way.", ""]
+            f"for the ratio of the peer's time to that of *{ENGINE}* in the same round (below 1: faster). "
+            "torch, NumPy, SymPy and micrograd are all imported, as in a real notebook; nothing is "
+            "frozen out of the collector's way.", "",
+            f"*{ENGINE}* is `fit(model, X, y, epochs=1)`: full batch, so one epoch is one step, with training's "
+            "collector policy (`autodiff.collector_paused`: the cyclic collector is off during training, since "
+            "the engine's graphs are freed by reference counting, and one young-generation pass runs at the "
+            f"end). *{LOOP}* is the same step written out by hand with no policy, so the collector's cost "
+            "shows in its first column.", ""]
     rows = []
     for r in step:
         rows.append([r["peer"], r["steps"], _fmt_spread(r["consecutive"]),
@@ -461,11 +560,24 @@ def render(step: list[dict], chain: list[dict], cost: list[dict], conformance: f
     eng = by[ENGINE]
     lines = []
     comp, batch = by.get("compiled (straight-line Python)"), by.get("compiled, NumPy batch")
-    mg, t1 = by.get("micrograd 0.1.0"), by.get("torch, batched nn.Linear, 1 thread")
+    mg, t1, loop = by.get("micrograd 0.1.0"), by.get("torch, batched nn.Linear, 1 thread"), by.get(LOOP)
 
     def speed(row, mode):
         d = row[f"{mode}_ratio"]
         return f"{1 / d['median']:.1f}x (IQR {1 / d['q3']:.1f}–{1 / d['q1']:.1f}x)"
+
+    def over(slow, fast, mode):  # slow's time / fast's time, round by round
+        d = _spread([a / b for a, b in zip(slow[f"{mode}_samples"], fast[f"{mode}_samples"])])
+        return f"{d['median']:.1f}x (IQR {d['q1']:.1f}–{d['q3']:.1f}x)"
+    if mg:
+        c, o = mg["consecutive_ratio"], mg["gc_off_ratio"]
+        lines.append(f"- Engine vs micrograd 0.1.0, the training step as `fit` runs it: {c['median']:.1f}x faster over "
+                     f"consecutive steps with the collector at its defaults (IQR {c['q1']:.1f}–{c['q3']:.1f}x), "
+                     f"{o['median']:.2f}x with it off (IQR {o['q1']:.2f}–{o['q3']:.2f}x).")
+        if loop:
+            lines.append(f"- The hand-written loop (no collector policy) vs micrograd 0.1.0: "
+                         f"{over(mg, loop, 'consecutive')} with the collector at its defaults, "
+                         f"{over(mg, loop, 'gc_off')} with it off.")
     if comp:
         lines.append(f"- Compiled mode vs the interpreted engine: {speed(comp, 'consecutive')} faster with the "
                      f"collector at its defaults, {speed(comp, 'gc_off')} with it off.")
@@ -473,15 +585,19 @@ def render(step: list[dict], chain: list[dict], cost: list[dict], conformance: f
         ratio = _spread([b / t for b, t in zip(batch["consecutive_samples"], t1["consecutive_samples"])])
         lines.append(f"- NumPy batch program vs torch batched on 1 thread: {ratio['median']:.2f}x torch's time "
                      f"(IQR {ratio['q1']:.2f}–{ratio['q3']:.2f}).")
-    if mg:
-        c, o = mg["consecutive_ratio"], mg["gc_off_ratio"]
-        lines.append(f"- Engine vs micrograd 0.1.0: {c['median']:.1f}x faster over consecutive steps with the "
-                     f"collector at its defaults (IQR {c['q1']:.1f}–{c['q3']:.1f}x), {o['median']:.2f}x with it off "
-                     f"(IQR {o['q1']:.2f}–{o['q3']:.2f}x).")
     out += ["", *lines, "", f"Engine: {_fmt_spread(eng['consecutive'])} per step with the collector at its defaults, "
             f"{_fmt_spread(eng['gc_off'])} with it off. The compiled rows replay a graph traced once; their own "
             "gradients equal the engine's bit for bit (the NumPy batch program within a stated ulp bound), "
             "see `autodiff/compile.py`."]
+    if profile:
+        total = sum(profile["phases"].values())
+        out += ["", "### Where the engine's step goes", "",
+                f"The hand-written step, phase by phase, collector off (median of {profile['repeats']} steps): "
+                f"{profile['nodes']} op nodes per step.", ""]
+        rows = [[phase, _fmt_s(t), f"{t / total:.0%}", f"{t / profile['nodes'] * 1e9:.0f}"]
+                for phase, t in profile["phases"].items()]
+        rows.append(["total", _fmt_s(total), "100%", f"{total / profile['nodes'] * 1e9:.0f}"])
+        out.append(tabulate(rows, ["phase", "time", "share", "ns per op node"], tablefmt="github"))
     out += ["", "## A deep chain: build + backward", "",
             "`v = v * 1.0000001 + 1e-9`, n times: 2n op nodes and 2n constant leaves. Bytes per node by tracemalloc "
             "(op nodes and leaves together, per op node). micrograd's backward recurses once per node, so it stops "
@@ -506,8 +622,16 @@ def render(step: list[dict], chain: list[dict], cost: list[dict], conformance: f
              _fmt_s(r.get("sympy_derive_s")), _fmt_s(r.get("sympy_eval_s"))] for r in cost]
     out.append(tabulate(rows, ["n", "f (floats)", "reverse mode", "reverse / engine's f", "central FD",
                                "FD / f", "SymPy derive", "SymPy evaluate"], tablefmt="github"))
-    if conformance is not None:
-        out += ["", "## The conformance run", "", f"`adcheck run` end to end with 2 workers: {conformance:.1f} s."]
+    if suite:
+        out += ["", "## The commands", "",
+                "Each command run as a user runs it, in a fresh interpreter (imports included), "
+                f"{suite[0]['wall']['n']} times: the median wall time and its range. The fuzz rate is the one "
+                "`adcheck fuzz` reports (expressions over its wall time, worker start-up included).", ""]
+        rows = [[f"`{r['command']}`", f"{_fmt_s(r['wall']['median'])} ({_fmt_s(r['wall']['min'])}–"
+                 f"{_fmt_s(r['wall']['max'])})",
+                 f"{r['rate']['median']:.0f}/s ({r['rate']['min']:.0f}–{r['rate']['max']:.0f})" if r["rate"] else ""]
+                for r in suite]
+        out.append(tabulate(rows, ["command", "wall (range)", "expressions per second (range)"], tablefmt="github"))
     out += ["", "## Versions", "", tabulate(sorted(meta["versions"].items()), ["package", "version"],
                                             tablefmt="github"), ""]
     return "\n".join(out)
@@ -586,33 +710,34 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=None, help="folder for bench.md and bench.png (default: reports/, "
                         "or a temporary folder with --quick)")
     parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds of the training step")
-    parser.add_argument("--no-conformance", action="store_true", help="skip timing the conformance run")
+    parser.add_argument("--no-commands", action="store_true", help="skip timing the commands (run, fuzz, check, graph)")
     args = parser.parse_args(argv)
     quick = args.quick
     out = Path(args.out) if args.out else (Path(tempfile.mkdtemp(prefix="adcheck-bench-")) if quick
                                            else Path("reports"))
 
     from .progress import Progress
-    stages = ["training step", "deep chains", "gradient cost", *([] if quick or args.no_conformance
-                                                                 else ["conformance run"])]
+    stages = ["training step", "step profile", "deep chains", "gradient cost", "commands"]
     with Progress("bench", unit="stages") as progress:  # a bar on a terminal, a line every 10 s elsewhere
         progress(0, len(stages), f"training step ({len(PEERS)} peers interleaved, GC default and off)")
         rounds = args.rounds or (2 if quick else 11)
         step = bench_training_step(batch=10 if quick else 100, rounds=rounds, consecutive=2 if quick else 5)
-        progress(1, len(stages), "deep chains")
+        progress(1, len(stages), "the engine's step, phase by phase")
+        profile = bench_step_profile(batch=10 if quick else 100, repeats=2 if quick else 15)
+        progress(2, len(stages), "deep chains")
         chain = bench_chain((100, 1000) if quick else (1_000, 10_000, 100_000, 500_000), repeats=1 if quick else 3)
         unary = bench_unary_chain((100, 1000) if quick else (1_000, 10_000, 100_000, 1_000_000))
-        progress(2, len(stages), "gradient cost against n")
+        progress(3, len(stages), "gradient cost against n")
         cost = bench_gradient_cost((1, 10) if quick else (1, 10, 100, 1000), sympy_limit=10 if quick else 100,
                                    repeats=1 if quick else 3)
-        conformance = None
-        if len(stages) == 4:
-            progress(3, len(stages), "the conformance run")
-            conformance = bench_conformance()
+        suite = None
+        if not args.no_commands:
+            progress(4, len(stages), "the commands (run, fuzz, check, graph)")
+            suite = bench_suite(repeats=1 if quick else 3, quick=quick)
         progress(len(stages), len(stages), "done")
     meta = {**machine(), "versions": versions()}
     out.mkdir(parents=True, exist_ok=True)
-    text = render(step, chain, cost, conformance, meta, unary)
+    text = render(step, chain, cost, suite, meta, unary, profile)
     plot(chain, cost, out / "bench.png", unary, step)
     tmp = out / "bench.md.tmp"
     tmp.write_text(text + "\n![training step, and time against graph size](bench.png)\n")
