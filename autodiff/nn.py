@@ -52,15 +52,12 @@ class Neuron(Module):
     def __call__(self, x: Sequence) -> Value:
         if len(x) != len(self.w):
             raise ValueError(f"neuron takes {len(self.w)} inputs, got {len(x)}")
-        # b + w0*x0 + w1*x1 + ..., as sum() would. The operators are called as functions: a Python
-        # call is cheaper than the interpreter's dispatch of ``+`` to a class written in Python.
-        add, mul = Value.__add__, Value.__mul__
+        # b + w0*x0 + w1*x1 + ..., as sum() would: act = act + wi * xi, each pair of nodes made
+        # in one call (generated from the add and mul rows; numbers go through the operators).
+        mul_add = Value._mul_add
         act = self.b
         for wi, xi in zip(self.w, x):
-            term = mul(wi, xi)
-            if term is NotImplemented:
-                term = wi * xi  # xi is no number: let Python try xi's side, or raise its TypeError
-            act = add(act, term)
+            act = mul_add(act, wi, xi)
         return act if self._act is None else getattr(Value, self._act)(act)
 
     def parameters(self) -> list[Value]:

@@ -339,3 +339,17 @@ def test_a_step_that_raises_leaves_no_walk_marks_behind():
     inner = t * 0.5
     want = (1 - math.tanh(inner) ** 2) * ((1 - t * t) * 0.5 + t) + 1
     assert x.grad == pytest.approx(want, rel=1e-15)
+
+
+def test_mul_add_fast_path_makes_the_nodes_the_operators_make():
+    """Value._mul_add (a neuron's weighted sum) builds acc + w * x node for node, and follows a replaced row."""
+    from autodiff import rules
+    acc, w, x = Value(0.25), Value(-1.5), Value(3.0)
+    fast, slow = Value._mul_add(acc, w, x), acc + w * x
+    for a, b in ((fast, slow), (fast._b, slow._b)):
+        assert (a.data, a.op, a.grad, a.label) == (b.data, b.op, b.grad, b.label)
+    assert fast._a is acc and fast._b._a is w and fast._b._b is x
+    assert Value._mul_add(acc, w, 2.0).data == (acc + w * 2.0).data  # a number: through the operators
+    with rules.override(rules.replaced("mul", forward=lambda m, x, y: x * y + 1.0)):
+        assert Value._mul_add(acc, w, x).data == 0.25 + (-1.5 * 3.0 + 1.0)
+    assert Value._mul_add(acc, w, x).data == 0.25 - 4.5
