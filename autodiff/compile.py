@@ -97,6 +97,34 @@ def _inline_single_uses(body: list[str], tail: str) -> list[str]:  # the body wi
     return out
 
 
+def _reuse_names(body: list[str]) -> list[str]:
+    """Rename the single-assignment values so that a name is reused once its value is dead.
+
+    A step's program has tens of thousands of values; as many locals make a frame of that size,
+    most of it cold in the cache. Reusing names keeps only the live ones (a few thousand), and the
+    floats freed as names are rebound go back to Python's free list and come out again warm.
+    """
+    last: dict[str, int] = {}
+    for i, line in enumerate(body):
+        for name in _VAR.findall(line):
+            last[name] = i
+    free: list[str] = []
+    rename: dict[str, str] = {}
+    out = []
+    for i, line in enumerate(body):
+        if not line.startswith("    v"):
+            out.append(_VAR.sub(lambda m: rename[m.group(0)], line))
+            continue
+        target, expr = line[4:].split(" = ", 1)
+        expr = _VAR.sub(lambda m: rename[m.group(0)], expr)
+        for name in set(_VAR.findall(line[4 + len(target):])):
+            if last[name] == i:  # dead after this line: its register may hold the result
+                free.append(rename.pop(name))
+        rename[target] = free.pop() if free else f"r{len(rename) + len(free)}"
+        out.append(f"    {rename[target]} = {expr}")
+    return out
+
+
 class CompiledGradient:
     """Value and gradient of a traced graph at new input values; see :func:`compile_gradient`."""
 
@@ -168,16 +196,23 @@ class CompiledGradient:
                 term = g if _is_one(p) else ns.source(p) if g == "1.0" else f"{g} * {ns.source(p)}"
                 if c in owned:
                     body.append(f"    g{c} += {term}")
+                elif not adjoint[c] and _NAME.fullmatch(term):
+                    adjoint[c] = term  # a copy of another adjoint (or 1.0): no statement
+                elif not ns.arrays:
+                    # Each partial sum a name of its own (single assignment), so that a sum used
+                    # once is written into the next (one expression, the same additions in the
+                    # same order) and names are reused once dead (see _inline_single_uses).
+                    name = f"v{len(order) + len(body)}"
+                    body.append(f"    {name} = ({adjoint[c]} + {term})" if adjoint[c] else f"    {name} = ({term})")
+                    adjoint[c] = name
                 elif adjoint[c]:
                     body.append(f"    g{c} = {adjoint[c]} + {term}")
                     adjoint[c] = f"g{c}"
-                    owned.add(c) if ns.arrays else None
-                elif _NAME.fullmatch(term):
-                    adjoint[c] = term  # a copy of another adjoint (or 1.0): no statement
+                    owned.add(c)
                 else:
                     adjoint[c] = f"g{c}"
                     body.append(f"    g{c} = {term}")
-                    owned.add(c) if ns.arrays else None
+                    owned.add(c)
         grads = []
         for v in self.inputs:
             k = index.get(id(v))
@@ -187,6 +222,8 @@ class CompiledGradient:
             else:  # the interpreted leaf's .grad after zero_grad(): 0.0 + its sum
                 grads.append(f"0.0 + {g}" if g else "0.0")
         body = _inline_single_uses(body, f"    return {value[root]}, [{', '.join(grads)}]")
+        if not ns.arrays:
+            body = _reuse_names(body)
         names = [f"x{i}" for i in range(len(slot))]
         head = ["def _gradient(values, constants=()):"]
         if names:
