@@ -1,6 +1,8 @@
 """Differential fuzzing: random expressions through engine, torch and SymPy; disagreements minimized."""
 from __future__ import annotations
 
+import gc
+import os
 import random
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -12,6 +14,9 @@ from .distributed import map_ordered, scheduler_address
 from .strategies import minimize, random_point, random_tree, text
 
 FUZZ_BACKENDS = ("torch", "sympy")
+# SymPy's cache entries per cached function in a worker (SymPy's default is 1000): deriving
+# thousands of similar expressions reuses subexpressions and their assumptions across expressions.
+SYMPY_CACHE_SIZE = "10000"
 
 
 def disagreement(tree, point: dict, engine: str | None = None) -> list[dict]:
@@ -86,8 +91,21 @@ def _map(jobs, workers: int, scheduler):
     if scheduler:
         yield from map_ordered(scheduler, _check, jobs)
         return
-    with ProcessPoolExecutor(workers) if workers > 1 else _InProcess() as pool:
+    with ProcessPoolExecutor(workers, initializer=_start_worker) if workers > 1 else _InProcess() as pool:
         yield from pool.map(_check, jobs, chunksize=8)
+
+
+def _start_worker() -> None:
+    """A fuzz worker's start: a larger SymPy cache, the checking modules loaded, kept out of the collector."""
+    os.environ.setdefault("SYMPY_CACHE_SIZE", SYMPY_CACHE_SIZE)  # read when sympy is first imported
+    # Importing torch and SymPy makes a few hundred thousand long-lived objects: collecting while they
+    # are made costs a sixth of the import, and afterwards every full pass would walk them all again.
+    gc.disable()
+    try:
+        from . import testing  # noqa: F401  (torch, SymPy and every backend)
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 class _InProcess:

@@ -12,7 +12,7 @@ Methods at order 2 (a backend not listed has no second-order record):
 | forward    | forward over reverse: the forward sweep of ``autodiff.jvp`` (the rows' partials, input to |
 |            | output) through the graph of ``grad(f, xs, create_graph=True)``, one sweep per input      |
 | torch      | ``torch.autograd.functional.hessian`` on 0-d float64 tensors                              |
-| sympy      | ``sympy.diff`` twice, as float64 code (``lambdify(cse=True)``); small graphs only          |
+| sympy      | ``sympy.diff`` twice, evaluated in float64 node by node; small graphs only                |
 | fd-central | central differences of this project's engine's float gradient, h = eps**(1/3)*max(1,|x|)  |
 | oracle     | exact (``reference.oracle``: stored for the corpus, else derived)                         |
 
@@ -65,7 +65,7 @@ METHODS: dict[str, tuple[str, float]] = {
     "forward": ("forward over reverse: the engine's forward sweep (jvp) through the graph of "
                 "grad(create_graph=True), one sweep per input", 1e-10),
     "torch": ("torch.autograd.functional.hessian (reverse over reverse, float64)", 1e-10),
-    "sympy": ("sympy.diff twice, float64 code by lambdify(cse=True) over math (graphs up to the oracle's "
+    "sympy": ("sympy.diff twice, evaluated in float64 node by node over math (graphs up to the oracle's "
               "CHAIN_NODES)", 1e-10),
     "fd-central": ("central differences of this project's engine's float gradient, h = eps**(1/3) * max(1, |x_j|)",
                    1e-6),

@@ -14,7 +14,7 @@ import mpmath
 import pytest
 
 from reference import oracle
-from reference.backends.symbolic import sympy_float
+from reference.backends.symbolic import evaluate, sympy_float
 from reference.cases import CORPUS, Case, Point, by_name, case
 from reference.exact import Derivation, certain, settle, to_double
 from reference.expr import to_case
@@ -163,6 +163,32 @@ def test_sympy_side_failures_are_honest_numbers(text, point, value, grad):
     assert nan_equal(got_value, value) and all(nan_equal(a, b) for a, b in zip(got_grad, grad))
     floats = sympy_float(c, c.points[0].values)  # SymPy's float code runs too, never raising
     assert len(floats) == 1 + len(grad)
+
+
+def test_sympy_float_runs_in_the_printed_order_with_ieee_numbers():
+    import sympy
+    x, y, z = sympy.symbols("x y z", real=True)
+    total = x + y + z
+    assert str(total) == "x + y + z"  # the printed order: (x + y) + z, where 1e16 + 1 rounds to 1e16
+    assert evaluate([total], {x: 1e16, y: 1.0, z: -1e16}) == [0.0]
+    big = sympy.Integer(2 ** 60 + 1)  # past 2**53: correctly rounded, as the printed _q(p, 1) was
+    assert evaluate([big * x, sympy.Rational(1, 3) * x], {x: 1.0}) == [float(2 ** 60), 1 / 3]
+    assert evaluate([1 / x, sympy.log(x), sympy.sqrt(x)], {x: 0.0}) == [math.inf, -math.inf, 0.0]
+    assert all(math.isnan(v) for v in evaluate([sympy.log(x), sympy.sqrt(x)], {x: -1.0}))
+
+
+def test_sympy_float_has_no_code_for_unknown_nodes_and_no_depth_limit():
+    import sympy
+    x = sympy.Symbol("x", real=True)
+    for unknown in (sympy.Function("f")(x), sympy.Derivative(sympy.Function("f")(x), x),
+                    sympy.Piecewise((x, x > 0), (0, True))):
+        with pytest.raises(NoOracle, match="no IEEE float code"):
+            evaluate([unknown + 1], {x: 0.5})
+    deep = x
+    for _ in range(3000):  # deeper than Python's recursion limit
+        deep = sympy.sin(deep, evaluate=False)
+        hash(deep)  # SymPy's own hash recurses: take it level by level
+    assert evaluate([deep], {x: 0.0}) == [0.0]
 
 
 def test_integer_literals_past_2_to_the_64():

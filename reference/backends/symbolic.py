@@ -1,9 +1,10 @@
-"""SymPy as a backend: its exact derivative run as float64 code (lambdify), and the oracle.
+"""SymPy as a backend: its exact derivative evaluated in float64, and the oracle.
 
 The ``sympy`` backend is what a user of SymPy gets: ``sympy.diff`` of the case's expression
-(float constants taken exactly, see ``reference.exact``), turned into Python code by
-``lambdify(..., cse=True)`` over the ``math`` module with IEEE wrappers (``1/0 = inf``,
-``log(-1) = nan``), so it gives the same bits on any x86-64 CPU (no numpy vector paths).
+(float constants taken exactly, see ``reference.exact``), evaluated node by node in Python floats
+with the operation order of the Python code SymPy's printers write for it (``lambdify`` without
+``cse``): the ``math`` module behind IEEE wrappers (``1/0 = inf``, ``log(-1) = nan``), so it gives
+the same bits on any x86-64 CPU (no numpy vector paths).
 
 The ``oracle`` backend is the exact answer (``reference.oracle``): stored for the corpus,
 derived on the fly for anything else.
@@ -11,16 +12,17 @@ derived on the fly for anything else.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 
 import sympy
-from sympy.printing.pycode import PythonCodePrinter
 
 from ..exact import DERIVATIONS, Derivation, NoOracle, relu
 from autodiff.rules import HELPERS, RULES
 
 from .base import Backend
 
-__all__ = ["DERIVATIONS", "IEEE_MATH", "OracleBackend", "SympyBackend", "float_function", "relu"]
+__all__ = ["DERIVATIONS", "IEEE_MATH", "OracleBackend", "SympyBackend", "evaluate", "float_function", "relu",
+           "sympy_float"]
 
 
 # -- float64 code with IEEE semantics ------------------------------------------------------------
@@ -54,94 +56,128 @@ IEEE_MATH = {
     "_cosh": _F["cosh"], "_abs": _F["abs"], "_sign": HELPERS["sign"], "_heaviside": _heaviside,
     "_dirac": _dirac,
     "_relu": _F["relu"], "_max": _max, "_min": _min, "_pi": math.pi, "_e": math.e, "_inf": math.inf, "_nan": math.nan,
-}  # the namespace of the generated code: the math module behind IEEE wrappers
+}  # the math module behind IEEE wrappers, by the names SymPy's float code has always used
 
 
-class _IEEEPrinter(PythonCodePrinter):
-    """Python code over ``IEEE_MATH``: every power, function and big constant through a wrapper."""
-
-    def _print_Pow(self, expr, rational=False):
-        return f"_pow({self._print(expr.base)}, {self._print(expr.exp)})"
-
-    def _print_Mul(self, expr):
-        return "*".join(f"({self._print(a)})" if a.is_Add else self._print(a) for a in expr.args)
-
-    def _print_Rational(self, expr):
-        return f"_q({expr.p}, {expr.q})"
-
-    def _print_Half(self, expr):
-        return "0.5"
-
-    def _print_Integer(self, expr):
-        return f"_q({expr.p}, 1)" if abs(expr.p) > 2 ** 53 else f"{int(expr.p)}.0"
-
-    def _print_Float(self, expr):
-        return repr(float(expr))
-
-    def _call(self, name, expr):
-        return f"{name}({', '.join(self._print(a) for a in expr.args)})"
-
-    def _print_Heaviside(self, expr):
-        return self._call("_heaviside", expr)
-
-    def _print_Function(self, expr):
-        name = _CALLS.get(type(expr).__name__)
-        if name is None:
-            raise NoOracle(f"no IEEE float code for {type(expr).__name__}")
-        return self._call(name, expr)
-
-    def _print_Pi(self, expr):
-        return "_pi"
-
-    def _print_Exp1(self, expr):
-        return "_e"
-
-    def _print_Infinity(self, expr):
-        return "_inf"
-
-    def _print_NegativeInfinity(self, expr):
-        return "(-_inf)"
-
-    def _print_NaN(self, expr):
-        return "_nan"
-
-    _print_ComplexInfinity = _print_ImaginaryUnit = _print_NaN
-
-
+# -- SymPy's expression evaluated node by node in floats -------------------------------------------
+# A SymPy function's float function, by class name (a subclass answers to the first name of its MRO
+# found here): the registry's IEEE functions, and the math module's own for the few functions a
+# derivative brings in beside the registry's ops (atan2, from the real part of a root), as the
+# printed code called them.
 _CALLS = {"exp": "_exp", "log": "_log", "sin": "_sin", "cos": "_cos", "tan": "_tan", "tanh": "_tanh",
           "atan": "_atan", "sinh": "_sinh", "cosh": "_cosh", "Abs": "_abs", "sign": "_sign", "DiracDelta": "_dirac",
-          "relu": "_relu", "Max": "_max", "Min": "_min"}
-for _name in _CALLS:
-    setattr(_IEEEPrinter, f"_print_{_name}", _IEEEPrinter._print_Function)
+          "relu": "_relu", "Max": "_max", "Min": "_min", "Heaviside": "_heaviside"}
+_MATH_CALLS = {"acos": "acos", "acosh": "acosh", "asin": "asin", "asinh": "asinh", "atan2": "atan2",
+               "atanh": "atanh", "ceiling": "ceil", "erf": "erf", "erfc": "erfc", "floor": "floor",
+               "gamma": "gamma", "loggamma": "lgamma"}
+_FUNCTIONS = {**{name: IEEE_MATH[f] for name, f in _CALLS.items()},
+              **{name: getattr(math, f) for name, f in _MATH_CALLS.items()}}
+_BY_TYPE: dict[type, Callable] = {}  # a SymPy class -> its float function, found once
+_pow = IEEE_MATH["_pow"]
 
 
-def float_function(derivation: Derivation, order: int = 1):
-    """float64 code for [value, *partials (, Hessian upper triangle)] of a derivation."""
-    return sympy.lambdify(derivation.arguments, derivation.outputs(order), modules=[IEEE_MATH],
-                          printer=_IEEEPrinter({"fully_qualified_modules": False, "inline": True,
-                                                "allow_unknown_functions": True}), cse=True)
+def _function_of(node) -> Callable:
+    """The float function of a SymPy function node (NoOracle for a node that has none)."""
+    cls = type(node)
+    fn = _BY_TYPE.get(cls)
+    if fn is None:
+        fn = next((_FUNCTIONS[k.__name__] for k in cls.__mro__ if k.__name__ in _FUNCTIONS), None)
+        if fn is None:
+            raise NoOracle(f"no IEEE float code for {cls.__name__}")
+        _BY_TYPE[cls] = fn
+    return fn
 
 
-def _float_fn(case, order: int = 1):
-    """The lambdified float64 code of a case (cached on its derivation)."""
-    derivation = DERIVATIONS.get(case)
-    cache = derivation.__dict__.setdefault("_float_fns", {})
-    if order not in cache:
-        cache[order] = float_function(derivation, order)
-    return cache[order]
+def _atom(node) -> float:
+    """A SymPy number as a double: integers and rationals correctly rounded, the rest as IEEE has them."""
+    if node.is_Integer:
+        p = int(node.p)
+        return _q(p, 1) if abs(p) > 2 ** 53 else float(p)
+    if node.is_Rational:
+        return _q(int(node.p), int(node.q))
+    if node.is_Float:
+        return float(node)
+    if node is sympy.pi:
+        return IEEE_MATH["_pi"]
+    if node is sympy.E:
+        return IEEE_MATH["_e"]
+    if node is sympy.oo:
+        return IEEE_MATH["_inf"]
+    if node is sympy.S.NegativeInfinity:
+        return -IEEE_MATH["_inf"]
+    if node is sympy.nan or node is sympy.zoo or node is sympy.I:
+        return IEEE_MATH["_nan"]  # no sign, or not real: IEEE has no such value
+    if node.is_Symbol:
+        raise NoOracle(f"the expression has a free symbol {node}")
+    raise NoOracle(f"no IEEE float code for {type(node).__name__}")
 
+
+def _node(node, memo: dict) -> float:
+    """One node from its arguments' values, in the order of the Python code SymPy prints for it."""
+    if node.is_Add:
+        # The printers write a sum's terms in as_ordered_terms order, added left to right (x - 2*y
+        # there is the same double as x + (-2)*y here: negation is exact).
+        terms = node.as_ordered_terms()
+        total = memo[terms[0]]
+        for term in terms[1:]:
+            total = total + memo[term]
+        return total
+    if node.is_Mul:
+        args = node.args  # printed a*b*c in args order: ((a*b)*c)
+        product = memo[args[0]]
+        for arg in args[1:]:
+            product = product * memo[arg]
+        return product
+    if node.is_Pow:
+        return _pow(memo[node.base], memo[node.exp])
+    if node.args:
+        return _function_of(node)(*[memo[a] for a in node.args])
+    return _atom(node)
+
+
+def evaluate(exprs: Sequence[sympy.Expr], env: dict) -> list[float]:
+    """``exprs`` as doubles with IEEE semantics at ``env`` ({symbol: float})."""
+    # Each distinct subexpression is computed once and reused, within and across exprs (what
+    # cse=True gave the generated code). The walk keeps its own stack, so a deep expression cannot
+    # exhaust Python's recursion limit.
+    memo = dict(env)
+    for root in exprs:
+        stack = [root]
+        while stack:
+            node = stack[-1]
+            if node in memo:
+                stack.pop()
+                continue
+            pending = [a for a in node.args if a not in memo]
+            if pending:
+                if not (node.is_Add or node.is_Mul or node.is_Pow):
+                    _function_of(node)  # Derivative, Piecewise...: NoOracle before evaluating any argument
+                stack.extend(reversed(pending))  # the leftmost argument first, as printed code would run
+                continue
+            stack.pop()
+            memo[node] = _node(node, memo)
+    return [float(memo[e]) for e in exprs]
+
+
+def float_function(derivation: Derivation, order: int = 1) -> Callable[..., list[float]]:
+    """f(*variables, *placeholders) -> [value, *partials (, Hessian upper triangle)] of a derivation in float64."""
+    outputs, arguments = derivation.outputs(order), derivation.arguments
+
+    def run(*values: float) -> list[float]:
+        return evaluate(outputs, dict(zip(arguments, values)))
+    return run
 
 
 def sympy_float(case, point, order: int = 1) -> list[float]:
-    """SymPy's float64 code at ``point``: [value, *partials (, Hessian upper triangle)]."""
+    """SymPy's derivative in float64 at ``point``: [value, *partials (, Hessian upper triangle)]."""
     derivation = DERIVATIONS.get(case)
     args = [float(x) for x in point] + [v for _, v in derivation.placeholders]
-    return [float(v) for v in _float_fn(case, order)(*args)]
+    return float_function(derivation, order)(*args)
 
 
 class SympyBackend(Backend):
     name = "sympy"
-    method = "symbolic (sympy.diff, exact constants), evaluated in float64 by lambdify(cse=True) over math"
+    method = "symbolic (sympy.diff, exact constants), evaluated in float64 node by node over math"
     rtol = 1e-10
 
     def _compute(self, case, point):
