@@ -76,10 +76,53 @@ class relu(sympy.Function):
         return sympy.Max(0, x)
 
 
+class maximum(sympy.Function):
+    """max(x, y) as one SymPy function, differentiated as SymPy's Max is: Heaviside(x - y) and
+    Heaviside(y - x) (so 1/2 each at a tie). Max compares its arguments and queries their
+    assumptions whenever it is built, which made an expression with one take three times as long
+    to derive; this one is built as it is and becomes Max once its arguments are numbers."""
+
+    is_real = True
+
+    @classmethod
+    def eval(cls, x, y):
+        if x.is_number and y.is_number:
+            return sympy.Max(x, y)
+        return None
+
+    def fdiff(self, argindex=1):
+        x, y = self.args
+        return sympy.Heaviside(x - y) if argindex == 1 else sympy.Heaviside(y - x)
+
+
+def _zero(a) -> bool:
+    return a.__class__ is int and a == 0 or (isinstance(a, sympy.Basic) and a.is_zero is True and a.is_number)
+
+
 class _SympyNamespace:
-    """The sympy module plus ``relu``: what an op's SymPy definition is written against."""
+    """The sympy module plus ``relu``: what an op's SymPy definition is written against.
+
+    ``Max`` and ``Min`` of two arguments, one of them symbolic, are built as ``relu`` and
+    ``maximum`` (the same function and the same derivatives, Heaviside(0) = 1/2 included) instead
+    of SymPy's Max and Min, which are slow to build; with numbers they are SymPy's own.
+    """
 
     relu = staticmethod(relu)
+    maximum = staticmethod(maximum)
+
+    @staticmethod
+    def Max(*args):
+        if len(args) == 2 and not all(sympy.sympify(a).is_number for a in args):
+            a, b = args
+            return relu(b) if _zero(a) else relu(a) if _zero(b) else maximum(a, b)
+        return sympy.Max(*args)
+
+    @staticmethod
+    def Min(*args):
+        if len(args) == 2 and not all(sympy.sympify(a).is_number for a in args):
+            a, b = args
+            return -relu(-b) if _zero(a) else -relu(-a) if _zero(b) else -maximum(-a, -b)
+        return sympy.Min(*args)
 
     def __getattr__(self, name):
         return getattr(sympy, name)
@@ -490,16 +533,23 @@ def _b_abs(x, e):
 def _b_relu(x, e):
     if _isnan(x):
         return _special(x, e)
-    return (x if x > 0 else _ZERO), e
+    if x + e <= 0:
+        return _ZERO, _ZERO  # the whole ball is at or below 0: exactly 0 (a kink above it stays certain)
+    return (x if x > 0 else _ZERO), e  # 1-Lipschitz
 
 
 def _b_extreme(pick):
     def g(*balls):
-        xs = balls[0::2]
+        xs, es = balls[0::2], balls[1::2]
         if any(_isnan(x) for x in xs):
-            return _special(_NAN, *balls[1::2])
+            return _special(_NAN, *es)
         m = pick(xs)
-        return m, max(balls[1::2])
+        k = xs.index(m)
+        beyond = ((lambda j: xs[k] - es[k] >= xs[j] + es[j]) if pick is max
+                  else (lambda j: xs[k] + es[k] <= xs[j] - es[j]))
+        if all(j == k or beyond(j) for j in range(len(xs))):
+            return m, es[k]  # that ball lies beyond every other: it is the answer, with its own error
+        return m, max(es)  # 1-Lipschitz in each argument
     return g
 
 
@@ -518,6 +568,7 @@ _FUNCTIONS: dict[type, Callable] = {
     sympy.Heaviside: lambda x, e, *h: _b_heaviside(x, e, *([(h[0], h[1])] if h else [])),
     sympy.DiracDelta: _b_dirac,
     relu: _b_relu,
+    maximum: _b_extreme(max),
     sympy.Max: _b_extreme(max),
     sympy.Min: _b_extreme(min),
 }

@@ -266,3 +266,29 @@ def test_running_out_of_budget_is_no_oracle():
              (Point(tuple(0.1 * i for i in range(12))),))
     with pytest.raises(NoOracle, match="budget"):
         exact(c, c.points[0].values, order=2, budget=0.05, route="sympy")
+
+
+@pytest.mark.parametrize("text, point, grad", [
+    ("leaky_relu(relu(tanh(y)))", {"y": -0.9}, [0.0]),  # relu of a ball below 0 is exactly 0: the kink above is certain
+    ("maximum(x, y) * relu(x - 2)", {"x": 0.5, "y": -1.0}, [0.0, 0.0]),
+    ("maximum(x, y) + relu(x) - leaky_relu(y)", {"x": 0.5, "y": -1.0}, [2.0, -0.01]),
+])
+def test_relu_and_maximum_are_built_fast_and_settle_where_the_kink_is_not_reached(text, point, grad):
+    """relu, leaky_relu and maximum are SymPy functions of their own (not Max/Min), with Max's derivatives."""
+    value, slopes, _ = at(text, **point)
+    assert list(slopes) == grad
+
+
+def test_max_and_min_in_the_sympy_namespace_keep_maxs_derivatives():
+    import sympy
+
+    from reference.exact import SYMPY_NS as s
+    x, y = sympy.symbols("x y", real=True)
+    for fast, slow in ((s.Max(0, x), sympy.Max(0, x)), (s.Min(0, x), sympy.Min(0, x)),
+                       (s.Max(x, y), sympy.Max(x, y)), (s.Min(x, y), sympy.Min(x, y))):
+        assert fast.func is not slow.func
+        for v in (x, y):
+            for px, py in ((0, 0), (1, -2), (-1, 3)):
+                at_point = {x: px, y: py}
+                assert fast.diff(v).subs(at_point) == slow.diff(v).subs(at_point)
+                assert fast.subs(at_point) == slow.subs(at_point)

@@ -66,7 +66,7 @@ IEEE_MATH = {
 # printed code called them.
 _CALLS = {"exp": "_exp", "log": "_log", "sin": "_sin", "cos": "_cos", "tan": "_tan", "tanh": "_tanh",
           "atan": "_atan", "sinh": "_sinh", "cosh": "_cosh", "Abs": "_abs", "sign": "_sign", "DiracDelta": "_dirac",
-          "relu": "_relu", "Max": "_max", "Min": "_min", "Heaviside": "_heaviside"}
+          "relu": "_relu", "maximum": "_max", "Max": "_max", "Min": "_min", "Heaviside": "_heaviside"}
 _MATH_CALLS = {"acos": "acos", "acosh": "acosh", "asin": "asin", "asinh": "asinh", "atan2": "atan2",
                "atanh": "atanh", "ceiling": "ceil", "erf": "erf", "erfc": "erfc", "floor": "floor",
                "gamma": "gamma", "loggamma": "lgamma"}
