@@ -226,41 +226,90 @@ def _steps_per_sample(step: Callable[[], None], consecutive: int) -> int:
     return max(consecutive, min(200, int(0.02 / max(once, 1e-6))))
 
 
+def _sample(step: Callable[[], None], count: int, mode: str) -> float:
+    """Mean seconds per step over ``count`` steps in a row, after one untimed step, in ``mode``."""
+    gc.collect()  # every sample starts from the same collector state
+    was = gc.isenabled()
+    if mode == "gc_off":
+        gc.disable()
+    try:
+        step()
+        start = time.perf_counter()
+        for _ in range(count):
+            step()
+        return (time.perf_counter() - start) / count
+    finally:
+        if was:
+            gc.enable()
+
+
+def _peer_process(conn, name: str, batch: int, consecutive: int) -> None:
+    """One peer in a process of its own: make its step, then time a sample whenever asked."""
+    try:
+        step = PEERS[name](batch)
+        count = _steps_per_sample(step, consecutive)
+        conn.send(("ready", count, COMPILE_SECONDS.get(name)))
+        while (mode := conn.recv()) is not None:
+            conn.send(_sample(step, count, mode))
+    except BaseException as err:  # the parent reports it: a bench with a silently missing peer is no bench
+        conn.send(("error", f"{type(err).__name__}: {err}"))
+    finally:
+        conn.close()
+
+
 def bench_training_step(batch: int = 100, rounds: int = 9, consecutive: int = 5) -> list[dict]:
     """Every peer timed round by round, interleaved (so drift of the machine hits all alike).
 
-    In each round and for each peer: ``consecutive`` steps in a row with the collector at its
-    defaults (so its passes, triggered by the allocations, are paid where they fall), and the
-    same number with the collector off; each sample is the mean time per step. Rows keep every
-    sample; ratios to the engine are taken within each round.
+    Each peer runs in a process of its own, forked after torch, NumPy, SymPy and micrograd are
+    imported (as in a notebook), so no peer inherits the heap another one fragmented; the processes
+    take turns, one at a time. In each round and for each peer: one untimed step, then
+    ``consecutive`` steps in a row with the collector at its defaults (its passes, triggered by the
+    allocations, are paid where they fall), and the same with the collector off; a sample is the
+    mean time per step. Rows keep every sample; ratios to the engine are taken within each round.
     """
-    import torch
-    threads = torch.get_num_threads()
-    steps = {name: make(batch) for name, make in PEERS.items()}
-    counts = {}
-    for name, step in steps.items():  # warm-up, and how many steps make one sample
-        counts[name] = _steps_per_sample(step, consecutive)
-    samples = {name: {mode: [] for mode in MODES} for name in steps}
+    import multiprocessing
+
+    import micrograd.engine  # noqa: F401  (every peer's process starts with all of these imported)
+    import numpy  # noqa: F401
+    import sympy  # noqa: F401
+    import torch  # noqa: F401
+
+    import autodiff  # noqa: F401
+    ctx = multiprocessing.get_context("fork")
+    procs, conns, counts = {}, {}, {}
     try:
+        for name in PEERS:
+            mine, theirs = ctx.Pipe()
+            proc = ctx.Process(target=_peer_process, args=(theirs, name, batch, consecutive), daemon=True)
+            proc.start()
+            theirs.close()
+            procs[name], conns[name] = proc, mine
+            reply = mine.recv()  # made and warmed up before the next peer starts: one at a time
+            if reply[0] == "error":
+                raise RuntimeError(f"bench peer {name!r} failed: {reply[1]}")
+            _, counts[name], compile_s = reply
+            if compile_s is not None:
+                COMPILE_SECONDS[name] = compile_s
+        samples = {name: {mode: [] for mode in MODES} for name in PEERS}
         for _ in range(rounds):
-            for name, step in steps.items():
+            for name in PEERS:
                 for mode in MODES:
-                    gc.collect()
-                    was = gc.isenabled()
-                    if mode == "gc_off":
-                        gc.disable()
-                    try:
-                        start = time.perf_counter()
-                        for _ in range(counts[name]):
-                            step()
-                        samples[name][mode].append((time.perf_counter() - start) / counts[name])
-                    finally:
-                        if was:
-                            gc.enable()
+                    conns[name].send(mode)
+                    got = conns[name].recv()
+                    if isinstance(got, tuple):
+                        raise RuntimeError(f"bench peer {name!r} failed: {got[1]}")
+                    samples[name][mode].append(got)
     finally:
-        torch.set_num_threads(threads)
+        for name, conn in conns.items():
+            try:
+                conn.send(None)
+            except OSError:
+                pass
+            procs[name].join(timeout=10)
+            if procs[name].is_alive():
+                procs[name].kill()
     rows = []
-    for name in steps:
+    for name in PEERS:
         row = {"peer": name, "steps": counts[name], "compile_s": COMPILE_SECONDS.get(name), "batch": batch}
         for mode in MODES:
             mine, ours = samples[name][mode], samples[ENGINE][mode]
