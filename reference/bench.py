@@ -585,8 +585,10 @@ def render(step: list[dict], chain: list[dict], cost: list[dict], suite: list[di
             "Forward, mean squared error, backward, SGD update. Hidden layers use tanh (micrograd 0.1.0 has only "
             "relu: same graph size, one activation node per neuron).", "",
             f"The peers are interleaved: {rounds} rounds, each timing every peer in turn, so drift of a shared "
-            "machine falls on all of them alike. A sample is the mean time per step over several steps in a row "
-            "(column *steps*): with the collector at its defaults, so its passes are paid where the allocations "
+            "machine falls on all of them alike. Each peer runs in a process of its own, forked after the imports "
+            "and taking its turn while the others wait, so none is timed on a heap another one fragmented. A "
+            "sample is the mean time per step over several steps in a row (column *steps*) after one untimed "
+            "step: with the collector at its defaults, so its passes are paid where the allocations "
             "trigger them, and with the collector off. Each cell is the median of the samples and, in "
             "parentheses, their interquartile range (25th–75th percentile); *time / engine* is the same "
             f"for the ratio of the peer's time to that of *{ENGINE}* in the same round (below 1: faster). "
