@@ -243,74 +243,46 @@ def _sample(step: Callable[[], None], count: int, mode: str) -> float:
             gc.enable()
 
 
-def _peer_process(conn, name: str, batch: int, consecutive: int) -> None:
-    """One peer in a process of its own: make its step, then time a sample whenever asked."""
-    try:
-        step = PEERS[name](batch)
-        count = _steps_per_sample(step, consecutive)
-        conn.send(("ready", count, COMPILE_SECONDS.get(name)))
-        while (mode := conn.recv()) is not None:
-            conn.send(_sample(step, count, mode))
-    except BaseException as err:  # the parent reports it: a bench with a silently missing peer is no bench
-        conn.send(("error", f"{type(err).__name__}: {err}"))
-    finally:
-        conn.close()
+def _peer_round(name: str, batch: int, consecutive: int) -> tuple[int, float | None, dict]:
+    """One round of one peer, in the fresh process it runs in: make its step, warm it up, then one
+    sample per mode. Returns (steps per sample, seconds to trace and generate, {mode: seconds per step})."""
+    step = PEERS[name](batch)
+    count = _steps_per_sample(step, consecutive)
+    return count, COMPILE_SECONDS.get(name), {mode: _sample(step, count, mode) for mode in MODES}
 
 
 def bench_training_step(batch: int = 100, rounds: int = 9, consecutive: int = 5) -> list[dict]:
     """Every peer timed round by round, interleaved (so drift of the machine hits all alike).
 
-    Each peer runs in a process of its own, forked after torch, NumPy, SymPy and micrograd are
-    imported (as in a notebook), so no peer inherits the heap another one fragmented; the processes
-    take turns, one at a time. In each round and for each peer: one untimed step, then
-    ``consecutive`` steps in a row with the collector at its defaults (its passes, triggered by the
-    allocations, are paid where they fall), and the same with the collector off; a sample is the
-    mean time per step. Rows keep every sample; ratios to the engine are taken within each round.
+    Each round of each peer runs in a process of its own, forked after torch, NumPy, SymPy and
+    micrograd are imported (as in a notebook), one at a time: no peer is timed on a heap another
+    one fragmented, and where a process happens to lay out its memory (which moves a step's time
+    by tens of percent on a small machine) is averaged over the rounds instead of fixed for the
+    run. In each: the step is made and warmed up, then one untimed step and ``consecutive`` steps
+    in a row with the collector at its defaults (its passes, triggered by the allocations, are paid
+    where they fall), and the same with the collector off; a sample is the mean time per step. Rows
+    keep every sample; ratios to the engine are taken within each round.
     """
-    import multiprocessing
-
     import micrograd.engine  # noqa: F401  (every peer's process starts with all of these imported)
     import numpy  # noqa: F401
     import sympy  # noqa: F401
     import torch  # noqa: F401
 
     import autodiff  # noqa: F401
-    ctx = multiprocessing.get_context("fork")
-    procs, conns, counts = {}, {}, {}
-    try:
+    samples = {name: {mode: [] for mode in MODES} for name in PEERS}
+    counts: dict[str, list[int]] = {name: [] for name in PEERS}
+    for _ in range(rounds):
         for name in PEERS:
-            mine, theirs = ctx.Pipe()
-            proc = ctx.Process(target=_peer_process, args=(theirs, name, batch, consecutive), daemon=True)
-            proc.start()
-            theirs.close()
-            procs[name], conns[name] = proc, mine
-            reply = mine.recv()  # made and warmed up before the next peer starts: one at a time
-            if reply[0] == "error":
-                raise RuntimeError(f"bench peer {name!r} failed: {reply[1]}")
-            _, counts[name], compile_s = reply
+            count, compile_s, got = in_fresh_process(_peer_round, name, batch, consecutive)
+            counts[name].append(count)
             if compile_s is not None:
                 COMPILE_SECONDS[name] = compile_s
-        samples = {name: {mode: [] for mode in MODES} for name in PEERS}
-        for _ in range(rounds):
-            for name in PEERS:
-                for mode in MODES:
-                    conns[name].send(mode)
-                    got = conns[name].recv()
-                    if isinstance(got, tuple):
-                        raise RuntimeError(f"bench peer {name!r} failed: {got[1]}")
-                    samples[name][mode].append(got)
-    finally:
-        for name, conn in conns.items():
-            try:
-                conn.send(None)
-            except OSError:
-                pass
-            procs[name].join(timeout=10)
-            if procs[name].is_alive():
-                procs[name].kill()
+            for mode in MODES:
+                samples[name][mode].append(got[mode])
     rows = []
     for name in PEERS:
-        row = {"peer": name, "steps": counts[name], "compile_s": COMPILE_SECONDS.get(name), "batch": batch}
+        row = {"peer": name, "steps": int(statistics.median(counts[name])), "compile_s": COMPILE_SECONDS.get(name),
+               "batch": batch}
         for mode in MODES:
             mine, ours = samples[name][mode], samples[ENGINE][mode]
             row[mode] = _spread(mine)
@@ -612,10 +584,11 @@ def render(step: list[dict], chain: list[dict], cost: list[dict], suite: list[di
             "Forward, mean squared error, backward, SGD update. Hidden layers use tanh (micrograd 0.1.0 has only "
             "relu: same graph size, one activation node per neuron).", "",
             f"The peers are interleaved: {rounds} rounds, each timing every peer in turn, so drift of a shared "
-            "machine falls on all of them alike. Each peer runs in a process of its own, forked after the imports "
-            "and taking its turn while the others wait, so none is timed on a heap another one fragmented. A "
-            "sample is the mean time per step over several steps in a row (column *steps*) after one untimed "
-            "step: with the collector at its defaults, so its passes are paid where the allocations "
+            "machine falls on all of them alike. Each round of each peer runs in a fresh process, forked after the "
+            "imports, one at a time: none is timed on a heap another one fragmented, and the luck of a process's "
+            "memory layout is averaged over the rounds. A sample is the mean time per step over several steps in "
+            "a row (column *steps*) after one untimed step: with the collector at its defaults, so its passes are "
+            "paid where the allocations "
             "trigger them, and with the collector off. Each cell is the median of the samples and, in "
             "parentheses, their interquartile range (25th–75th percentile); *time / engine* is the same "
             f"for the ratio of the peer's time to that of *{ENGINE}* in the same round (below 1: faster). "
