@@ -248,6 +248,19 @@ def _peer_round(name: str, batch: int, consecutive: int) -> tuple[int, float | N
     sample per mode. Returns (steps per sample, seconds to trace and generate, {mode: seconds per step})."""
     step = PEERS[name](batch)
     count = _steps_per_sample(step, consecutive)
+    # CPython 3.11 specializes a function's bytecode after 8 calls; the compiled peer's one function
+    # is called once per step, so warm up with at least 10 steps (or 0.5 s for the slow peers, whose
+    # functions run thousands of times in one step), collector off, before any sample.
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        start, warm = time.perf_counter(), 0
+        while warm < 10 and time.perf_counter() - start < 0.5:
+            step()
+            warm += 1
+    finally:
+        if was:
+            gc.enable()
     return count, COMPILE_SECONDS.get(name), {mode: _sample(step, count, mode) for mode in MODES}
 
 
