@@ -12,5 +12,5 @@ from .train import collector_paused, fit, predict
 
 __version__ = "0.1.0"
 __all__ = ["MLP", "RULES", "SGD", "VALUE_MATH", "Adam", "CompiledGradient", "Layer", "Module", "Momentum", "Neuron",
-           "Rule", "Value", "bce_with_logits", "collector_paused", "compile_gradient", "draw_dot", "fit", "grad", "graph", "hinge", "jvp",
-           "mse", "predict", "render_graph"]
+           "Rule", "Value", "bce_with_logits", "collector_paused", "compile_gradient", "draw_dot", "fit", "grad",
+           "graph", "hinge", "jvp", "mse", "predict", "render_graph"]

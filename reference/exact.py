@@ -96,7 +96,7 @@ class maximum(sympy.Function):
 
 
 def _zero(a) -> bool:
-    return a.__class__ is int and a == 0 or (isinstance(a, sympy.Basic) and a.is_zero is True and a.is_number)
+    return (a.__class__ is int and a == 0) or (isinstance(a, sympy.Basic) and a.is_zero is True and a.is_number)
 
 
 class _SympyNamespace:
