@@ -32,12 +32,8 @@ def _oracle(case: Case, point: Point) -> Result:
     return OracleBackend().evaluate(case, point.values)
 
 
-def record(case: Case, point: Point, backend: Backend, result: Result, oracle: Result,
-           graph: PointGraph | None = None, user: tuple[float, float] | None = None) -> dict:
-    """One flat record; numbers stay floats (nan and inf included) until the JSON boundary."""
-    graph = graph or PointGraph(case, point.values)
-    j = judge(result, oracle, backend, case, point, graph, user)
-    known = point.known.get(backend.name, "") if j.verdict == MISMATCH and not backend.subject else ""
+def record_identity(case: Case, point: Point, backend: Backend) -> dict:
+    """The fields that say which case, point and backend a record (of either order) is about."""
     return {
         "case": case.name,
         "point": dict(zip(case.variables, point.values)),
@@ -45,6 +41,17 @@ def record(case: Case, point: Point, backend: Backend, result: Result, oracle: R
         "tags": sorted(case.all_tags),
         "backend": backend.name,
         "subject": bool(backend.subject),
+    }
+
+
+def record(case: Case, point: Point, backend: Backend, result: Result, oracle: Result,
+           graph: PointGraph | None = None, user: tuple[float, float] | None = None) -> dict:
+    """One flat record; numbers stay floats (nan and inf included) until the JSON boundary."""
+    graph = graph or PointGraph(case, point.values)
+    j = judge(result, oracle, backend, case, point, graph, user)
+    known = point.known.get(backend.name, "") if j.verdict == MISMATCH and not backend.subject else ""
+    return {
+        **record_identity(case, point, backend),
         "status": result.status,
         "kind": result.kind,
         "verdict": j.verdict,

@@ -39,6 +39,7 @@ from autodiff.rules import FLOAT
 
 from .backends.base import ERROR, OK, UNSUPPORTED, Backend, Unsupported
 from .cases import Case, Point
+from .harness import record_identity
 from .conventions import ANY, CONVENTIONS, SECOND
 from .judge import (AGREE, CONVENTION, EPS, FLOAT_FACTOR, MISMATCH, UNDEFINED, UNJUDGED, PointGraph, _finite,
                     _rule_of, _same_nonfinite)
@@ -538,12 +539,7 @@ def record2(case: Case, point: Point, backend: Backend, result: Hessian, oracle:
             known = "as at first order: " + point.known[backend.name]
     method, rtol = method_of(backend)
     return {
-        "case": case.name,
-        "point": dict(zip(case.variables, point.values)),
-        "edge": point.edge,
-        "tags": sorted(case.all_tags),
-        "backend": backend.name,
-        "subject": bool(backend.subject),
+        **record_identity(case, point, backend),
         "order": 2,
         "method": method,
         "status": result.status,

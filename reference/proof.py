@@ -116,11 +116,16 @@ def _torch_same(engine_z: sympy.Expr, torch_z: sympy.Expr, engine: sympy.Expr, t
     return "different (the note and the accuracy section say where)"
 
 
-def rules_side_by_side(op: str) -> tuple[sympy.Expr, list[Partial]]:
-    """The engine's rule on SymPy symbols, sympy.diff, PyTorch's formula, and the proofs."""
+def _on_symbols(op: str) -> tuple:
+    """(its row, input symbols, constant symbols, its forward on them) for an op."""
     rule = RULES[op]
     inputs, consts = symbols_of(op)
-    forward = rule.forward(M, *inputs, *consts)
+    return rule, inputs, consts, rule.forward(M, *inputs, *consts)
+
+
+def rules_side_by_side(op: str) -> tuple[sympy.Expr, list[Partial]]:
+    """The engine's rule on SymPy symbols, sympy.diff, PyTorch's formula, and the proofs."""
+    rule, inputs, consts, forward = _on_symbols(op)
     args = (*inputs, *consts)
     partials = []
     for i, symbol in enumerate(inputs):
@@ -138,9 +143,7 @@ def rules_side_by_side(op: str) -> tuple[sympy.Expr, list[Partial]]:
 def second_rules(op: str) -> list[Second]:
     """Every second partial of the op: the engine's rule differentiated symbolically, proved against
     ``sympy.diff`` applied twice (both orders of a mixed pair: d/dj of the engine's partial_i)."""
-    rule = RULES[op]
-    inputs, consts = symbols_of(op)
-    forward = rule.forward(M, *inputs, *consts)
+    rule, inputs, consts, forward = _on_symbols(op)
     args = (*inputs, *consts)
     out = []
     for i, a in enumerate(inputs):
