@@ -19,7 +19,7 @@ EXIT_OK, EXIT_MISMATCH, EXIT_USAGE, EXIT_UNCHECKED = 0, 1, 2, 3
 # The names of reference.backends.BACKENDS, in its order (a test keeps them equal): known here
 # without importing the backends, which load torch and SymPy.
 BACKEND_NAMES = ("engine", "forward", "torch", "sympy", "fd-forward", "fd-central", "fd-five-point",
-                 "fd-richardson", "fd-complex-step")
+                 "fd-richardson", "fd-complex-step", "jax", "autograd", "mygrad", "tinygrad")
 MAX_BUDGET = 86400.0  # one day of SymPy work per case is already absurd
 
 
@@ -518,8 +518,9 @@ def cmd_list(args) -> int:
     elif args.what == "ops":
         from autodiff import RULES
         lines = list(RULES)
-    else:
-        lines = list(BACKEND_NAMES)  # == reference.backends.BACKENDS (a test says so), without loading torch
+    else:  # == reference.backends.BACKENDS (a test says so), without loading torch or the other systems
+        from .systems import SYSTEMS, describe
+        lines = [f"{name:<16}{describe(name)}" if name in SYSTEMS else name for name in BACKEND_NAMES]
     sys.stdout.write("".join(f"{line}\n" for line in lines))
     return EXIT_OK
 

@@ -153,21 +153,8 @@ def forward_hessian(case: Case, point: Sequence[float]) -> list[list[float]]:
 
 def torch_hessian(case: Case, point: Sequence[float], fn: Callable | None = None) -> list[list[float]]:
     """``torch.autograd.functional.hessian`` over 0-d float64 tensors (``fn``: a torch function instead of the case)."""
-    import torch
-
-    from .backends.pytorch import TORCH
-    n = len(point)
-    call = fn if fn is not None else (lambda *ts: case.fn(TORCH, *ts))
-
-    def f(*ts):
-        out = call(*ts)
-        return out if isinstance(out, torch.Tensor) else torch.tensor(float(out), dtype=torch.float64)
-
-    xs = tuple(torch.tensor(float(x), dtype=torch.float64) for x in point)
-    if n == 0:
-        return []
-    h = torch.autograd.functional.hessian(f, xs)
-    return [[float(h[i][j]) for j in range(n)] for i in range(n)]
+    from .backends.pytorch import torch_hessian as hessian
+    return hessian(case, point, fn)
 
 
 def engine_gradient(case: Case, point: Sequence[float]) -> list[float]:
@@ -227,7 +214,7 @@ def _subject_hessian(backend: Backend, case: Case, point: Sequence[float]) -> li
 
 def hessian_method(backend: Backend) -> Callable | None:
     """The second-order method of a backend (None: it has none, and gets no order-2 record)."""
-    from .backends import EngineBackend, ForwardBackend, SympyBackend, TorchBackend
+    from .backends import EngineBackend, ForwardBackend, SympyBackend
     from .backends.finite_difference import Central
     if getattr(backend, "fn", None) is not None and getattr(backend, "subject", False) and backend.name == "subject":
         return lambda case, point: _subject_hessian(backend, case, point)
@@ -239,8 +226,8 @@ def hessian_method(backend: Backend) -> Callable | None:
         return engine_hessian
     if isinstance(backend, ForwardBackend):
         return forward_hessian
-    if isinstance(backend, TorchBackend):
-        return torch_hessian
+    if backend.has_hessian:  # torch, the atlas systems (jax, autograd, mygrad, tinygrad): the backend's own
+        return backend._hessian
     if isinstance(backend, SympyBackend):
         return sympy_hessian
     if isinstance(backend, Central):

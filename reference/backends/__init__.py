@@ -1,8 +1,13 @@
-"""Every backend behind one interface: ``evaluate(case, point) -> Result``."""
+"""Every backend behind one interface: ``evaluate(case, point) -> Result`` (and ``_hessian`` at order 2).
+
+The other AD systems of the atlas (jax, autograd, mygrad, tinygrad; extra ``adcheck[atlas]``) are made
+on demand: importing this package never imports them.
+"""
 from __future__ import annotations
 
 from .base import ERROR, FUNCTIONS, OK, UNSUPPORTED, Backend, Result, Unsupported
 from .engine import EngineBackend, load_class
+from .external import SYSTEMS, make_system
 from .forward import ForwardBackend
 from .finite_difference import Central, ComplexStep, FivePoint, Forward, Richardson
 from .pytorch import TorchBackend
@@ -12,6 +17,7 @@ __all__ = [
     "BACKENDS",
     "DEFAULT_BACKENDS",
     "DERIVATIONS",
+    "ATLAS_SYSTEMS",
     "ERROR",
     "FUNCTIONS",
     "OK",
@@ -40,7 +46,10 @@ BACKENDS = {
     "fd-richardson": Richardson,
     "fd-complex-step": ComplexStep,
 }
+# The default run keeps to the project's own methods; the other AD systems are chosen by name.
 DEFAULT_BACKENDS = tuple(BACKENDS)
+ATLAS_SYSTEMS = tuple(SYSTEMS)  # jax, autograd, mygrad, tinygrad
+BACKENDS.update({name: (lambda name=name: make_system(name)) for name in ATLAS_SYSTEMS})
 
 
 def make_backends(names=DEFAULT_BACKENDS, engine: str | None = None) -> list[Backend]:

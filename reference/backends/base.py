@@ -74,6 +74,15 @@ class Backend:
         """Return (value, [partials in case.variables order], error estimate or None)."""
         raise NotImplementedError
 
+    def _hessian(self, case: Case, point: tuple[float, ...]) -> list[list[float]]:
+        """H[i][j] = d/dx_j of df/dx_i as this backend computes it (raise Unsupported where it cannot)."""
+        raise Unsupported(f"{self.name} has no second-order method")
+
+    @property
+    def has_hessian(self) -> bool:
+        """Whether this backend's class gives its own ``_hessian``."""
+        return type(self)._hessian is not Backend._hessian
+
     def __repr__(self) -> str:
         return f"<backend {self.name}: {self.method}>"
 
