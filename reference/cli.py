@@ -1,4 +1,4 @@
-"""The ``adcheck`` command: run, check, study, graph, train, bench, list, fuzz.
+"""The ``adcheck`` command: run, check, study, graph, train, bench, list, fuzz, atlas.
 
 Heavy imports (torch, SymPy) happen only inside the commands that use them, after every
 argument has been checked: a typo is answered at once, and ``graph`` and ``list`` (but for
@@ -504,6 +504,21 @@ def cmd_train(args) -> int:
     return EXIT_OK if all(r.worst <= TOLERANCE for r in runs) else EXIT_MISMATCH
 
 
+def cmd_atlas(args) -> int:
+    """Every registry op at every point through every AD system: atlas.md, atlas.json and atlas.svg."""
+    from .atlas import write_atlas
+    start = time.perf_counter()
+    with _progress("atlas", "cases") as progress:
+        doc, paths = write_atlas(Path(args.out), args.order, progress=progress)
+    missing = [f"{n} ({s['reason']})" for n, s in doc["systems"].items() if s.get("reason")]
+    print(f"{len(doc['ops'])} ops through {len(doc['systems'])} systems in {time.perf_counter() - start:.1f} s: "
+          f"{len(doc['findings'])} finding(s), {len(doc['partings'])} point(s) where the systems part. "
+          f"Wrote {', '.join(str(p) for p in paths)}")
+    if missing:
+        print("could not run: " + "; ".join(missing))
+    return EXIT_OK
+
+
 LISTS = ("cases", "tags", "ops", "backends")
 
 
@@ -611,6 +626,12 @@ def build_parser() -> argparse.ArgumentParser:
     _engine_options(p)
     p.add_argument("--out", default="reports", help="folder for fuzz.md (default: reports)")
     p.set_defaults(run=cmd_fuzz)
+
+    p = sub.add_parser("atlas", help="every op at every edge through every AD system (engine, torch, jax, autograd, "
+                                     "mygrad, tinygrad) beside the oracle: atlas.md, .json, .svg")
+    p.add_argument("--order", type=int, choices=(1, 2), default=2, help="2 (default) adds the second derivatives")
+    p.add_argument("--out", default="reports", help="folder for atlas.md, atlas.json and atlas.svg (default: reports)")
+    p.set_defaults(run=cmd_atlas)
 
     p = sub.add_parser("list", help="what can be selected, one per line: cases, tags, ops or backends")
     p.add_argument("what", choices=LISTS)

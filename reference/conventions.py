@@ -92,8 +92,13 @@ CONVENTIONS: dict[str, Convention] = {c.key: c for c in (
          "fd-central": "|h| - |-h| = 0: the symmetric difference sees no slope"}),
     _c("pow@x=0", {"engine": (0.0, 0.0), "torch": (0.0, 0.0), "sympy": (NAN, NAN), "oracle": (NAN, NAN),
          "fd-forward": (ANY, 0.0), "fd-central": (0.0, 0.0), "fd-five-point": (0.0, 0.0),
-         "fd-richardson": (0.0, 0.0), "fd-complex-step": (0.0, ANY)},
+         "fd-richardson": (0.0, 0.0), "fd-complex-step": (0.0, ANY),
+         "jax": (0.0, 0.0), "autograd": (0.0, 0.0), "mygrad": (0.0, 0.0), "tinygrad": (0.0, 0.0)},
         {"engine": "the partial mul0(z, log x) takes 0 * log(0) as 0 where the output is 0",
+         "jax": "_pow_jvp_rhs takes log(_replace_zero(x)) = log(1) at x = 0, times ans = 0",
+         "autograd": "power's VJP in y takes log(replace_zero(x, 1.0)) = 0 at x = 0",
+         "mygrad": "Power.backward_var takes log(where(x, x, 1)) = 0 at x = 0",
+         "tinygrad": "POW's gradient in the exponent is b.eq(0).where((e < 0).where(-inf, 0), ...): 0 for e >= 0",
          "torch": "pow_backward_exponent masks base == 0 with exponent >= 0 to 0",
          "sympy": "x**y*log(x) is 0 * (-oo) = nan, and d/dx is written y*x**y/x = 0/0: the formulas, "
                   "not the function, are undefined",
@@ -188,6 +193,22 @@ _KINK_FD = "a difference of the gradient across the kink: a jump over a step of 
 _FLAT_AD = "the partial is piecewise constant in the engine (a Heaviside, sign or where of the input), so it has no " \
            "graph and its derivative is 0 at the kink too"
 
+
+# The other AD systems of the atlas at second order: where a kink's first partial is piecewise
+# constant in the system's own rule (a select, a where, a mask), its derivative is 0 at the kink too.
+ATLAS_SYSTEMS = ("jax", "autograd", "tinygrad")
+_SECOND_AT_KINKS = {
+    "relu@0": ((0.0,),), "abs@0": ((0.0,),), "leaky_relu@0": ((0.0,),),
+    "maximum@tie": ((0.0, 0.0), (0.0, 0.0)),
+}
+_SECOND_WHY = {
+    "jax": "the JVP is a select or where of the input (relu's custom_jvp, _abs_jvp_rule, _balanced_eq): "
+           "constants in the input, so their derivative is 0",
+    "autograd": "the VJP multiplies by a comparison of the input (balanced_eq, replace_zero): a constant, "
+                "so its derivative is 0",
+    "tinygrad": "WHERE and MAX pass the gradient through masks, and a mask's gradient is None: 0",
+}
+
 SECOND.update({c.key: c for c in (
     _s("relu@0", {"engine": ((0.0,),), "torch": ((0.0,),), "fd-central": ((ANY,),)},
        {"engine": _FLAT_AD, "torch": "threshold_backward's derivative in its input is 0 (the mask is a constant)",
@@ -212,3 +233,22 @@ SECOND.update({c.key: c for c in (
         "torch": "pow_backward_exponent is where(x == 0 & y >= 0, 0, grad*result*log(x)): autograd still "
                  "differentiates the masked branch, 0 * log(0) = nan, so the row of d/dy is nan"}),
 )})
+
+
+def _add_systems_at_kinks() -> None:
+    """The atlas systems' declared second-order convention at each kink: 0, as the engine and torch."""
+    for key, zeros in _SECOND_AT_KINKS.items():
+        old = SECOND[key]
+        expected = {**old.expected, **{name: zeros for name in ATLAS_SYSTEMS}}
+        why = {**old.why, **{name: _SECOND_WHY[name] for name in ATLAS_SYSTEMS}}
+        by_params = dict(old.by_params)
+        SECOND[key] = SecondConvention(key, expected, why, by_params)
+    pow0 = SECOND["pow@x=0"]
+    SECOND["pow@x=0"] = SecondConvention(
+        "pow@x=0", {**pow0.expected, **{name: _pow_x0_seconds(0.0) for name in (*ATLAS_SYSTEMS,)}},
+        {**pow0.why, **{name: "the one-sided limits: d2/dx2 = y*(y-1)*x**(y-2) (2 at y = 2, 0 above), and 0 for the "
+                              "rows of y, where x**y and its partials vanish" for name in ATLAS_SYSTEMS}},
+        dict(pow0.by_params))
+
+
+_add_systems_at_kinks()

@@ -5,6 +5,8 @@ semantics: ``0.0 ** -0.5`` raises ZeroDivisionError); each op is ``autograd.nump
 """
 from __future__ import annotations
 
+import warnings
+
 import autograd
 import autograd.numpy  # noqa: F401  (the namespace the counterparts call)
 import autograd.scipy.special  # noqa: F401
@@ -69,7 +71,8 @@ class AutogradBackend(Backend):
     imports = IMPORTS
 
     def _compute(self, case, point):
-        with numpy.errstate(all="ignore"):  # numpy's warnings only: the numbers are as autograd computes them
+        with numpy.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # numpy's and autograd's warnings only: the numbers stay autograd's
             value, grads = autograd.value_and_grad(_call(case))(tuple(float(x) for x in point))
         return float(value), [float(g) for g in grads], None
 
@@ -78,7 +81,8 @@ class AutogradBackend(Backend):
         f = _call(case)
         xs = tuple(float(x) for x in point)
         rows = []
-        with numpy.errstate(all="ignore"):
+        with numpy.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             for i in range(len(xs)):
                 row = autograd.grad(lambda v, i=i: autograd.grad(f)(v)[i])(xs)
                 rows.append([float(h) for h in row])
