@@ -93,7 +93,7 @@ class Value:
         rule = self._rule
         if rule is None:
             return ""
-        return f"**{self._b:g}" if rule.params and rule.symbol == "**c" else rule.symbol
+        return f"**{self._b:g}" if rule.params and rule.spelling.symbol == "**c" else rule.spelling.symbol
 
     @property
     def args(self) -> tuple:
@@ -131,9 +131,10 @@ def _rule_from_op(op: str, children: tuple) -> tuple:
     """(rule, _a, _b) for micrograd-style construction ``Value(data, (a, b), '+')``."""
     inputs = tuple(c if isinstance(c, Value) else Value(c) for c in children)
     for rule in RULES.values():
-        if op in (rule.name, rule.symbol, rule.method) and rule.arity == len(inputs) and not rule.params:
+        spelled = (rule.name, rule.spelling.symbol, rule.spelling.method)
+        if op in spelled and rule.arity == len(inputs) and not rule.params:
             return rule, inputs[0], (inputs[1] if len(inputs) > 1 else None)
-        if rule.params and op.startswith("**") and rule.symbol == "**c" and len(inputs) == 1:
+        if rule.params and op.startswith("**") and rule.spelling.symbol == "**c" and len(inputs) == 1:
             try:
                 return rule, inputs[0], float(op[2:])
             except ValueError:
@@ -342,17 +343,17 @@ def _method_source(rule: Rule, ns: CodeMath) -> tuple[str, str]:
     written on the float code namespace ``ns``)."""
     inputs = ["self", "other"][:rule.arity]
     params = list(rule.params)
-    if rule.operator == "neg":
+    if rule.spelling.operator == "neg":
         name, signature = "__neg__", "self"
-    elif rule.operator and not params:
-        name, signature = OPERATOR_METHODS[rule.operator][0], "self, other"
-    elif rule.operator:
+    elif rule.spelling.operator and not params:
+        name, signature = OPERATOR_METHODS[rule.spelling.operator][0], "self, other"
+    elif rule.spelling.operator:
         name, signature = f"_{rule.name}", "self, c"
         params = ["c"]
     else:
         defaults = dict(zip(rule.params[len(rule.params) - len(rule.defaults):], rule.defaults))
         sig = inputs + [f"{p}={defaults[p]!r}" if p in defaults else p for p in rule.params]
-        name, signature = rule.method, ", ".join(sig)
+        name, signature = rule.spelling.method, ", ".join(sig)
     data = [Code(f"{v}.data", ns) for v in inputs] + [Code(p, ns) for p in params]
     forward = ns.source(rule_code(ns, rule.forward, data))
     lines = []
@@ -408,12 +409,12 @@ def _generate() -> None:
         exec(compile(source, f"<{rule.name} method>", "exec"), env)
         method = env[name]
         method.__doc__ = f"{rule.name}: a new node of this registry row."
-        if rule.operator == "**" and rule.arity == 2:
+        if rule.spelling.operator == "**" and rule.arity == 2:
             name = "_pow_values"
         setattr(Value, name, method)
-        if rule.method and name != rule.method:
-            setattr(Value, rule.method, method)
-        if rule.operator and rule.operator != "neg" and not rule.params and rule.operator != "**":
+        if rule.spelling.method and name != rule.spelling.method:
+            setattr(Value, rule.spelling.method, method)
+        if rule.spelling.operator not in (None, "neg", "**") and not rule.params:
             setattr(Value, name.replace("__", "__r", 1), _reflected(name))
     Value.__pow__ = _power
     Value.__rpow__ = _reflected_power
@@ -450,13 +451,13 @@ def _reflected_power(self, other):
 
 
 def _install_value_math(rule: Rule) -> None:
-    if rule.operator == "neg":
+    if rule.spelling.operator == "neg":
         fn = lambda x: -_lift(x)
-    elif rule.operator:
-        op = OPERATOR_METHODS[rule.operator][0]
+    elif rule.spelling.operator:
+        op = OPERATOR_METHODS[rule.spelling.operator][0]
         fn = lambda x, y, _op=op: getattr(_lift(x), _op)(y)
     else:
-        fn = lambda x, *rest, _m=rule.method: getattr(_lift(x), _m)(*rest)
+        fn = lambda x, *rest, _m=rule.spelling.method: getattr(_lift(x), _m)(*rest)
     setattr(_ValueMath, rule.name, staticmethod(fn))
 
 

@@ -13,7 +13,7 @@ __all__ = ["ACTIVATIONS", "MLP", "Layer", "Module", "Neuron"]
 # Activation name -> the name of the Value method that applies it (any one-input op of the
 # registry, looked up on Value at call time so that a replaced row is used), or None for none.
 ACTIVATIONS = {
-    **{rule.method: rule.method for rule in RULES.values() if rule.method and rule.arity == 1},
+    **{r.spelling.method: r.spelling.method for r in RULES.values() if r.spelling.method and r.arity == 1},
     "identity": None,
     "linear": None,
 }

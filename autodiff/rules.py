@@ -27,7 +27,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
-__all__ = ["FLOAT", "HELPERS", "OPERATOR_METHODS", "RULES", "Edge", "FloatMath", "Rule", "override"]
+__all__ = ["FLOAT", "HELPERS", "OPERATOR_METHODS", "RULES", "Edge", "FloatMath", "Prose", "Rule", "Sampling",
+           "Spelling", "Systems", "override"]
 
 # Python's own spelling of each operator a row can name: (method, reflected method).
 OPERATOR_METHODS = {"+": ("__add__", "__radd__"), "-": ("__sub__", "__rsub__"), "*": ("__mul__", "__rmul__"),
@@ -56,35 +57,67 @@ class Edge:
 
 
 @dataclass(frozen=True)
-class Rule:
-    """One primitive op: ``forward(m, *inputs, *params)`` and ``partials[i](m, z, *inputs, *params)``."""
+class Spelling:
+    """How an op is written: in a graph picture, as a Value method or Python operator, in expression text."""
 
-    name: str
-    forward: Callable
-    partials: tuple
-    float: Callable  # the op on floats with IEEE results (what FLOAT.<name> is)
-    symbol: str = ""  # how the op is written in a graph picture
+    symbol: str = ""
     method: str | None = None  # the Value method
     operator: str | None = None  # the Python operator: "+", "-", "*", "/", "**", "neg"
     names: tuple[str, ...] = ()  # names in expression text, aliases included
-    params: tuple[str, ...] = ()  # constant (non-differentiable) parameters
-    defaults: tuple = ()  # default values of the trailing params
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Where probes, the corpus, the fuzzer and the study's sweeps take their inputs."""
+
     probe: tuple[float, ...] = (0.5,)  # an ordinary point, away from every edge
     probe_params: tuple = ()
     points: tuple[tuple, ...] = ()  # the corpus's points for this op alone (inputs, then params), edges included
     sample: tuple[tuple[float, float], ...] = ((-3.0, 3.0),)  # per input, where probes and sweeps draw
     sweep: tuple = ("lin", -3.0, 3.0)  # the study's accuracy sweep: (spacing, low, high) of input 0
-    edges: tuple[Edge, ...] = ()
+    guard: str = ""  # fuzz text that keeps the op inside its domain, over {0}, {1}
+
+
+@dataclass(frozen=True)
+class Systems:
+    """The op's counterparts in other systems, as functions of the system's module (so this package imports none)."""
+
     sympy: Callable | None = None  # (sympy module, *inputs, *params) -> the op's mathematical definition
     torch: Callable | None = None  # (torch module, *inputs, *params) -> tensor
     torch_formula: tuple[str, ...] = ()  # derivatives.yaml, one line per input
     torch_partials: Callable | None = None  # (m, z, *inputs, *params) -> torch's formulas, for the study
-    analytic: bool = True  # the complex step is meaningful
-    guard: str = ""  # fuzz text that keeps the op inside its domain, over {0}, {1}
-    better: tuple[str, Callable] | None = None  # a better-conditioned partial of input 0: (text, float function)
+
+
+@dataclass(frozen=True)
+class Prose:
+    """What the study says about the op: its convention, its accuracy, a better-conditioned partial."""
+
     note: str = ""  # the convention chosen at a kink or edge, if any
     why: str = ""  # what the study's accuracy sweep shows, and why
+    better: tuple[str, Callable] | None = None  # a better-conditioned partial of input 0: (text, float function)
     second: dict = field(default_factory=dict)  # edge key -> (what the engine's second derivative is there)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One primitive op: ``forward(m, *inputs, *params)`` and ``partials[i](m, z, *inputs, *params)``.
+
+    The maths comes first (forward, partials, the IEEE float function; params and edges close the
+    row); the rest of what the row knows sits in one group per concern.
+    """
+
+    name: str
+    forward: Callable
+    partials: tuple
+    float: Callable  # the op on floats with IEEE results (what FLOAT.<name> is)
+    spelling: Spelling = Spelling()
+    sampling: Sampling = Sampling()
+    systems: Systems = Systems()
+    prose: Prose = Prose()
+    params: tuple[str, ...] = ()  # constant (non-differentiable) parameters
+    defaults: tuple = ()  # default values of the trailing params
+    edges: tuple[Edge, ...] = ()
+    analytic: bool = True  # the complex step is meaningful
 
     @property
     def arity(self) -> int:
@@ -240,205 +273,259 @@ def _is_int(c: float) -> bool:
 
 # fmt: off
 _TABLE = (
-    Rule("add", lambda m, x, y: x + y, (1.0, 1.0), operator.add, "+", operator="+", names=("add",),
-         probe=(1.5, 0.5), sample=((-3, 3), (-3, 3)), sympy=lambda s, x, y: x + y,
-         torch=lambda t, x, y: x + y, torch_formula=("self: handle_r_to_c(self.scalar_type(), grad)",
-                                                     "other: handle_r_to_c(other.scalar_type(), maybe_multiply(grad, alpha.conj()))"),
-         guard="({0} + {1})",
-         points=((1, 2), (-3, 0.5), (1e300, 1e300))),
-    Rule("sub", lambda m, x, y: x - y, (1.0, -1.0), operator.sub, "-", operator="-", names=("sub",),
-         probe=(1.5, 0.5), sample=((-3, 3), (-3, 3)), sympy=lambda s, x, y: x - y,
-         torch=lambda t, x, y: x - y, torch_formula=("self: handle_r_to_c(self.scalar_type(), grad)",
-                                                     "other: handle_r_to_c(other.scalar_type(), maybe_multiply(-grad, alpha.conj()))"),
-         guard="({0} - {1})",
-         points=((1, 2), (-3, 0.5), (1, 1 + 2 ** -52))),
-    Rule("mul", lambda m, x, y: x * y, (lambda m, z, x, y: y, lambda m, z, x, y: x), operator.mul, "*", operator="*",
-         names=("mul",), probe=(1.5, -0.7), sample=((-3, 3), (-3, 3)), sympy=lambda s, x, y: x * y,
-         torch=lambda t, x, y: x * y, torch_formula=("self: mul_tensor_backward(grad, other, self.scalar_type())  # grad * other",
-                                                     "other: mul_tensor_backward(grad, self, other.scalar_type())  # grad * self"),
-         guard="({0} * {1})",
-         points=((1.5, -2), (0, 3), (1e200, 1e200))),
-    Rule("div", lambda m, x, y: m.div(x, y), (lambda m, z, x, y: m.div(1.0, y), lambda m, z, x, y: m.div(-z, y)), _div, "/",
-         operator="/", names=("div",), probe=(1.5, 0.625), sample=((-3, 3), (0.5, 3)), sweep=("log", -150, 160),
-         edges=(Edge("div@y=0", "y = 0", lambda x, y: y == 0, "pole", "a pole: 1/0 has no finite value or slope"),),
-         sympy=lambda s, x, y: x / y, torch=lambda t, x, y: x / y,
-         torch_formula=("self: div_tensor_self_backward(grad, other, self.scalar_type())  # grad / other",
-                        "other: div_tensor_other_backward(grad, self, other)  # -grad * ((self / other) / other)"),
-         torch_partials=lambda m, z, x, y: (m.div(1.0, y), m.div(-z, y)),
-         guard="({0} / ({1}*{1} + 0.5))",
-         note="d/dy uses -z/y (torch: (x/y)/y) rather than -x/y**2, whose y**2 overflows for |y| > 1e154",
-         why="The engine's -z/y and torch's (x/y)/y never form y*y. SymPy's derivative is -x/y**2: code that squares "
-             "y first overflows past |y| = 1.3e154 and gives -0 (a relative error of 1) while the true value is "
-             "still a normal or subnormal number; the float code here computes y**-2 in one pow and keeps it.",
-         points=((1, 4), (3, -0.5), (1e-5, 1e5), (2, 1e200), (1, 0), (0, 0))),
-    Rule("neg", lambda m, x: -x, (-1.0,), operator.neg, "neg", operator="neg", names=("neg",), probe=(1.5,),
-         sympy=lambda s, x: -x, torch=lambda t, x: -x, torch_formula=("self: grad.neg()",), guard="(-{0})",
-         points=((-2,), (0,), (3.5,))),
-    Rule("powc", lambda m, x, c: m.pow(x, c), (lambda m, z, x, c: m.mul0(c, m.pow(x, c - 1)),), _pow, "**c",
-         operator="**", params=("c",), probe=(1.5,), probe_params=(2.5,), sample=((0.25, 3),), sweep=("log", -8, 8),
-         edges=(Edge("powc@pole", "x = 0 with c < 0", lambda x, c: x == 0 and c < 0, "pole",
-                     "a pole: the value and the slope are infinite"),
-                Edge("powc@0", "x = 0 with 0 < c < 1", lambda x, c: x == 0 and 0 < c < 1, "domain",
-                     "the slope is +inf, as for sqrt"),
-                Edge("powc@x**0", "x = 0 with c = 0", lambda x, c: x == 0 and c == 0, "flat",
-                     "x**0 = 1 everywhere, so the slope is 0"),
-                Edge("powc@neg", "x < 0 with a non-integer c", lambda x, c: x < 0 and not _is_int(c), "domain",
-                     "no real power: the value itself is nan")),
-         sympy=lambda s, x, c: x ** c, torch=lambda t, x, c: x ** c,
-         torch_formula=("self: pow_backward(grad, self, exponent)  # grad * exponent * self**(exponent - 1); 0 where exponent == 0",),
-         torch_partials=lambda m, z, x, c: (c * m.pow(x, c - 1),),
-         guard="({0} ** 2)", note="d/dx x**0 = 0 also at x = 0, as torch",
-         second={"powc@x**0": "d2/dx2 x**0 = 0: mul0 keeps the constant factor 0"},
-         points=((-2, 2), (0, 2), (0.5, 2), (1e200, 2), (-2, 3), (0, 3), (0.5, 3), (4, 0.5), (0.25, 0.5), (0, 0.5), (-1, 0.5), (2, -1), (-0.5, -1), (0, -1), (2, 0), (0, 0), (1.5, 2.5), (0, 2.5), (-1, 2.5))),
-    Rule("pow", lambda m, x, y: m.pow(x, y), (lambda m, z, x, y: m.mul0(y, m.pow(x, y - 1)),
-                                              lambda m, z, x, y: m.where(m.abs(x), z * m.log(x), m.mul0(z, m.log(x)))),
-         _pow, "**", operator="**", names=("pow",), probe=(1.5, 0.7), sample=((0.25, 3), (-2, 2)), sweep=("log", -8, 8),
+    Rule("add", lambda m, x, y: x + y, (1.0, 1.0), operator.add,
+         Spelling("+", operator="+", names=("add",)),
+         Sampling(probe=(1.5, 0.5), points=((1, 2), (-3, 0.5), (1e300, 1e300)), sample=((-3, 3), (-3, 3)),
+                  guard="({0} + {1})"),
+         Systems(sympy=lambda s, x, y: x + y, torch=lambda t, x, y: x + y,
+                 torch_formula=("self: handle_r_to_c(self.scalar_type(), grad)",
+                                "other: handle_r_to_c(other.scalar_type(), maybe_multiply(grad, alpha.conj()))"))),
+    Rule("sub", lambda m, x, y: x - y, (1.0, -1.0), operator.sub,
+         Spelling("-", operator="-", names=("sub",)),
+         Sampling(probe=(1.5, 0.5), points=((1, 2), (-3, 0.5), (1, 1 + 2 ** -52)), sample=((-3, 3), (-3, 3)),
+                  guard="({0} - {1})"),
+         Systems(sympy=lambda s, x, y: x - y, torch=lambda t, x, y: x - y,
+                 torch_formula=("self: handle_r_to_c(self.scalar_type(), grad)",
+                                "other: handle_r_to_c(other.scalar_type(), maybe_multiply(-grad, alpha.conj()))"))),
+    Rule("mul", lambda m, x, y: x * y, (lambda m, z, x, y: y, lambda m, z, x, y: x), operator.mul,
+         Spelling("*", operator="*", names=("mul",)),
+         Sampling(probe=(1.5, -0.7), points=((1.5, -2), (0, 3), (1e200, 1e200)), sample=((-3, 3), (-3, 3)),
+                  guard="({0} * {1})"),
+         Systems(sympy=lambda s, x, y: x * y, torch=lambda t, x, y: x * y,
+                 torch_formula=("self: mul_tensor_backward(grad, other, self.scalar_type())  # grad * other",
+                                "other: mul_tensor_backward(grad, self, other.scalar_type())  # grad * self"))),
+    Rule("div", lambda m, x, y: m.div(x, y), (lambda m, z, x, y: m.div(1.0, y), lambda m, z, x, y: m.div(-z, y)), _div,
+         Spelling("/", operator="/", names=("div",)),
+         Sampling(probe=(1.5, 0.625), points=((1, 4), (3, -0.5), (1e-5, 1e5), (2, 1e200), (1, 0), (0, 0)),
+                  sample=((-3, 3), (0.5, 3)), sweep=("log", -150, 160), guard="({0} / ({1}*{1} + 0.5))"),
+         Systems(sympy=lambda s, x, y: x / y, torch=lambda t, x, y: x / y,
+                 torch_formula=("self: div_tensor_self_backward(grad, other, self.scalar_type())  # grad / other",
+                                "other: div_tensor_other_backward(grad, self, other)  # -grad * ((self / other) / "
+                                "other)"),
+                 torch_partials=lambda m, z, x, y: (m.div(1.0, y), m.div(-z, y))),
+         Prose(note="d/dy uses -z/y (torch: (x/y)/y) rather than -x/y**2, whose y**2 overflows for |y| > 1e154",
+               why="The engine's -z/y and torch's (x/y)/y never form y*y. SymPy's derivative is -x/y**2: code that "
+                   "squares y first overflows past |y| = 1.3e154 and gives -0 (a relative error of 1) while the true "
+                   "value is still a normal or subnormal number; the float code here computes y**-2 in one pow and "
+                   "keeps it."),
+         edges=(Edge("div@y=0", "y = 0", lambda x, y: y == 0, "pole", "a pole: 1/0 has no finite value or slope"),)),
+    Rule("neg", lambda m, x: -x, (-1.0,), operator.neg,
+         Spelling("neg", operator="neg", names=("neg",)),
+         Sampling(probe=(1.5,), points=((-2,), (0,), (3.5,)), guard="(-{0})"),
+         Systems(sympy=lambda s, x: -x, torch=lambda t, x: -x, torch_formula=("self: grad.neg()",))),
+    Rule("powc", lambda m, x, c: m.pow(x, c), (lambda m, z, x, c: m.mul0(c, m.pow(x, c - 1)),), _pow,
+         Spelling("**c", operator="**"),
+         Sampling(probe=(1.5,), probe_params=(2.5,),
+                  points=((-2, 2), (0, 2), (0.5, 2), (1e200, 2), (-2, 3), (0, 3), (0.5, 3), (4, 0.5), (0.25, 0.5),
+                          (0, 0.5), (-1, 0.5), (2, -1), (-0.5, -1), (0, -1), (2, 0), (0, 0), (1.5, 2.5), (0, 2.5),
+                          (-1, 2.5)),
+                  sample=((0.25, 3),), sweep=("log", -8, 8), guard="({0} ** 2)"),
+         Systems(sympy=lambda s, x, c: x ** c, torch=lambda t, x, c: x ** c,
+                 torch_formula=("self: pow_backward(grad, self, exponent)  # grad * exponent * self**(exponent - 1); "
+                                "0 where exponent == 0",),
+                 torch_partials=lambda m, z, x, c: (c * m.pow(x, c - 1),)),
+         Prose(note="d/dx x**0 = 0 also at x = 0, as torch",
+               second={"powc@x**0": "d2/dx2 x**0 = 0: mul0 keeps the constant factor 0"}),
+         params=("c",), edges=(Edge("powc@pole", "x = 0 with c < 0", lambda x, c: x == 0 and c < 0, "pole",
+                                    "a pole: the value and the slope are infinite"),
+                               Edge("powc@0", "x = 0 with 0 < c < 1", lambda x, c: x == 0 and 0 < c < 1, "domain",
+                                    "the slope is +inf, as for sqrt"),
+                               Edge("powc@x**0", "x = 0 with c = 0", lambda x, c: x == 0 and c == 0, "flat",
+                                    "x**0 = 1 everywhere, so the slope is 0"),
+                               Edge("powc@neg", "x < 0 with a non-integer c",
+                                    lambda x, c: x < 0 and not _is_int(c), "domain",
+                                    "no real power: the value itself is nan"))),
+    Rule("pow", lambda m, x, y: m.pow(x, y),
+         (lambda m, z, x, y: m.mul0(y, m.pow(x, y - 1)),
+          lambda m, z, x, y: m.where(m.abs(x), z * m.log(x), m.mul0(z, m.log(x)))), _pow,
+         Spelling("**", operator="**", names=("pow",)),
+         Sampling(probe=(1.5, 0.7),
+                  points=((2, 3), (0.5, -1.5), (3, 0.5), (0, 2), (-2, 3), (-2, 0.5), (2, 0), (-2, -2000)),
+                  sample=((0.25, 3), (-2, 2)), sweep=("log", -8, 8), guard="(({0}*{0} + 0.5) ** sin({1}))"),
+         Systems(sympy=lambda s, x, y: x ** y, torch=lambda t, x, y: x ** y,
+                 torch_formula=("self: pow_backward_self(grad, self, exponent)  # grad * exponent * self**(exponent "
+                                "- 1); 0 where exponent == 0",
+                                "exponent: pow_backward_exponent(grad, self, exponent, result)  # grad * result * "
+                                "log(self); 0 where self == 0 and exponent >= 0"),
+                 torch_partials=lambda m, z, x, y: (y * m.pow(x, y - 1), z * m.log(x))),
+         Prose(note="d/dy at x = 0 is 0 for y > 0 (0**y is flat in y), as torch; elsewhere z * log(x), so nan for x "
+                    "< 0"),
          edges=(Edge("pow@x=0", "x = 0", lambda x, y: x == 0, "flat",
                      "0**y = 0 for every y > 0, so the partial in y is exactly 0; for y > 1 the partial in x is 0 too"),
                 Edge("pow@neg", "x < 0 (partial in y)", lambda x, y: x < 0, "domain",
-                     "x**y * log(x): no real logarithm of x < 0")),
-         sympy=lambda s, x, y: x ** y, torch=lambda t, x, y: x ** y,
-         torch_formula=("self: pow_backward_self(grad, self, exponent)  # grad * exponent * self**(exponent - 1); 0 where exponent == 0",
-                        "exponent: pow_backward_exponent(grad, self, exponent, result)  # grad * result * log(self); 0 where self == 0 and exponent >= 0"),
-         torch_partials=lambda m, z, x, y: (y * m.pow(x, y - 1), z * m.log(x)),
-         guard="(({0}*{0} + 0.5) ** sin({1}))",
-         note="d/dy at x = 0 is 0 for y > 0 (0**y is flat in y), as torch; elsewhere z * log(x), so nan for x < 0",
-         points=((2, 3), (0.5, -1.5), (3, 0.5), (0, 2), (-2, 3), (-2, 0.5), (2, 0), (-2, -2000))),
-    Rule("exp", _fn("exp"), (lambda m, z, x: z,), _exp, "exp", method="exp", names=("exp",),
-         sample=((-3, 3),), sweep=("lin", -745, 709.7), sympy=lambda s, x: s.exp(x), torch=lambda t, x: t.exp(x),
-         torch_formula=("self: grad * result.conj()",), guard="exp(tanh({0}))",
-         why="exp'(x) = exp(x) is as accurate as exp itself; near 709.78 the central difference overflows first.",
-         points=((-1,), (0,), (2,), (700,), (709.7,), (-745,), (710,))),
-    Rule("log", _fn("log"), (lambda m, z, x: m.div(1.0, x),), _log, "log", method="log", names=("log", "ln"),
-         probe=(1.5,), sample=((0.25, 4),), sweep=("log", -300, 300),
+                     "x**y * log(x): no real logarithm of x < 0"))),
+    Rule("exp", _fn("exp"), (lambda m, z, x: z,), _exp,
+         Spelling("exp", method="exp", names=("exp",)),
+         Sampling(points=((-1,), (0,), (2,), (700,), (709.7,), (-745,), (710,)), sample=((-3, 3),),
+                  sweep=("lin", -745, 709.7), guard="exp(tanh({0}))"),
+         Systems(sympy=lambda s, x: s.exp(x), torch=lambda t, x: t.exp(x),
+                 torch_formula=("self: grad * result.conj()",)),
+         Prose(why="exp'(x) = exp(x) is as accurate as exp itself; near 709.78 the central difference overflows "
+                   "first.")),
+    Rule("log", _fn("log"), (lambda m, z, x: m.div(1.0, x),), _log,
+         Spelling("log", method="log", names=("log", "ln")),
+         Sampling(probe=(1.5,), points=((0.5,), (1,), (10,), (1e-300,), (1e300,), (0,), (-1,)), sample=((0.25, 4),),
+                  sweep=("log", -300, 300), guard="log({0}*{0} + 0.5)"),
+         Systems(sympy=lambda s, x: s.log(x), torch=lambda t, x: t.log(x),
+                 torch_formula=("self: grad.div(self.conj())",)),
+         Prose(why="1/x is exact to rounding everywhere; the finite differences fail near 0, where their step leaves "
+                   "the domain."),
          edges=(Edge("log@0", "x = 0", lambda x: x == 0, "pole", "log(0) = -inf; the slope 1/x is infinite"),
-                Edge("log@neg", "x < 0", lambda x: x < 0, "domain", "no real logarithm; SymPy's 1/x is still finite there")),
-         sympy=lambda s, x: s.log(x), torch=lambda t, x: t.log(x), torch_formula=("self: grad.div(self.conj())",),
-         guard="log({0}*{0} + 0.5)",
-         why="1/x is exact to rounding everywhere; the finite differences fail near 0, where their step leaves the domain.",
-         points=((0.5,), (1,), (10,), (1e-300,), (1e300,), (0,), (-1,))),
-    Rule("tanh", _fn("tanh"), (lambda m, z, x: 1.0 - z * z,), math.tanh, "tanh", method="tanh", names=("tanh",),
-         sweep=("lin", -30, 30), sympy=lambda s, x: s.tanh(x), torch=lambda t, x: t.tanh(x),
-         torch_formula=("self: tanh_backward(grad, result)  # grad * (1 - result * result)",), guard="tanh({0})",
-         better=("4e/(1+e)**2 with e = exp(-2|x|), i.e. sech(x)**2", _sech2),
-         note="1 - z**2 as torch and JAX; it cancels to 0 for |x| > 19",
-         why="The engine, torch and SymPy all compute 1 - tanh(x)**2: once tanh(x) rounds to 1 (|x| > 19.1) the "
-             "difference is exactly 0 and the relative error is total, although sech(x)**2 is still a normal number "
-             "until |x| of about 355. The dashed curve, 4e/(1+e)**2 with e = exp(-2|x|), has no subtraction and "
-             "keeps full accuracy.",
-         points=((-2,), (0,), (0.5,), (3,), (20,), (-20,), (40,))),
-    Rule("sigmoid", _fn("sigmoid"), (lambda m, z, x: z * (1.0 - z),), _sigmoid, "sigmoid", method="sigmoid",
-         names=("sigmoid",), sweep=("lin", -60, 60), sympy=lambda s, x: 1 / (1 + s.exp(-x)),
-         torch=lambda t, x: t.sigmoid(x), torch_formula=("self: sigmoid_backward(grad, result)  # grad * (1 - result) * result",),
-         torch_partials=lambda m, z, x: ((1.0 - z) * z,), guard="sigmoid({0})",
-         better=("e/(1+e)**2 with e = exp(-|x|)", _sigmoid_slope), note="z * (1 - z) as torch; it cancels to 0 for x > 37",
-         why="z * (1 - z) is accurate for x < 0 (z is tiny and exact) but 1 - z cancels for x > 0: past x of about 37 "
-             "it is exactly 0. SymPy's exp(-x)/(1 + exp(-x))**2 overflows to inf/inf = nan for x < -709. "
-             "e/(1+e)**2 with e = exp(-|x|) is accurate on both sides.",
-         points=((-3,), (0,), (2,), (40,), (-40,), (800,), (-800,))),
-    Rule("relu", _fn("relu"), (lambda m, z, x: m.heaviside(x, 0.0),), _relu, "relu", method="relu", names=("relu",),
+                Edge("log@neg", "x < 0", lambda x: x < 0, "domain",
+                                "no real logarithm; SymPy's 1/x is still finite there"))),
+    Rule("tanh", _fn("tanh"), (lambda m, z, x: 1.0 - z * z,), math.tanh,
+         Spelling("tanh", method="tanh", names=("tanh",)),
+         Sampling(points=((-2,), (0,), (0.5,), (3,), (20,), (-20,), (40,)), sweep=("lin", -30, 30), guard="tanh({0})"),
+         Systems(sympy=lambda s, x: s.tanh(x), torch=lambda t, x: t.tanh(x),
+                 torch_formula=("self: tanh_backward(grad, result)  # grad * (1 - result * result)",)),
+         Prose(note="1 - z**2 as torch and JAX; it cancels to 0 for |x| > 19",
+               why="The engine, torch and SymPy all compute 1 - tanh(x)**2: once tanh(x) rounds to 1 (|x| > 19.1) "
+                   "the difference is exactly 0 and the relative error is total, although sech(x)**2 is still a "
+                   "normal number until |x| of about 355. The dashed curve, 4e/(1+e)**2 with e = exp(-2|x|), has no "
+                   "subtraction and keeps full accuracy.",
+               better=("4e/(1+e)**2 with e = exp(-2|x|), i.e. sech(x)**2", _sech2))),
+    Rule("sigmoid", _fn("sigmoid"), (lambda m, z, x: z * (1.0 - z),), _sigmoid,
+         Spelling("sigmoid", method="sigmoid", names=("sigmoid",)),
+         Sampling(points=((-3,), (0,), (2,), (40,), (-40,), (800,), (-800,)), sweep=("lin", -60, 60),
+                  guard="sigmoid({0})"),
+         Systems(sympy=lambda s, x: 1 / (1 + s.exp(-x)), torch=lambda t, x: t.sigmoid(x),
+                 torch_formula=("self: sigmoid_backward(grad, result)  # grad * (1 - result) * result",),
+                 torch_partials=lambda m, z, x: ((1.0 - z) * z,)),
+         Prose(note="z * (1 - z) as torch; it cancels to 0 for x > 37",
+               why="z * (1 - z) is accurate for x < 0 (z is tiny and exact) but 1 - z cancels for x > 0: past x of "
+                   "about 37 it is exactly 0. SymPy's exp(-x)/(1 + exp(-x))**2 overflows to inf/inf = nan for x < "
+                   "-709. e/(1+e)**2 with e = exp(-|x|) is accurate on both sides.",
+               better=("e/(1+e)**2 with e = exp(-|x|)", _sigmoid_slope))),
+    Rule("relu", _fn("relu"), (lambda m, z, x: m.heaviside(x, 0.0),), _relu,
+         Spelling("relu", method="relu", names=("relu",)),
+         Sampling(points=((-1,), (2,), (0,)), guard="relu({0})"),
+         Systems(sympy=lambda s, x: s.Max(0, x), torch=lambda t, x: t.relu(x),
+                 torch_formula=("self: threshold_backward(grad, result, 0)  # grad where result > 0, else 0",)),
+         Prose(note="relu'(0) = 0, as torch",
+               why="The one large error is x = 0 exactly: the engine's relu'(0) = 0 against the oracle's "
+                   "Heaviside(0) = 1/2, a convention, not a loss of accuracy.",
+               second={"relu@0": "relu'' = 0 everywhere, 0 at the kink too (the partial is piecewise constant)"}),
          edges=(Edge("relu@0", "x = 0", lambda x: x == 0, "kink", "no derivative: the one-sided slopes are 0 and 1",
-                     ((0.0, 1.0),)),),
-         sympy=lambda s, x: s.Max(0, x), torch=lambda t, x: t.relu(x),
-         torch_formula=("self: threshold_backward(grad, result, 0)  # grad where result > 0, else 0",),
-         analytic=False, guard="relu({0})", note="relu'(0) = 0, as torch",
-         why="The one large error is x = 0 exactly: the engine's relu'(0) = 0 against the oracle's Heaviside(0) = 1/2, "
-             "a convention, not a loss of accuracy.",
-         second={"relu@0": "relu'' = 0 everywhere, 0 at the kink too (the partial is piecewise constant)"},
-         points=((-1,), (2,), (0,))),
-    Rule("sin", _fn("sin"), (lambda m, z, x: m.cos(x),), _periodic(math.sin), "sin", method="sin", names=("sin",),
-         sweep=("log", -2, 6), sympy=lambda s, x: s.sin(x), torch=lambda t, x: t.sin(x),
-         torch_formula=("self: grad * self.cos().conj()",), guard="sin({0})",
-         why="cos(x) is accurate for any x; the finite differences' steps grow with |x| and lose it for large x.",
-         points=((0,), (1,), (-2.5,), (1e6,))),
-    Rule("cos", _fn("cos"), (lambda m, z, x: -m.sin(x),), _periodic(math.cos), "cos", method="cos", names=("cos",),
-         sweep=("log", -2, 6), sympy=lambda s, x: s.cos(x), torch=lambda t, x: t.cos(x),
-         torch_formula=("self: grad * -self.sin().conj()",), guard="cos({0})",
-         why="-sin(x) is accurate for any x; the finite differences' steps grow with |x| and lose it for large x.",
-         points=((0,), (1,), (-2.5,), (1e6,))),
-    Rule("sqrt", _fn("sqrt"), (lambda m, z, x: m.div(0.5, z),), _sqrt, "sqrt", method="sqrt", names=("sqrt",),
-         probe=(1.5,), sample=((0.25, 4),), sweep=("log", -300, 300),
+                     ((0.0, 1.0),)),), analytic=False),
+    Rule("sin", _fn("sin"), (lambda m, z, x: m.cos(x),), _periodic(math.sin),
+         Spelling("sin", method="sin", names=("sin",)),
+         Sampling(points=((0,), (1,), (-2.5,), (1e6,)), sweep=("log", -2, 6), guard="sin({0})"),
+         Systems(sympy=lambda s, x: s.sin(x), torch=lambda t, x: t.sin(x),
+                 torch_formula=("self: grad * self.cos().conj()",)),
+         Prose(why="cos(x) is accurate for any x; the finite differences' steps grow with |x| and lose it for large "
+                   "x.")),
+    Rule("cos", _fn("cos"), (lambda m, z, x: -m.sin(x),), _periodic(math.cos),
+         Spelling("cos", method="cos", names=("cos",)),
+         Sampling(points=((0,), (1,), (-2.5,), (1e6,)), sweep=("log", -2, 6), guard="cos({0})"),
+         Systems(sympy=lambda s, x: s.cos(x), torch=lambda t, x: t.cos(x),
+                 torch_formula=("self: grad * -self.sin().conj()",)),
+         Prose(why="-sin(x) is accurate for any x; the finite differences' steps grow with |x| and lose it for large "
+                   "x.")),
+    Rule("sqrt", _fn("sqrt"), (lambda m, z, x: m.div(0.5, z),), _sqrt,
+         Spelling("sqrt", method="sqrt", names=("sqrt",)),
+         Sampling(probe=(1.5,), points=((4,), (0.25,), (1e-300,), (0,), (-1,)), sample=((0.25, 4),),
+                  sweep=("log", -300, 300), guard="sqrt({0}*{0} + 0.1)"),
+         Systems(sympy=lambda s, x: s.sqrt(x), torch=lambda t, x: t.sqrt(x),
+                 torch_formula=("self: grad / (2 * result.conj())",),
+                 torch_partials=lambda m, z, x: (m.div(1.0, 2.0 * z),)),
+         Prose(why="0.5/z is accurate everywhere; steps that reach x < 0 make the differences nan near 0."),
          edges=(Edge("sqrt@0", "x = 0", lambda x: x == 0, "domain",
                      "the slope is +inf (a vertical tangent); left of 0 there is no real sqrt"),
-                Edge("sqrt@neg", "x < 0", lambda x: x < 0, "domain", "no real square root")),
-         sympy=lambda s, x: s.sqrt(x), torch=lambda t, x: t.sqrt(x), torch_formula=("self: grad / (2 * result.conj())",),
-         torch_partials=lambda m, z, x: (m.div(1.0, 2.0 * z),), guard="sqrt({0}*{0} + 0.1)",
-         why="0.5/z is accurate everywhere; steps that reach x < 0 make the differences nan near 0.",
-         points=((4,), (0.25,), (1e-300,), (0,), (-1,))),
-    Rule("abs", _fn("abs"), (lambda m, z, x: m.sign(x),), math.fabs, "abs", method="abs", names=("abs",),
+                Edge("sqrt@neg", "x < 0", lambda x: x < 0, "domain", "no real square root"))),
+    Rule("abs", _fn("abs"), (lambda m, z, x: m.sign(x),), math.fabs,
+         Spelling("abs", method="abs", names=("abs",)),
+         Sampling(points=((-2,), (3,), (0,)), guard="abs({0})"),
+         Systems(sympy=lambda s, x: s.Abs(x), torch=lambda t, x: t.abs(x), torch_formula=("self: grad * self.sgn()",)),
+         Prose(note="abs'(0) = sign(0) = 0, as torch", second={"abs@0": "abs'' = 0 everywhere, 0 at the kink too"}),
          edges=(Edge("abs@0", "x = 0", lambda x: x == 0, "kink", "no derivative: the one-sided slopes are -1 and 1",
-                     ((-1.0, 1.0),)),),
-         sympy=lambda s, x: s.Abs(x), torch=lambda t, x: t.abs(x), torch_formula=("self: grad * self.sgn()",),
-         analytic=False, guard="abs({0})", note="abs'(0) = sign(0) = 0, as torch",
-         second={"abs@0": "abs'' = 0 everywhere, 0 at the kink too"},
-         points=((-2,), (3,), (0,))),
-    Rule("tan", _fn("tan"), (lambda m, z, x: 1.0 + z * z,), _periodic(math.tan), "tan", method="tan", names=("tan",),
-         sample=((-1.2, 1.2),), sweep=("lin", -1.5, 1.5), sympy=lambda s, x: s.tan(x), torch=lambda t, x: t.tan(x),
-         torch_formula=("self: grad * (1 + result.pow(2)).conj()",), torch_partials=lambda m, z, x: (1.0 + z * z,),
-         guard="tan(sin({0}))",
-         why="1 + tan(x)**2 uses the output and has no cancellation; near the poles at odd multiples of pi/2 it grows "
-             "as fast as the true slope, and every backend follows it.",
-         points=((0,), (0.5,), (-1.2,), (1.5,))),
-    Rule("atan", _fn("atan"), (lambda m, z, x: m.div(1.0, 1.0 + x * x),), math.atan, "atan", method="atan",
-         names=("atan", "arctan"), sample=((-4, 4),), sweep=("log", -300, 300),
-         sympy=lambda s, x: s.atan(x), torch=lambda t, x: t.atan(x),
-         torch_formula=("self: grad / (self * self + 1).conj()",), guard="atan({0})",
-         why="1/(1 + x*x) is accurate until x*x overflows past |x| = 1.3e154; there the slope is 0 in the engine and "
-             "torch, while the true slope 1/x**2 is still a subnormal number until |x| of about 1e162.",
-         points=((0,), (0.5,), (-3,), (1e10,), (1e200,))),
-    Rule("log1p", _fn("log1p"), (lambda m, z, x: m.div(1.0, 1.0 + x),), _log1p, "log1p", method="log1p",
-         names=("log1p",), probe=(0.5,), sample=((-0.75, 3),), sweep=("log", -300, 300),
-         edges=(Edge("log1p@-1", "x = -1", lambda x: x == -1, "pole", "log1p(-1) = -inf; the slope 1/(1+x) is infinite"),
-                Edge("log1p@neg", "x < -1", lambda x: x < -1, "domain", "no real logarithm of 1 + x <= 0")),
-         sympy=lambda s, x: s.log(1 + x), torch=lambda t, x: t.log1p(x), torch_formula=("self: log1p_backward(grad, self)  # grad / (self + 1)",),
-         guard="log1p({0}*{0})",
-         why="log1p keeps full accuracy for tiny x where log(1 + x) loses it; its slope 1/(1 + x) rounds 1 + x, which "
-             "costs nothing: the relative error of 1 + x is at most one ulp.",
-         points=((0.5,), (1e-20,), (-0.5,), (1e300,), (-1,), (-2,))),
-    Rule("softplus", _fn("softplus"), (lambda m, z, x: m.sigmoid(x),), _softplus, "softplus", method="softplus",
-         names=("softplus",), sample=((-4, 4),), sweep=("lin", -60, 60), sympy=lambda s, x: s.log(1 + s.exp(x)),
-         torch=lambda t, x: t.nn.functional.softplus(x),
-         torch_formula=("self: softplus_backward(grad, self, beta, threshold)  # grad * sigmoid(x); grad itself where x > threshold = 20",),
-         torch_partials=lambda m, z, x: (m.where(x - 20.0, 1.0, m.sigmoid(x)),), guard="softplus({0})",
-         note="computed as max(x, 0) + log1p(exp(-|x|)), slope sigmoid(x): no overflow, no cancellation; torch "
-              "switches to x itself above its threshold 20, so its slope there is exactly 1 (off by up to 2e-9)",
-         why="The engine's slope is sigmoid(x), accurate everywhere. torch's softplus returns x unchanged and a slope "
-             "of exactly 1 for x > 20 (its threshold): the true slope 1 - e**-x differs from 1 by 2e-9 at x = 20, "
-             "more than float64 AD should allow. SymPy's log(1 + exp(x)) overflows to inf for x > 709.",
-         points=((-3,), (0,), (2.5,), (19.5,), (20.5,), (25,), (-800,), (800,))),
-    Rule("leaky_relu", _fn("leaky_relu"), (lambda m, z, x, slope: m.where(x, 1.0, slope),), _leaky_relu, "leaky_relu",
-         method="leaky_relu", names=("leaky_relu",), params=("slope",), defaults=(0.01,), probe_params=(0.01,),
-         edges=(Edge("leaky_relu@0", "x = 0", lambda x, slope: x == 0, "kink",
-                     "no derivative: the one-sided slopes are slope and 1",
-                     lambda slope: ((min(slope, 1.0), max(slope, 1.0)),)),),
-         sympy=lambda s, x, slope: s.Max(0, x) + slope * s.Min(0, x), torch=lambda t, x, slope: t.nn.functional.leaky_relu(x, slope),
-         torch_formula=("self: leaky_relu_backward(grad, self, negative_slope, false)  # grad where self > 0, else grad * negative_slope",),
-         analytic=False, guard="leaky_relu({0})", note="leaky_relu'(0) = slope, as torch",
-         why="The slope is piecewise constant and exact; at x = 0 the engine and torch use the left slope, SymPy's "
-             "Max(0, x) + slope*Min(0, x) differentiates through Heaviside(0) = 1/2 to (1 + slope)/2.",
-         second={"leaky_relu@0": "leaky_relu'' = 0 everywhere"},
-         points=((-1, 0.01), (2, 0.01), (0, 0.01), (-1, 0.2), (0, 0.2))),
-    Rule("maximum", _fn("maximum"), (lambda m, z, x, y: m.heaviside(x - y, 0.5), lambda m, z, x, y: m.heaviside(y - x, 0.5)),
-         _maximum, "max", method="maximum", names=("maximum", "max"), probe=(0.5, -0.25), sample=((-3, 3), (-3, 3)),
+                     ((-1.0, 1.0),)),), analytic=False),
+    Rule("tan", _fn("tan"), (lambda m, z, x: 1.0 + z * z,), _periodic(math.tan),
+         Spelling("tan", method="tan", names=("tan",)),
+         Sampling(points=((0,), (0.5,), (-1.2,), (1.5,)), sample=((-1.2, 1.2),), sweep=("lin", -1.5, 1.5),
+                  guard="tan(sin({0}))"),
+         Systems(sympy=lambda s, x: s.tan(x), torch=lambda t, x: t.tan(x),
+                 torch_formula=("self: grad * (1 + result.pow(2)).conj()",),
+                 torch_partials=lambda m, z, x: (1.0 + z * z,)),
+         Prose(why="1 + tan(x)**2 uses the output and has no cancellation; near the poles at odd multiples of pi/2 "
+                   "it grows as fast as the true slope, and every backend follows it.")),
+    Rule("atan", _fn("atan"), (lambda m, z, x: m.div(1.0, 1.0 + x * x),), math.atan,
+         Spelling("atan", method="atan", names=("atan", "arctan")),
+         Sampling(points=((0,), (0.5,), (-3,), (1e10,), (1e200,)), sample=((-4, 4),), sweep=("log", -300, 300),
+                  guard="atan({0})"),
+         Systems(sympy=lambda s, x: s.atan(x), torch=lambda t, x: t.atan(x),
+                 torch_formula=("self: grad / (self * self + 1).conj()",)),
+         Prose(why="1/(1 + x*x) is accurate until x*x overflows past |x| = 1.3e154; there the slope is 0 in the "
+                   "engine and torch, while the true slope 1/x**2 is still a subnormal number until |x| of about "
+                   "1e162.")),
+    Rule("log1p", _fn("log1p"), (lambda m, z, x: m.div(1.0, 1.0 + x),), _log1p,
+         Spelling("log1p", method="log1p", names=("log1p",)),
+         Sampling(probe=(0.5,), points=((0.5,), (1e-20,), (-0.5,), (1e300,), (-1,), (-2,)), sample=((-0.75, 3),),
+                  sweep=("log", -300, 300), guard="log1p({0}*{0})"),
+         Systems(sympy=lambda s, x: s.log(1 + x), torch=lambda t, x: t.log1p(x),
+                 torch_formula=("self: log1p_backward(grad, self)  # grad / (self + 1)",)),
+         Prose(why="log1p keeps full accuracy for tiny x where log(1 + x) loses it; its slope 1/(1 + x) rounds 1 + "
+                   "x, which costs nothing: the relative error of 1 + x is at most one ulp."),
+         edges=(Edge("log1p@-1", "x = -1", lambda x: x == -1, "pole",
+                                 "log1p(-1) = -inf; the slope 1/(1+x) is infinite"),
+                Edge("log1p@neg", "x < -1", lambda x: x < -1, "domain", "no real logarithm of 1 + x <= 0"))),
+    Rule("softplus", _fn("softplus"), (lambda m, z, x: m.sigmoid(x),), _softplus,
+         Spelling("softplus", method="softplus", names=("softplus",)),
+         Sampling(points=((-3,), (0,), (2.5,), (19.5,), (20.5,), (25,), (-800,), (800,)), sample=((-4, 4),),
+                  sweep=("lin", -60, 60), guard="softplus({0})"),
+         Systems(sympy=lambda s, x: s.log(1 + s.exp(x)), torch=lambda t, x: t.nn.functional.softplus(x),
+                 torch_formula=("self: softplus_backward(grad, self, beta, threshold)  # grad * sigmoid(x); grad "
+                                "itself where x > threshold = 20",),
+                 torch_partials=lambda m, z, x: (m.where(x - 20.0, 1.0, m.sigmoid(x)),)),
+         Prose(note="computed as max(x, 0) + log1p(exp(-|x|)), slope sigmoid(x): no overflow, no cancellation; torch "
+                    "switches to x itself above its threshold 20, so its slope there is exactly 1 (off by up to 2e-9)",
+               why="The engine's slope is sigmoid(x), accurate everywhere. torch's softplus returns x unchanged and "
+                   "a slope of exactly 1 for x > 20 (its threshold): the true slope 1 - e**-x differs from 1 by 2e-9 "
+                   "at x = 20, more than float64 AD should allow. SymPy's log(1 + exp(x)) overflows to inf for x > "
+                   "709.")),
+    Rule("leaky_relu", _fn("leaky_relu"), (lambda m, z, x, slope: m.where(x, 1.0, slope),), _leaky_relu,
+         Spelling("leaky_relu", method="leaky_relu", names=("leaky_relu",)),
+         Sampling(probe_params=(0.01,), points=((-1, 0.01), (2, 0.01), (0, 0.01), (-1, 0.2), (0, 0.2)),
+                  guard="leaky_relu({0})"),
+         Systems(sympy=lambda s, x, slope: s.Max(0, x) + slope * s.Min(0, x),
+                 torch=lambda t, x, slope: t.nn.functional.leaky_relu(x, slope),
+                 torch_formula=("self: leaky_relu_backward(grad, self, negative_slope, false)  # grad where self > "
+                                "0, else grad * negative_slope",)),
+         Prose(note="leaky_relu'(0) = slope, as torch",
+               why="The slope is piecewise constant and exact; at x = 0 the engine and torch use the left slope, "
+                   "SymPy's Max(0, x) + slope*Min(0, x) differentiates through Heaviside(0) = 1/2 to (1 + slope)/2.",
+               second={"leaky_relu@0": "leaky_relu'' = 0 everywhere"}),
+         params=("slope",), defaults=(0.01,), edges=(Edge("leaky_relu@0", "x = 0", lambda x, slope: x == 0, "kink",
+                                                          "no derivative: the one-sided slopes are slope and 1",
+                                                          lambda slope: ((min(slope, 1.0), max(slope, 1.0)),)),),
+         analytic=False),
+    Rule("maximum", _fn("maximum"),
+         (lambda m, z, x, y: m.heaviside(x - y, 0.5), lambda m, z, x, y: m.heaviside(y - x, 0.5)), _maximum,
+         Spelling("max", method="maximum", names=("maximum", "max")),
+         Sampling(probe=(0.5, -0.25), points=((1, 2), (2, 1), (1.5, 1.5), (-3, -3)), sample=((-3, 3), (-3, 3)),
+                  guard="maximum({0}, {1})"),
+         Systems(sympy=lambda s, x, y: s.Max(x, y), torch=lambda t, x, y: t.maximum(x, y),
+                 torch_formula=("self: at::where(self == other, grad / 2, grad).masked_fill_(self < other, 0)",
+                                "other: at::where(self == other, grad / 2, grad).masked_fill_(self > other, 0)")),
+         Prose(note="at a tie each input gets 1/2, as torch and SymPy's Heaviside(0)",
+               why="Away from ties the partials are exactly 0 and 1. At a tie torch splits the gradient, 1/2 to each "
+                   "input, and SymPy's Max differentiates to Heaviside(x - y) = 1/2 there: the engine does the same."),
          edges=(Edge("maximum@tie", "x = y", lambda x, y: x == y, "kink",
-                     "no derivative at a tie: the one-sided slopes are 0 and 1 for each input", ((0.0, 1.0), (0.0, 1.0))),),
-         sympy=lambda s, x, y: s.Max(x, y), torch=lambda t, x, y: t.maximum(x, y),
-         torch_formula=("self: at::where(self == other, grad / 2, grad).masked_fill_(self < other, 0)",
-                        "other: at::where(self == other, grad / 2, grad).masked_fill_(self > other, 0)"),
-         analytic=False, guard="maximum({0}, {1})", note="at a tie each input gets 1/2, as torch and SymPy's Heaviside(0)",
-         why="Away from ties the partials are exactly 0 and 1. At a tie torch splits the gradient, 1/2 to each input, "
-             "and SymPy's Max differentiates to Heaviside(x - y) = 1/2 there: the engine does the same.",
-         points=((1, 2), (2, 1), (1.5, 1.5), (-3, -3))),
-    Rule("sinh", _fn("sinh"), (lambda m, z, x: m.cosh(x),), _sinh, "sinh", method="sinh", names=("sinh",),
-         sweep=("lin", -30, 30), sympy=lambda s, x: s.sinh(x), torch=lambda t, x: t.sinh(x),
-         torch_formula=("self: grad * self.cosh().conj()",), guard="sinh(tanh({0}))",
-         why="cosh(x) is as accurate as cosh itself; past |x| = 710.5 both overflow to inf together.",
-         points=((0,), (0.5,), (-3,), (20,), (711,))),
-    Rule("cosh", _fn("cosh"), (lambda m, z, x: m.sinh(x),), _cosh, "cosh", method="cosh", names=("cosh",),
-         sweep=("lin", -30, 30), sympy=lambda s, x: s.cosh(x), torch=lambda t, x: t.cosh(x),
-         torch_formula=("self: grad * self.sinh().conj()",), guard="cosh(tanh({0}))",
-         why="sinh(x) is as accurate as sinh itself, also near 0 where it is tiny; past |x| = 710.5 both overflow.",
-         points=((0,), (0.5,), (-3,), (20,), (-711,))),
+                     "no derivative at a tie: the one-sided slopes are 0 and 1 for each input",
+                     ((0.0, 1.0), (0.0, 1.0))),),
+         analytic=False),
+    Rule("sinh", _fn("sinh"), (lambda m, z, x: m.cosh(x),), _sinh,
+         Spelling("sinh", method="sinh", names=("sinh",)),
+         Sampling(points=((0,), (0.5,), (-3,), (20,), (711,)), sweep=("lin", -30, 30), guard="sinh(tanh({0}))"),
+         Systems(sympy=lambda s, x: s.sinh(x), torch=lambda t, x: t.sinh(x),
+                 torch_formula=("self: grad * self.cosh().conj()",)),
+         Prose(why="cosh(x) is as accurate as cosh itself; past |x| = 710.5 both overflow to inf together.")),
+    Rule("cosh", _fn("cosh"), (lambda m, z, x: m.sinh(x),), _cosh,
+         Spelling("cosh", method="cosh", names=("cosh",)),
+         Sampling(points=((0,), (0.5,), (-3,), (20,), (-711,)), sweep=("lin", -30, 30), guard="cosh(tanh({0}))"),
+         Systems(sympy=lambda s, x: s.cosh(x), torch=lambda t, x: t.cosh(x),
+                 torch_formula=("self: grad * self.sinh().conj()",)),
+         Prose(why="sinh(x) is as accurate as sinh itself, also near 0 where it is tiny; past |x| = 710.5 both "
+                   "overflow.")),
 )
 # fmt: on
 RULES: dict[str, Rule] = {rule.name: rule for rule in _TABLE}

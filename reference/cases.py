@@ -158,13 +158,13 @@ _OPERATORS = {"+": lambda m, x, y: x + y, "-": lambda m, x, y: x - y, "*": lambd
 def primitive_function(name: str, params: tuple = ()) -> Callable:
     """The op alone as a case function: operators through Python's operators, functions through ``m``."""
     rule = RULES[name]
-    if rule.operator == "neg":
+    if rule.spelling.operator == "neg":
         return lambda m, x: -x
-    if rule.operator and params:
+    if rule.spelling.operator and params:
         (c,) = params
         return lambda m, x: x ** c
-    if rule.operator:
-        return _OPERATORS[rule.operator]
+    if rule.spelling.operator:
+        return _OPERATORS[rule.spelling.operator]
     if rule.arity == 2:
         return lambda m, x, y: getattr(m, name)(x, y, *params)
     return lambda m, x: getattr(m, name)(x, *params)
@@ -174,7 +174,7 @@ def primitive_cases(name: str) -> list[Case]:
     """The registry row's points as cases: one per value of its constant parameters."""
     rule = RULES[name]
     groups: dict[tuple, list] = {}
-    for p in rule.points:
+    for p in rule.sampling.points:
         groups.setdefault(tuple(float(v) for v in p[rule.arity:]), []).append(tuple(float(v) for v in p[:rule.arity]))
     out = []
     for params, points in groups.items():

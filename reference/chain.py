@@ -30,7 +30,7 @@ _ONE, _ZERO = exact_ball(1.0), exact_ball(0.0)
 
 def edges_of(rule) -> tuple:
     """The declared edges of a registry row."""
-    return tuple(getattr(rule, "edges", ()) or ())
+    return tuple(rule.edges)
 
 
 class _Local:

@@ -69,7 +69,7 @@ def _c(key: str, expected: dict, why: dict) -> Convention:
         if "engine" in why:
             why = {**why, name: f"the engine's rules in forward mode: {why['engine']}"}
     by_params = {b: e for b, e in expected.items() if callable(e)}
-    defaults = EDGES[key][0].probe_params
+    defaults = EDGES[key][0].sampling.probe_params
     return Convention(key, {b: e(*defaults) if callable(e) else e for b, e in expected.items()}, why, by_params)
 
 
@@ -171,7 +171,7 @@ def _s(key: str, expected: dict, why: dict) -> SecondConvention:
     if not EDGES[key][0].params:  # a callable is a function of the node's float inputs, applied where it is met
         return SecondConvention(key, dict(expected), why)
     by_params = {b: e for b, e in expected.items() if callable(e)}
-    defaults = EDGES[key][0].probe_params
+    defaults = EDGES[key][0].sampling.probe_params
     return SecondConvention(key, {b: e(*defaults) if callable(e) else e for b, e in expected.items()}, why, by_params)
 
 

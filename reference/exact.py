@@ -140,7 +140,7 @@ def op_definition(name: str, rule=None) -> Callable:
     """The SymPy definition ``(s, *inputs, *params)`` of an op: its registry row's ``sympy``."""
     if rule is None:
         rule = RULES.get(name)
-    own = getattr(rule, "sympy", None) if rule is not None else None
+    own = rule.systems.sympy if rule is not None else None
     if own is None:
         raise NoOracle(f"the op {name!r} has no SymPy definition in the registry")
     return own
@@ -150,9 +150,9 @@ def _namespace_rules() -> dict:
     """Every name a case may call on ``m`` (op name, Value method, expression aliases) -> its row."""
     table = {}
     for rule in RULES.values():
-        if rule.operator is not None and rule.method is None:
+        if rule.spelling.operator is not None and rule.spelling.method is None:
             continue
-        for key in (rule.name, rule.method, *rule.names):
+        for key in (rule.name, rule.spelling.method, *rule.spelling.names):
             if key:
                 table.setdefault(key, rule)
     return table

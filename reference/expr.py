@@ -22,7 +22,8 @@ MAX_EXPONENT = 1000.0
 MAX_VARIABLES = 50
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
 # Every name a function-style registry row answers to (aliases such as ln and max included).
-FUNCTION_NAMES = {alias: rule for rule in RULES.values() if rule.method for alias in (rule.name, *rule.names)}
+FUNCTION_NAMES = {alias: rule for rule in RULES.values() if rule.spelling.method
+                  for alias in (rule.name, *rule.spelling.names)}
 
 
 class ExpressionError(ValueError):

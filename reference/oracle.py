@@ -45,7 +45,7 @@ __all__ = ["CHAIN_NODES", "CHAIN_VARIABLES", "DATA", "DEFAULT_BUDGET", "NoOracle
 
 DATA = Path(__file__).parent / "data" / "oracle.json.gz"
 FORMAT = 1
-METHOD_VERSION = 2  # part of every fingerprint: bump it when the oracle's method changes
+METHOD_VERSION = 3  # part of every fingerprint: bump it when the oracle's method changes
 DEFAULT_BUDGET = 60.0  # CPU seconds for one on-the-fly derivation
 MAX_BUDGET = 86400.0
 CHAIN_NODES = 400  # graphs larger than this (or with more variables) take the chain route
@@ -148,8 +148,18 @@ def _graph_signature(case, values) -> str:
         args = ",".join(float(a).hex() if isinstance(a, float) else repr(a) for a in node.args)
         parts.append(f"{rule.name}({','.join(str(position[id(c)]) for c in node.children)};{args})")
         if rule.name not in definitions:
-            definitions[rule.name] = _source(getattr(rule, "sympy", None))
+            definitions[rule.name] = _definition(rule)
     return " ".join(parts) + " | " + " ".join(f"{k}: {v}" for k, v in sorted(definitions.items()))
+
+
+def _definition(rule) -> str:
+    """The row's SymPy definition as the expression it builds (not its source text, so reformatting is no change)."""
+    import sympy
+
+    if rule.systems.sympy is None:
+        return "-"
+    symbols = sympy.symbols(f"x0:{rule.arity + len(rule.params)}", real=True)
+    return sympy.srepr(rule.systems.sympy(sympy, *symbols))
 
 
 def _source(fn) -> str:

@@ -31,7 +31,7 @@ class SympyRuleMath:
 
 
 for _rule in RULES.values():
-    setattr(SympyRuleMath, _rule.name, staticmethod(lambda *a, _r=_rule: _r.sympy(sympy, *a)))
+    setattr(SympyRuleMath, _rule.name, staticmethod(lambda *a, _r=_rule: _r.systems.sympy(sympy, *a)))
 M = SympyRuleMath()
 PROOF_BUDGET = 20.0
 
@@ -39,9 +39,9 @@ PROOF_BUDGET = 20.0
 def torch_formula(op: str, i: int, *args) -> tuple[str, sympy.Expr]:
     """PyTorch's derivatives.yaml entry for input i, and the formula it computes on SymPy symbols (z: the output)."""
     rule = RULES[op]
-    entry = rule.torch_formula[i] if i < len(rule.torch_formula) else "(no entry)"
-    if rule.torch_partials is not None:
-        return entry, sympy.sympify(rule.torch_partials(M, Z, *args)[i])
+    entry = rule.systems.torch_formula[i] if i < len(rule.systems.torch_formula) else "(no entry)"
+    if rule.systems.torch_partials is not None:
+        return entry, sympy.sympify(rule.systems.torch_partials(M, Z, *args)[i])
     return entry, sympy.sympify(rule.partial(i, M, Z, *args))
 
 

@@ -13,7 +13,7 @@ from autodiff.rules import RULES
 VARIABLES = ("x", "y")
 # op -> how its text is made from its children's texts: the registry row's ``guard``, which keeps
 # arguments in the domain (log of a positive number, no division by ~0, a positive base...).
-TEMPLATES = {rule.name: rule.guard for rule in RULES.values() if rule.guard}
+TEMPLATES = {rule.name: rule.sampling.guard for rule in RULES.values() if rule.sampling.guard}
 ARITY = {op: 2 if "{1}" in t else 1 for op, t in TEMPLATES.items()}
 
 

@@ -73,16 +73,16 @@ def _grid(lo: float, hi: float, kind: str, n: int = 161) -> list[float]:
 def op_function(op: str):
     """The op alone as a case function over a math namespace (at the row's probe parameters)."""
     from .cases import primitive_function
-    return primitive_function(op, RULES[op].probe_params)
+    return primitive_function(op, RULES[op].sampling.probe_params)
 
 
 def sweep(op: str) -> dict:
     """Relative error of each backend (and of a better formula) against the oracle over a range."""
     rule = RULES[op]
-    kind, lo, hi = rule.sweep
+    kind, lo, hi = rule.sampling.sweep
     inputs, _ = symbols_of(op)
     names = [str(s) for s in inputs]
-    name, fixed = names[0], dict(zip(names[1:], rule.probe[1:]))
+    name, fixed = names[0], dict(zip(names[1:], rule.sampling.probe[1:]))
     fn = op_function(op)
     xs = _grid(lo, hi, kind)
     points = [tuple(x if n == name else fixed[n] for n in names) for x in xs]
@@ -93,8 +93,8 @@ def sweep(op: str) -> dict:
         o, b = r["oracle_grad"][name], r["grad"].get(name, "nan")
         errors[r["backend"]].append(relative_error(b, o))
     out = {"input": name, "xs": xs, "fixed": fixed, "errors": errors}
-    if rule.better:
-        label, better = rule.better
+    if rule.prose.better:
+        label, better = rule.prose.better
         oracle = [r["oracle_grad"][name] for r in records if r["backend"] == "engine"]
         out["better"] = {"label": label, "errors": [relative_error(better(x), o) for x, o in zip(xs, oracle)]}
     return out
@@ -112,7 +112,7 @@ def relative_error(b, o) -> float:
 def step_study(op: str) -> dict:
     """Error of each finite-difference scheme against its step at a typical point."""
     inputs, _ = symbols_of(op)
-    point = RULES[op].probe
+    point = RULES[op].sampling.probe
     x0 = point[0]
     names = tuple(str(s) for s in inputs)
     case = Case(f"steps-{op}", op_function(op), names, (Point(point),), frozenset({"study"}))
@@ -171,7 +171,7 @@ def plot_op(study: OpStudy, path: Path) -> None:
     if "better" in s:
         left.plot(xs, floor(s["better"]["errors"]), "k--", lw=1.5, label="better: " + s["better"]["label"][:32])
     left.set_yscale("log")
-    if RULES[study.op].sweep[0] == "log":
+    if RULES[study.op].sampling.sweep[0] == "log":
         left.set_xscale("log")
     left.set_ylim(1e-18, 20)
     left.set_xlabel(s["input"] + (f" ({', '.join(f'{k}={v}' for k, v in s['fixed'].items())})" if s["fixed"] else ""))
@@ -200,7 +200,7 @@ def plot_op(study: OpStudy, path: Path) -> None:
 def page(study: OpStudy) -> str:
     """The Markdown page of one op."""
     op, rule = study.op, study.rule
-    note = f" Note of the rule: {rule.note}." if rule.note else ""
+    note = f" Note of the rule: {rule.prose.note}." if rule.prose.note else ""
     out = [f"# {op}", "", f"Forward: {_tex(study.forward)}.{note}", "", "## 1. Rules side by side", "",
            "The engine's partial is its own rule from `autodiff/rules.py` evaluated on SymPy symbols (`z` is the op's "
            "output), not typed in here. PyTorch's is its `tools/autograd/derivatives.yaml` entry.", ""]
@@ -251,8 +251,8 @@ def page(study: OpStudy) -> str:
                                                                                      s["better"]["errors"])])
     out.append(tabulate(rows, ["backend", f"largest relative error of d/d{s['input']}", "nan/inf points"],
                         tablefmt="github"))
-    if RULES[op].why:
-        out += ["", RULES[op].why]
+    if RULES[op].prose.why:
+        out += ["", RULES[op].prose.why]
     st = study.steps
     out += ["", "## 4. Finite-difference steps", "",
             f"At x = {st['x0']}: truncation error falls with h, round-off grows as eps/h, so each scheme's error "

@@ -77,12 +77,12 @@ def test_every_row_matches_torch_at_its_own_points(name):
     """Each registry row, at every point it declares, against its torch counterpart: no row can be missed."""
     rule = RULES[name]
     import torch as t
-    for point in rule.points:
+    for point in rule.sampling.points:
         inputs, params = [float(v) for v in point[:rule.arity]], point[rule.arity:]
         if (name, tuple(inputs)) in TORCH_DIFFERS:
             continue
         engine_fn = lambda *vs: getattr(VALUE_MATH, name)(*vs, *params)
-        torch_fn = lambda *ts: rule.torch(t, *ts, *params)
+        torch_fn = lambda *ts: rule.systems.torch(t, *ts, *params)
         assert_matches_torch(engine_fn, torch_fn, inputs)
 
 

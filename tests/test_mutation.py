@@ -42,8 +42,8 @@ class _SympyMath:
 
     def __getattr__(self, name):
         rule = RULES_AT_IMPORT.get(name)
-        if rule is not None and rule.sympy is not None:
-            return lambda *a: rule.sympy(sympy, *a)
+        if rule is not None and rule.systems.sympy is not None:
+            return lambda *a: rule.systems.sympy(sympy, *a)
         fn = getattr(sympy, name, None)
         if fn is None:
             raise AttributeError(name)

@@ -25,8 +25,8 @@ def _three_ways(rule, leafy=True, point=None):
     """The gradient by backward(), grad() and grad(create_graph=True), on leaves or non-leaves."""
     out = []
     for how in ("backward", "grad", "create_graph"):
-        leaves, nodes = _inputs(point or rule.probe, rule, leafy)
-        y = getattr(VALUE_MATH, rule.name)(*nodes, *rule.probe_params)
+        leaves, nodes = _inputs(point or rule.sampling.probe, rule, leafy)
+        y = getattr(VALUE_MATH, rule.name)(*nodes, *rule.sampling.probe_params)
         f = y + y + y if rule.name == "mul" else y * 3.0  # a chain factor above: a missing upstream shows
         if how == "backward":
             f.backward()
@@ -43,7 +43,7 @@ PARTIALS = [(name, i) for name, rule in RULES.items() for i in range(rule.arity)
 def test_a_planted_partial_shows_in_backward_grad_and_create_graph(name, i):
     rule = RULES[name]
     # where this partial is not 0 (maximum's d/dy is 0 at its probe, where x > y)
-    point = rule.probe if _three_ways(rule)[0][i] != 0 else rule.probe[::-1]
+    point = rule.sampling.probe if _three_ways(rule)[0][i] != 0 else rule.sampling.probe[::-1]
     honest = _three_ways(rule, point=point)
     assert honest[0] == honest[1] == honest[2]  # bit-identical, whichever path
     wrong = list(rule.partials)
@@ -61,10 +61,10 @@ def test_a_planted_partial_shows_in_backward_grad_and_create_graph(name, i):
 def test_every_row_is_a_method_an_operator_or_both():
     for rule in RULES.values():
         assert hasattr(VALUE_MATH, rule.name)
-        if rule.method:
-            assert callable(getattr(Value, rule.method)), rule.name
+        if rule.spelling.method:
+            assert callable(getattr(Value, rule.spelling.method)), rule.name
         else:
-            assert rule.operator, rule.name
+            assert rule.spelling.operator, rule.name
 
 
 def test_there_is_one_chain_rule_loop():
@@ -209,7 +209,7 @@ def test_every_row_reaches_the_parser_the_fuzzer_the_corpus_and_the_namespaces()
     covered = {t[3:] for c in PRIMITIVE_CASES for t in c.all_tags if t.startswith("op:")}
     for name, rule in RULES.items():
         assert name in covered and name in TEMPLATES and name in ops(), name
-        if rule.method:
+        if rule.spelling.method:
             assert name in FUNCTION_NAMES and hasattr(TORCH, name) and hasattr(REAL, name), name
         for edge in rule.edges:  # the corpus visits every edge (a point is its inputs, then its params)
-            assert any(edge.test(*(float(v) for v in p)) for p in rule.points), edge.key
+            assert any(edge.test(*(float(v) for v in p)) for p in rule.sampling.points), edge.key

@@ -16,7 +16,7 @@ OK, UNSUPPORTED, ERROR = "ok", "unsupported", "error"
 
 # The functions a case may call on its math namespace ``m`` (operators are used directly):
 # every registry row that is a function rather than an operator.
-FUNCTIONS = tuple(rule.name for rule in RULES.values() if rule.method)
+FUNCTIONS = tuple(rule.name for rule in RULES.values() if rule.spelling.method)
 
 
 class Unsupported(Exception):
@@ -95,7 +95,7 @@ def namespace(implement: Callable[[Rule], Callable | None], name: str = "Namespa
     """
     attrs = {}
     for rule in RULES.values():
-        if not rule.method:
+        if not rule.spelling.method:
             continue
         fn = implement(rule)
         if fn is None:

@@ -35,10 +35,10 @@ def _operator(rule, reflected: bool = False):
 
 
 for _rule in RULES.values():
-    if _rule.operator == "neg":
+    if _rule.spelling.operator == "neg":
         IEEE.__neg__ = lambda self, _f=_rule.float: IEEE(_f(float(self)))
-    elif _rule.operator and not _rule.params:
-        _method, _reflected = OPERATOR_METHODS[_rule.operator]
+    elif _rule.spelling.operator and not _rule.params:
+        _method, _reflected = OPERATOR_METHODS[_rule.spelling.operator]
         setattr(IEEE, _method, _operator(_rule))
         setattr(IEEE, _reflected, _operator(_rule, reflected=True))
 IEEE.__pos__ = lambda self: self
@@ -54,7 +54,7 @@ def _complex_op(name: str):
     import sympy
     rule = RULES[name]
     symbols = sympy.symbols(f"a0:{rule.arity + len(rule.params)}")
-    return sympy.lambdify(symbols, rule.sympy(sympy, *symbols), modules="cmath")
+    return sympy.lambdify(symbols, rule.systems.sympy(sympy, *symbols), modules="cmath")
 
 
 REAL = namespace(_real_op, "float")

@@ -13,10 +13,10 @@ def _t(x):
 
 
 def _torch_op(rule):
-    if rule.torch is None:
+    if rule.systems.torch is None:
         return None
     n = rule.arity
-    return lambda *args: rule.torch(torch, *[_t(a) for a in args[:n]], *args[n:])
+    return lambda *args: rule.systems.torch(torch, *[_t(a) for a in args[:n]], *args[n:])
 
 
 TORCH = namespace(_torch_op, "torch")

@@ -38,7 +38,7 @@ class OpInfo:
         if not self.params:
             return [self]
         seen = [self.probe_params]
-        for point in getattr(self.rule, "points", ()):
+        for point in self.rule.sampling.points:
             params = tuple(float(v) for v in point[self.arity:])
             if params and params not in seen:
                 seen.append(params)
@@ -100,9 +100,10 @@ class OpInfo:
 
 
 def _info(rule) -> OpInfo:
-    names = tuple(rule.names) or (rule.name,)
-    return OpInfo(rule.name, rule.arity, tuple(rule.params), rule.operator, rule.method, names,
-                  tuple(rule.probe), tuple(rule.probe_params), tuple(rule.sample), tuple(rule.edges), rule)
+    names = tuple(rule.spelling.names) or (rule.name,)
+    return OpInfo(rule.name, rule.arity, tuple(rule.params), rule.spelling.operator, rule.spelling.method, names,
+                  tuple(rule.sampling.probe), tuple(rule.sampling.probe_params), tuple(rule.sampling.sample),
+                  tuple(rule.edges), rule)
 
 
 def ops() -> dict[str, OpInfo]:

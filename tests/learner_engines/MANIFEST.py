@@ -224,4 +224,79 @@ ENGINES = {
         "shows": "log's value is log10(x) (off by 1/ln 10) everywhere x != 1; its local derivative 1/x is the natural-log one",
         "what": "log forward uses math.log10 instead of math.log",
     },
+    # ---------------------------------------------------------------- issue 21: one engine per class of hole
+    "bug_returns_none": {
+        "class": "Value", "options": [], "correct": False, "exit": 1,
+        "bug_ops": ["exp"], "bug_kind": "api",
+        "lacks": ["pow", "sin", "cos", "sqrt", "abs"],
+        "shows": "every call of exp: the method builds the node and returns None (no `return out`), so x.exp() + 1 "
+                 "or 2 * x.exp() raises TypeError; exp is defined, so it is a bug, not a lacking op",
+        "what": "exp forgets `return out` (returns None)",
+    },
+    "bug_rpow_wrong": {
+        "class": "Value", "options": [], "correct": False, "exit": 1,
+        "bug_ops": ["pow"], "bug_kind": "forward", "alt_kinds": ["rule"],
+        "lacks": ["sin", "cos", "abs"],
+        "shows": "only the c ** V form of pow (value and gradient of x**c, e.g. 2 ** 1.5 gives 2.25); V ** V refuses "
+                 "with an assert (lacking form), V ** c is right; children in a list `_prev`, id-based visited set",
+        "what": "__rpow__ returns self ** other, so 2 ** x computes x ** 2",
+    },
+    "bug_rsub_no_neg": {
+        "class": "Scalar", "options": [], "correct": False, "exit": 1,
+        "bug_ops": ["sub"], "bug_kind": "raises", "alt_kinds": ["forward", "rule"],
+        "lacks": ["pow", "neg", "sin", "cos", "sqrt", "abs"],
+        "shows": "V - V raises TypeError: bad operand type for unary -: 'Scalar' (`self + (-other)` with no __neg__); "
+                 "V - c is right (-c is a number); c - V computes V - c (value and gradient negated); -V lacking",
+        "what": "__rsub__ returns self - other, and __sub__ negates a Scalar although the class has no __neg__",
+    },
+    "bug_exp_clamp": {
+        "class": "Value", "options": [], "correct": False, "exit": 1,
+        "bug_ops": ["exp"], "bug_kind": "forward",
+        "lacks": ["pow", "sqrt", "abs"],
+        "shows": "only for |x| > 700: exp(709.7) gives e^700 = 1.0142e304, exp(-745) gives 9.86e-305, exp(710) e^700 "
+                 "instead of inf; the gradient (out.data) is off the same way; right for |x| <= 700; iterative topo",
+        "what": "exp clips its input to [-700, 700] before math.exp",
+    },
+    "bug_log_eps": {
+        "class": "Node", "options": [], "correct": False, "exit": 1,
+        "bug_ops": ["log"], "bug_kind": "forward",
+        "lacks": ["pow", "sin", "cos"],
+        "shows": "only for x < 1e-15: log(1e-300) gives log(1e-15) = -34.54 instead of -690.8, log(-1) -34.54 "
+                 "instead of nan; the gradient 1/x is right (log(0)'s backward raises ZeroDivisionError); "
+                 "children in a list `parents`",
+        "what": "log computes math.log(max(x, 1e-15))",
+    },
+    "bug_add_assign_sub_built": {
+        "class": "Value", "options": [], "correct": False, "exit": 1,
+        "bug_ops": ["add"], "bug_kind": "rule", "alt_kinds": ["graph"],
+        "lacks": ["pow", "sin", "cos", "sqrt", "abs"],
+        "shows": "when an operand of + already holds gradient when add's backward runs (x + x, or an add below "
+                 "another use of its operand); a lone x + y is right; sub (self + (-other)) and neg (self * -1) are "
+                 "right themselves and wrong only through add: blame add only",
+        "what": "add backward does self.grad = out.grad and other.grad = out.grad (= instead of +=)",
+    },
+    "correct_tensor_np32": {
+        "class": "Tensor", "options": [], "correct": True, "exit": 0,
+        "bug_ops": [], "bug_kind": None,
+        "lacks": ["pow", "sin", "cos", "sqrt", "abs"],
+        "shows": "data and grad are 0-d numpy float32 arrays (np.array(x, dtype=np.float32)): float32 precision and "
+                 "range (exp(709.7) = inf, log(1e-300) = -inf since 1e-300 rounds to 0); numpy warnings, never raises",
+        "what": "correct, class Tensor over 0-d float32 arrays",
+    },
+    "bug_tensor_np64_log": {
+        "class": "Tensor", "options": [], "correct": False, "exit": 1,
+        "bug_ops": ["log"], "bug_kind": "rule",
+        "lacks": ["pow", "sin", "cos", "sqrt", "abs"],
+        "shows": "everywhere (1/log(x) != 1/x for every x > 0; at x = 1 it gives inf); data and grad are 0-d float64 "
+                 "arrays; children in a list `children`",
+        "what": "log backward divides by out.data (log x) instead of the input x",
+    },
+    "bug_free_functions_rule": {
+        "class": "Var", "options": ["--functions", path("bug_free_functions_rule")], "correct": False, "exit": 1,
+        "bug_ops": ["sigmoid"], "bug_kind": "rule",
+        "lacks": ["pow", "sqrt", "abs"],
+        "shows": "everywhere (s*(1+s) > s*(1-s) for s in (0, 1)); exp/log/tanh/sigmoid/relu/sin/cos are module "
+                 "functions; V ** V raises TypeError written in __pow__; children in `prev`",
+        "what": "sigmoid backward uses s * (1 + s) instead of s * (1 - s)",
+    },
 }
