@@ -19,7 +19,6 @@ from pathlib import Path
 from autodiff.rules import RULES, Rule
 
 from .backends import Backend, make_backends
-from .backends.external import Counterpart, Lacks
 from .cases import PRIMITIVE_CASES, Case
 from .harness import run_case
 from .numbers import fmt
@@ -50,27 +49,23 @@ DOCUMENTED: dict[tuple[str, str], str] = {
 
 # -- spelling: how each system writes an op, for reproducers ------------------------------------
 def _engine_text(rule: Rule, inputs: list[str], params: tuple) -> str:
-    if rule.operator == "neg":
+    if rule.spelling.operator == "neg":
         return f"-{inputs[0]}"
-    if rule.operator:
+    if rule.spelling.operator:
         right = repr(float(params[0])) if params else inputs[1]
-        return f"{inputs[0]} {rule.operator} {right}"
+        return f"{inputs[0]} {rule.spelling.operator} {right}"
     extra = [repr(float(p)) for p in params]
-    return f"{inputs[0]}.{rule.method}({', '.join(inputs[1:] + extra)})"
+    return f"{inputs[0]}.{rule.spelling.method}({', '.join(inputs[1:] + extra)})"
 
 
 _TORCH_FUNCTION = {"softplus": "torch.nn.functional.softplus", "leaky_relu": "torch.nn.functional.leaky_relu"}
 
 
 def _torch_text(rule: Rule, inputs: list[str], params: tuple) -> str:
-    if rule.operator:
+    if rule.spelling.operator:
         return _engine_text(rule, inputs, params)
     fn = _TORCH_FUNCTION.get(rule.name, f"torch.{rule.name}")
     return f"{fn}({', '.join(inputs + [repr(float(p)) for p in params])})"
-
-
-def _system_ops(backend: Backend) -> dict:
-    return getattr(backend, "ops", {}) or {}
 
 
 def op_text(backend: Backend, rule: Rule, inputs: list[str], params: tuple) -> str:
@@ -79,10 +74,12 @@ def op_text(backend: Backend, rule: Rule, inputs: list[str], params: tuple) -> s
         return _engine_text(rule, inputs, params)
     if backend.name == "torch":
         return _torch_text(rule, inputs, params)
-    entry = _system_ops(backend).get(rule.name)
-    if not isinstance(entry, Counterpart):
+    if getattr(rule.systems, backend.name, None) is None:
         return ""
-    return entry.text.format(*inputs, *[repr(float(p)) for p in params])
+    text = rule.systems.spelled.get(backend.name)
+    if text is None:  # an operator: Python's own spelling, as the engine's
+        return _engine_text(rule, inputs, params)
+    return text.format(*inputs, *[repr(float(p)) for p in params])
 
 
 def rule_source(backend: Backend, rule: Rule) -> str:
@@ -90,16 +87,9 @@ def rule_source(backend: Backend, rule: Rule) -> str:
     if backend.name == "engine":
         return f"autodiff/rules.py: the {rule.name} row's partials"
     if backend.name == "torch":
-        formula = "; ".join(rule.torch_formula) if rule.torch_formula else "the op's entry"
+        formula = "; ".join(rule.systems.torch_formula) if rule.systems.torch_formula else "the op's entry"
         return f"tools/autograd/derivatives.yaml: {formula}"
-    entry = _system_ops(backend).get(rule.name)
-    return entry.source if isinstance(entry, Counterpart) else ""
-
-
-def lacks_reason(backend: Backend, rule: Rule) -> str:
-    """Why the system has no such op ('' if it has one)."""
-    entry = _system_ops(backend).get(rule.name)
-    return entry.reason if isinstance(entry, Lacks) else ""
+    return rule.systems.rule_source.get(backend.name, "")
 
 
 def _number(x: float) -> str:
@@ -239,7 +229,7 @@ def atlas(order: int = 2, backend_names: tuple[str, ...] = ATLAS_BACKENDS,
             progress(n + 1, len(todo), case.name)
     overview = {op: {b.name: _overview_cell(op_entry, b.name) for b in backends} for op, op_entry in ops.items()}
     parts = _partings(ops, by_name)
-    systems = {b.name: {"version": _version(b), "method": (b.method if b.name not in SYSTEMS else b.method),
+    systems = {b.name: {"version": _version(b), "method": b.method,
                         "available": not b.method.startswith("(not available)"),
                         **({"reason": b.reason} if hasattr(b, "reason") else {})} for b in backends}
     return {"order": order, "systems": systems, "ops": list(ops.values()), "overview": overview,

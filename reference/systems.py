@@ -33,9 +33,8 @@ def missing_reason(name: str) -> str:
     dist = SYSTEMS[name][2]
     if importlib.util.find_spec(dist) is None:
         return f"{dist} is not installed (pip install 'adcheck[atlas]')"
-    if name == "tinygrad":
-        if shutil.which("clang") is None:
-            return "tinygrad's CPU device compiles its kernels with clang, which is not installed (apt-get install clang)"
+    if name == "tinygrad" and shutil.which("clang") is None:
+        return "tinygrad's CPU device compiles its kernels with clang, which is not installed (apt-get install clang)"
     return ""
 
 

@@ -14,10 +14,10 @@ from .pytorch import TorchBackend
 from .symbolic import DERIVATIONS, OracleBackend, SympyBackend
 
 __all__ = [
+    "ATLAS_SYSTEMS",
     "BACKENDS",
     "DEFAULT_BACKENDS",
     "DERIVATIONS",
-    "ATLAS_SYSTEMS",
     "ERROR",
     "FUNCTIONS",
     "OK",

@@ -1,44 +1,20 @@
 """What the other AD systems of the atlas share (jax, HIPS autograd, mygrad, tinygrad).
 
 Each system is one module beside this one, imported only when its backend is made (so ``adcheck``
-starts without loading any of them). A module gives, per registry op, the system's own function
-(``Counterpart``: how to call it, how a reader writes it, and where the system's rule for its
-derivative lives), or the reason the system lacks it. A system that is not installed, or cannot
-run here, is a ``MissingSystem``: every answer ``unsupported``, with that reason in one line.
+starts without loading any of them). Each registry row names the system's own function for the op
+(``rule.systems.jax`` ...), how its users write it, where the system's derivative rule lives, or why
+the system lacks it. A system that is not installed, or cannot run here, is a ``MissingSystem``:
+every answer ``unsupported``, with that reason in one line.
 """
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
-
-from autodiff.rules import RULES
 
 from ..systems import SYSTEMS, describe, missing_reason, version
 from .base import Backend, Unsupported, namespace
 
-__all__ = ["SYSTEMS", "Counterpart", "Lacks", "MissingSystem", "describe", "make_system", "missing_reason",
-           "system_namespace", "version"]
-
-@dataclass(frozen=True)
-class Counterpart:
-    """One op in another system: ``fn(module, *inputs, *params)``, its spelling and its rule's home.
-
-    ``text`` is a format string over the inputs and params ({0}, {1}, ...) in the system's own API,
-    as a reader would write it; ``source`` names the file and function holding the derivative rule.
-    """
-
-    fn: Callable
-    text: str
-    source: str
-
-
-@dataclass(frozen=True)
-class Lacks:
-    """The system has no such op: the reason, in one sentence."""
-
-    reason: str
-
+__all__ = ["SYSTEMS", "MissingSystem", "describe", "make_system", "missing_reason", "system_namespace", "version"]
 
 class MissingSystem(Backend):
     """A system that cannot run here: every answer is ``unsupported`` with the reason."""
@@ -65,41 +41,25 @@ def make_system(name: str) -> Backend:
     module, cls, _ = SYSTEMS[name]
     try:
         mod = importlib.import_module(f"{__package__}.{module}")
-    except ImportError as err:  # the system is installed but broken (a missing shared library, a bad wheel)
+    except (ImportError, RuntimeError) as err:  # installed but broken (a missing shared library, a bad wheel)
         return MissingSystem(name, f"importing it failed: {type(err).__name__}: {err}")
     return getattr(mod, cls)()
 
 
-def system_namespace(name: str, module, ops: dict, wrap: Callable | None = None) -> type:
-    """The math namespace of a system: each registry op through its counterpart, Unsupported where it lacks one.
-
-    ``ops`` maps op names to a Counterpart or Lacks; ``wrap`` converts plain numbers to the system's type.
+def system_namespace(name: str, module, wrap: Callable | None = None) -> type:
+    """The math namespace of a system: each registry op through the row's counterpart (``rule.systems.<name>``),
+    Unsupported with the row's reason where the system lacks it. ``wrap`` turns plain numbers into the system's type.
     """
     def implement(rule):
-        entry = ops.get(rule.name)
-        if entry is None:
-            return None
-        if isinstance(entry, Lacks):
-            def lacks(*_, _why=entry.reason):
+        fn = getattr(rule.systems, name)
+        if fn is None:
+            why = rule.systems.lacks.get(name) or f"{name} has no {rule.name} (the registry row names none)"
+
+            def lacks(*_, _why=why):
                 raise Unsupported(_why)
             return lacks
         n = rule.arity
         if wrap is None:
-            return lambda *args: entry.fn(module, *args)
-        return lambda *args: entry.fn(module, *[wrap(a) for a in args[:n]], *args[n:])
+            return lambda *args: fn(module, *args)
+        return lambda *args: fn(module, *[wrap(a) for a in args[:n]], *args[n:])
     return namespace(implement, name)
-
-
-def counterpart_text(ops: dict, op: str, inputs: list[str], params: tuple = ()) -> str:
-    """How the system spells ``op`` on the named inputs (and param values), e.g. 'jax.nn.relu(x)'."""
-    entry = ops.get(op)
-    if not isinstance(entry, Counterpart):
-        return ""
-    return entry.text.format(*inputs, *[repr(float(p)) for p in params])
-
-
-def check_table(ops: dict, system: str) -> None:
-    """Every op named in ``ops`` is a registry row (a typo is an error at import, not a silent gap)."""
-    unknown = set(ops) - set(RULES)
-    if unknown:
-        raise KeyError(f"{system}: no registry op {sorted(unknown)}")
