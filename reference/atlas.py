@@ -46,6 +46,15 @@ DOCUMENTED: dict[tuple[str, str], str] = {
                      "'differentiable wrt its first argument at 0'; a float exponent gets no such promise",
 }
 
+# Findings the corpus's composite cases show beyond the single ops: (system, case) -> what, and a reproducer.
+CORPUS_FINDINGS: dict[tuple[str, str], tuple[str, str]] = {
+    ("tinygrad", "x**y**z"): (
+        "x ** (y ** z) with three float64 data tensors raises ValueError: cannot convert float NaN to integer "
+        "while tinygrad builds the kernel (the value alone, before any gradient); x ** (y ** 0.5) runs",
+        "from tinygrad import Tensor, dtypes\n"
+        "x, y, z = [Tensor([v], dtype=dtypes.float64).reshape(()) for v in (1.5, 2.0, 0.5)]\n"
+        "print((x ** (y ** z)).item())"),
+}
 
 # -- spelling: how each system writes an op, for reproducers ------------------------------------
 def _engine_text(rule: Rule, inputs: list[str], params: tuple) -> str:
@@ -232,8 +241,10 @@ def atlas(order: int = 2, backend_names: tuple[str, ...] = ATLAS_BACKENDS,
     systems = {b.name: {"version": _version(b), "method": b.method,
                         "available": not b.method.startswith("(not available)"),
                         **({"reason": b.reason} if hasattr(b, "reason") else {})} for b in backends}
+    corpus = [{"system": name, "version": version(name), "case": case_name, "what": what, "reproducer": code}
+              for (name, case_name), (what, code) in CORPUS_FINDINGS.items() if name in by_name]
     return {"order": order, "systems": systems, "ops": list(ops.values()), "overview": overview,
-            "findings": findings, "partings": parts}
+            "findings": findings, "corpus_findings": corpus, "partings": parts}
 
 
 def _version(b: Backend) -> str:
@@ -433,6 +444,11 @@ def atlas_markdown(doc: dict) -> str:
         out.append(f"- the rule: {f['rule']}")
         out.append(f"- documented: {f['documented']}")
         out += ["", "```python", f["reproducer"], "```", ""]
+    if doc.get("corpus_findings"):
+        out += [f"## Findings in the corpus's composite cases ({len(doc['corpus_findings'])})", ""]
+        for f in doc["corpus_findings"]:
+            out += [f"### {f['system']} {f['version']}: {f['case']}", "", f"- what: {f['what']}", "",
+                    "```python", f["reproducer"], "```", ""]
     out += ["## Where the systems part", "",
             "Points where the first derivatives differ between systems (conventions included), each group of "
             "systems with its answer, and where each system's rule lives.", ""]

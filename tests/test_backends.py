@@ -32,10 +32,15 @@ def test_backend_matches_hand_derivation(name, c, point, expected):
     if name == "fd-complex-step" and c.name == "relu*abs-cos":
         assert result.status == UNSUPPORTED  # relu and abs are not analytic
         return
+    if name == "autograd" and c.name == "relu*abs-cos":
+        assert result.status == UNSUPPORTED and "relu" in result.message  # HIPS autograd has no relu
+        return
     assert result.status == OK, result.message
     value, grads = expected
     rtol = max(backend.rtol, 1e-14)
-    assert math.isclose(result.value, value, rel_tol=1e-14)
+    if name == "tinygrad":  # tinygrad computes exp, log, sin... with its own polynomials: a few ulps off
+        rtol = 1e-12
+    assert math.isclose(result.value, value, rel_tol=max(rtol, 1e-14))
     for v, g in zip(c.variables, grads):
         assert math.isclose(result.grad[v], g, rel_tol=rtol, abs_tol=rtol), (v, result.grad[v], g)
 

@@ -176,7 +176,10 @@ def test_list_prints_one_name_per_line(capsys):
                 "ops": list(RULES), "backends": list(BACKENDS)}
     for what, names in expected.items():
         assert main(["list", what]) == 0
-        assert capsys.readouterr().out.splitlines() == names
+        lines = capsys.readouterr().out.splitlines()
+        if what == "backends":  # the atlas systems carry their version (or why they are missing) after the name
+            lines = [line.split()[0] for line in lines]
+        assert lines == names
     assert "primitive" in expected["tags"] and "op:tanh" in expected["tags"]
 
 
