@@ -128,8 +128,8 @@ def reproducer(backend: Backend, rule: Rule, point: tuple[float, ...], params: t
         if order == 1:
             lines += [f"f = {expr}", f"print(torch.autograd.grad(f, [{', '.join(names)}]))"]
         else:
-            lines.append(f"print(torch.autograd.functional.hessian(lambda {', '.join(names)}: {expr}, "
-                         f"({args},) if False else tuple(torch.tensor(v, dtype=torch.float64) for v in ({args},))))")
+            tensors = ", ".join(f"torch.tensor({v}, dtype=torch.float64)" for v in values)
+            lines.append(f"print(torch.autograd.functional.hessian(lambda {', '.join(names)}: {expr}, ({tensors},)))")
     elif name == "jax":
         lines = backend.imports.splitlines() + [f"f = lambda {', '.join(names)}: {expr}"]
         argnums = "" if k == 1 else f", argnums=({', '.join(str(i) for i in range(k))})"
