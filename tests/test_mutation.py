@@ -17,10 +17,10 @@ import pytest
 import sympy
 
 from autodiff.rules import FLOAT, RULES, override, replace
-from reference import harness
+from reference.running import harness
 from reference.backends import make_backends
-from reference.cases import CORPUS
-from reference.summary import is_subject_failure
+from reference.corpus.cases import CORPUS
+from reference.judging.summary import is_subject_failure
 
 Z = sympy.Symbol("z", real=True)
 INPUTS = sympy.symbols("x y", real=True)

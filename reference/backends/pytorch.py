@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import Backend, namespace
+from reference.backends.base import Backend, namespace
 
 
 def _t(x):

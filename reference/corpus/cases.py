@@ -16,6 +16,7 @@ from functools import cached_property
 from autodiff import RULES, Value
 from autodiff.engine import VALUE_MATH
 from autodiff.graph import topological
+from autodiff import MLP
 
 
 @dataclass(frozen=True)
@@ -354,7 +355,6 @@ def mlp_case(nin: int, sizes: list[int], activation: str, seeds=(0, 1), batch: i
     """An MLP case: its parameters are the variables, initialised by autodiff.MLP from each seed."""
     import random
 
-    from autodiff import MLP
     rng = random.Random(1000 + nin)
     X = [[round(rng.uniform(-1, 1), 3) for _ in range(nin)] for _ in range(batch)]
     Y = [round(rng.uniform(-1, 1), 3) for _ in range(batch)]

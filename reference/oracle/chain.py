@@ -21,7 +21,7 @@ import sympy
 from autodiff.engine import VALUE_MATH, Value
 from autodiff.graph import topological
 
-from .exact import SYMPY_NS, NoOracle, Program, b_add, b_mul, exact_ball, exact_number, op_definition
+from reference.oracle.exact import SYMPY_NS, NoOracle, Program, b_add, b_mul, exact_ball, exact_number, op_definition
 
 __all__ = ["Graph", "edges_of", "trace"]
 

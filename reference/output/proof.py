@@ -4,7 +4,7 @@ For each op, the engine's own rule evaluated in a SymPy namespace (the row's ``s
 definitions plus the helpers), next to ``sympy.diff`` of the op's definition and PyTorch's
 ``derivatives.yaml`` formula, with whether SymPy can prove them equal (or only at random
 points); and each second partial, the engine's partial differentiated again. The study's
-pages (``reference.study``) show these proofs beside their sweeps.
+pages (``reference.output.study``) show these proofs beside their sweeps.
 """
 from __future__ import annotations
 
@@ -16,23 +16,14 @@ import sympy
 
 from autodiff.rules import RULES
 
-from .oracle import NoOracle, cpu_budget
+from reference.core.errors import NoOracle
+
+from reference.oracle.rule_math import SYMPY_RULE_MATH as M
+from reference.core.budget import cpu_budget
 
 X, Y, Z, C = sympy.symbols("x y z c", real=True)
 
 
-class SympyRuleMath:
-    """The namespace that turns the engine's rules into SymPy expressions: each row's ``sympy`` definition."""
-
-    mul0 = staticmethod(lambda a, b: a * b)
-    heaviside = staticmethod(lambda a, h0: sympy.Heaviside(a, h0))
-    sign = staticmethod(sympy.sign)
-    where = staticmethod(lambda a, p, q: sympy.Piecewise((p, a > 0), (q, True)))
-
-
-for _rule in RULES.values():
-    setattr(SympyRuleMath, _rule.name, staticmethod(lambda *a, _r=_rule: _r.systems.sympy(sympy, *a)))
-M = SympyRuleMath()
 PROOF_BUDGET = 20.0
 
 

@@ -30,7 +30,7 @@ from mpmath import mpc, mpf
 
 from autodiff.rules import RULES
 
-from .oracle import NoOracle
+from reference.core.errors import NoOracle
 
 __all__ = [
     "DERIVATIONS",

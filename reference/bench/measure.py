@@ -1,6 +1,6 @@
 """Benchmarks against the peers, measured in one process run and reported as ratios.
 
-Runs as ``adcheck bench`` or ``python -m reference.bench``. Every figure is the median of
+Runs as ``adcheck bench`` or ``python -m reference.bench.measure``. Every figure is the median of
 several repeats after a warm-up; the garbage collector runs at its default settings unless
 a row says otherwise. Nothing here asserts a time: the numbers are for people.
 """
@@ -15,6 +15,15 @@ import tracemalloc
 from collections.abc import Callable
 
 from tabulate import tabulate
+from autodiff import MLP, SGD
+from autodiff import Value
+from autodiff import fit
+from autodiff.compile import compile_gradient
+from autodiff.engine import VALUE_MATH
+from autodiff.engine import _LOOPS, _interior_order
+from autodiff.losses import mse
+from autodiff.rules import FLOAT as REAL
+from reference.core.progress import Progress
 
 WIDTHS = [2, 16, 16, 1]
 
@@ -52,7 +61,6 @@ def _data(batch: int, seed: int = 0):
 def step_engine(batch: int) -> Callable[[], None]:
     """One training step of this engine as ``fit`` runs it: full batch, one epoch (so the
     collector policy of training, ``autodiff.collector_paused``, is part of the step)."""
-    from autodiff import MLP, SGD, fit
     X, Y = _data(batch)
     model = MLP(WIDTHS[0], WIDTHS[1:], seed=0)
     opt = SGD(model.parameters(), lr=0.01)
@@ -64,8 +72,6 @@ def step_engine(batch: int) -> Callable[[], None]:
 
 def step_engine_loop(batch: int) -> Callable[[], None]:
     """The same step as a hand-written loop: forward, MSE, backward, SGD update, and no collector policy."""
-    from autodiff import MLP, SGD
-    from autodiff.losses import mse
     X, Y = _data(batch)
     model = MLP(WIDTHS[0], WIDTHS[1:], seed=0)
     opt = SGD(model.parameters(), lr=0.01)
@@ -84,9 +90,6 @@ COMPILE_SECONDS: dict[str, float] = {}  # peer -> seconds to trace and generate 
 def step_compiled(batch: int) -> Callable[[], None]:
     """The same step replayed by compiled mode: the loss graph traced once (data as fed leaves), then
     straight-line code from the rules gives loss and gradients; the same SGD update."""
-    from autodiff import MLP, SGD, Value
-    from autodiff.compile import compile_gradient
-    from autodiff.losses import mse
     X, Y = _data(batch)
     model = MLP(WIDTHS[0], WIDTHS[1:], seed=0)
     params = model.parameters()
@@ -111,8 +114,6 @@ def step_compiled_batch(batch: int) -> Callable[[], None]:
     the batch as arrays; the mean of the per-sample gradients, the same SGD update."""
     import numpy as np
 
-    from autodiff import MLP, Value
-    from autodiff.compile import compile_gradient
     X, Y = _data(batch)
     model = MLP(WIDTHS[0], WIDTHS[1:], seed=0)
     params = model.parameters()
@@ -316,7 +317,6 @@ def _spread(xs: list[float]) -> dict:
 
 
 def _chain_engine(n: int):
-    from autodiff import Value
     x = Value(0.5)
     v = x
     for _ in range(n):
@@ -368,7 +368,6 @@ def bench_chain(sizes=(1_000, 10_000, 100_000, 1_000_000), repeats: int = 3) -> 
 
 def bench_unary_chain(sizes=(1_000, 10_000, 100_000, 1_000_000)) -> list[dict]:
     """v = sin(v), n times: exactly n op nodes and no constants. Time of build + backward, peak memory per node."""
-    from autodiff import Value
     rows = []
     for n in sizes:
         def build_and_backward():
@@ -402,9 +401,6 @@ def bench_gradient_cost(sizes=(1, 10, 100, 1000), sympy_limit: int = 100, repeat
 
     import sympy
 
-    from autodiff import Value
-    from autodiff.engine import VALUE_MATH
-    from autodiff.rules import FLOAT as REAL  # plain floats: the function alone, no graph
     SYMPY = types.SimpleNamespace(tanh=sympy.tanh)
     rows = []
     for n in sizes:
@@ -450,9 +446,6 @@ def bench_step_profile(batch: int = 100, repeats: int = 15) -> dict:
     op nodes; chain rule: every node's local step; free: dropping the graph (reference counting);
     update: zero_grad and the SGD step.
     """
-    from autodiff import MLP, SGD
-    from autodiff.engine import _LOOPS, _interior_order
-    from autodiff.losses import mse
     X, Y = _data(batch)
     model = MLP(WIDTHS[0], WIDTHS[1:], seed=0)
     opt = SGD(model.parameters(), lr=0.01)
@@ -781,7 +774,6 @@ def main(argv=None) -> int:
     out = Path(args.out) if args.out else (Path(tempfile.mkdtemp(prefix="adcheck-bench-")) if quick
                                            else Path("reports"))
 
-    from .progress import Progress
     stages = ["training step", "step profile", "deep chains", "gradient cost", "commands"]
     with Progress("bench", unit="stages") as progress:  # a bar on a terminal, a line every 10 s elsewhere
         progress(0, len(stages), f"training step ({len(PEERS)} peers interleaved, GC default and off)")

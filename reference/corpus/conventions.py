@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from autodiff.rules import RULES, Edge, Rule
+from autodiff.rules import FLOAT
 
 ANY = None
 NAN = float("nan")
@@ -177,7 +178,6 @@ def _pow_x0_seconds(fill_y_row: float):
     """pow's local second partials at x = 0 as the engine's rules give them: d/dx of mul0(y, x**(y-1)) is
     y*(y-1)*x**(y-2) with the same 0-mask (the one-sided limit: 2 at y = 2, 0 for y > 2), and the
     partial in y, mul0(z, log x), is the constant 0 there, so its row is ``fill_y_row``."""
-    from autodiff.rules import FLOAT
 
     def seconds(x, y):
         return ((FLOAT.mul0(y * (y - 1), FLOAT.pow(x, y - 2)), 0.0), (fill_y_row, fill_y_row))

@@ -1,6 +1,6 @@
 """The oracle: the correctly rounded double of each exact value, partial and second partial.
 
-For the corpus the answers are data (``reference/data/oracle.json.gz``), computed once and read
+For the corpus the answers are data (``reference/oracle/data/oracle.json.gz``), computed once and read
 back without SymPy; ``python -m reference.oracle --rebuild`` recomputes them, and a test fails
 when a case's fingerprint no longer matches (see ``fingerprint``). Anything else (``adcheck
 check``, fuzz, the pytest API) is derived on the fly under a CPU-time budget.
@@ -8,11 +8,11 @@ check``, fuzz, the pytest API) is derived on the fly under a CPU-time budget.
 Two exact routes, which agree on the whole corpus (the rebuild checks it):
 
 - ``sympy``: ``sympy.diff`` of the case's expression, built with float constants taken exactly
-  (``reference.exact``), evaluated with mpmath at rising precision until the rounding is
+  (``reference.oracle.exact``), evaluated with mpmath at rising precision until the rounding is
   certain. The oracle of the design; used for graphs of at most ``CHAIN_NODES`` nodes and
   ``CHAIN_VARIABLES`` variables.
 - ``chain``: the exact chain rule over the case's own engine graph, each local partial from
-  ``sympy.diff`` of the op's definition, Hessians by forward-over-reverse (``reference.chain``).
+  ``sympy.diff`` of the op's definition, Hessians by forward-over-reverse (``reference.oracle.chain``).
   Used for larger graphs (the MLPs), where it is hundreds of times faster, and by
   ``exact_with_conventions``, which applies a declared convention at edge points.
 
@@ -29,105 +29,41 @@ import inspect
 import json
 import math
 import os
-import signal
 import sys
 import tempfile
 import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["CHAIN_NODES", "CHAIN_VARIABLES", "DATA", "DEFAULT_BUDGET", "NoOracle", "check_budget",
-           "cpu_budget", "edges_at", "exact", "exact_with_conventions", "fingerprint", "oracle_at", "oracle_for",
-           "rebuild", "stale", "stored_sympy_float"]
+from reference.core.budget import DEFAULT_BUDGET, check_budget, cpu_budget, deadline
+from reference.core.errors import NoOracle
+from autodiff.engine import VALUE_MATH, Value
+from autodiff.graph import topological
+from reference.corpus.cases import CORPUS
+from reference.oracle.chain import Graph
+from reference.oracle.exact import DERIVATIONS
+from reference.oracle.exact import settle
+from reference.oracle.sympy_floats import sympy_float
+
+__all__ = ["CHAIN_NODES", "CHAIN_VARIABLES", "DATA", "edges_at", "exact", "exact_with_conventions", "fingerprint",
+           "oracle_at", "oracle_for", "rebuild", "stale", "stored_sympy_float"]
 
 DATA = Path(__file__).parent / "data" / "oracle.json.gz"
 FORMAT = 1
 METHOD_VERSION = 3  # part of every fingerprint: bump it when the oracle's method changes
-DEFAULT_BUDGET = 60.0  # CPU seconds for one on-the-fly derivation
-MAX_BUDGET = 86400.0
+
+
 CHAIN_NODES = 400  # graphs larger than this (or with more variables) take the chain route
 CHAIN_VARIABLES = 24
 
 Triple = tuple  # (value, grad tuple, hessian tuple of tuples or None)
 
 
-class NoOracle(Exception):
-    """No certain exact answer here; the message says why (one line)."""
-
-
-# -- CPU-time budget -----------------------------------------------------------------------------
-class _OutOfBudget(BaseException):
-    """The CPU budget ran out (a BaseException, so SymPy's own handlers cannot swallow it)."""
-
-
-def check_budget(budget) -> float | None:
-    """A validated budget in CPU seconds (None: no limit); ValueError with one line otherwise."""
-    if budget is None:
-        return None
-    if isinstance(budget, bool) or not isinstance(budget, (int, float)):
-        raise ValueError(f"budget must be a number of CPU seconds, got {budget!r}")
-    budget = float(budget)
-    if not (0 < budget <= MAX_BUDGET):  # also false for nan
-        raise ValueError(f"budget must be more than 0 and at most {MAX_BUDGET:g} CPU seconds, got {budget!r}")
-    return budget
-
-
-@contextmanager
-def cpu_budget(seconds: float | None):
-    """Raise ``NoOracle`` in the block after ``seconds`` of CPU time (SIGPROF, main thread).
-
-    Off the main thread only the oracle's own loops check the clock (``deadline()``).
-    """
-    seconds = check_budget(seconds)
-    if seconds is None:
-        yield
-        return
-    start = time.process_time()
-    token = _Deadline(start + seconds)
-    _DEADLINES.append(token)
-    main = threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGPROF")
-    previous_handler = previous_timer = None
-    if main:
-        def expire(signum, frame):
-            raise _OutOfBudget()
-        previous_handler = signal.signal(signal.SIGPROF, expire)
-        previous_timer = signal.setitimer(signal.ITIMER_PROF, seconds)
-    try:
-        yield
-    except _OutOfBudget:
-        raise NoOracle(f"no oracle within the CPU budget of {seconds:g} s") from None
-    finally:
-        _DEADLINES.remove(token)
-        if main:
-            signal.setitimer(signal.ITIMER_PROF, 0)
-            signal.signal(signal.SIGPROF, previous_handler)
-            if previous_timer and previous_timer[0] > 0:  # an outer budget keeps running
-                used = time.process_time() - start
-                signal.setitimer(signal.ITIMER_PROF, max(previous_timer[0] - used, 1e-3))
-
-
-class _Deadline:
-    def __init__(self, at: float) -> None:
-        self.at = at
-
-
-_DEADLINES: list[_Deadline] = []
-
-
-def deadline() -> None:
-    """Raise NoOracle if an active budget has run out (checked between precisions)."""
-    if _DEADLINES and time.process_time() > min(d.at for d in _DEADLINES):
-        raise _OutOfBudget()
-
-
 # -- fingerprints ----------------------------------------------------------------------------------
 def _graph_signature(case, values) -> str:
     """What the case computes at a point: ops, parameters, wiring and constants of its engine graph."""
-    from autodiff.engine import VALUE_MATH, Value
-    from autodiff.graph import topological
 
     inputs = [Value(x) for x in values]
     try:
@@ -290,7 +226,6 @@ def stored_sympy_float(case, point: Sequence[float]) -> list[float] | None:
 def stale(cases=None, path: Path = DATA) -> list[str]:
     """Names of cases whose stored oracle is missing or out of date (and stored names not in ``cases``)."""
     if cases is None:
-        from .cases import CORPUS
         cases = CORPUS
     stored = _load(path)["cases"]
     names = {c.name for c in cases}
@@ -301,7 +236,6 @@ def stale(cases=None, path: Path = DATA) -> list[str]:
 # -- deriving on the fly ---------------------------------------------------------------------------
 def route_for(case, point: Sequence[float]) -> str:
     """'sympy' for small graphs, 'chain' for large ones (a deterministic choice, no timing)."""
-    from .chain import Graph
     try:
         graph = Graph(case, point)
     except NoOracle:
@@ -320,13 +254,10 @@ def exact(case, point: Sequence[float], order: int = 1, budget: float | None = D
             route = route_for(case, point)
         if route == "chain":
             return _chain_exact(case, point, order)
-        from .exact import DERIVATIONS
         return DERIVATIONS.get(case).exact(point, order, check=deadline)
 
 
 def _chain_exact(case, point, order: int, overrides: Mapping[str, tuple] | None = None) -> Triple:
-    from .chain import Graph
-    from .exact import settle
     graph = Graph(case, point)
     doubles, bits = settle(lambda: graph.run(order, overrides), check=deadline)
     n = graph.n
@@ -355,7 +286,6 @@ def exact_with_conventions(case, point: Sequence[float], overrides: Mapping[str,
 
 def edges_at(case, point: Sequence[float]) -> set[str]:
     """The declared edge keys some node of the case's engine graph sits on at ``point``."""
-    from .chain import Graph
     return Graph(case, point).edge_keys()
 
 
@@ -370,7 +300,6 @@ def _flat(t: Triple) -> list[float]:
 
 def compute_entry(case) -> dict:
     """One case's stored entry: fingerprint, route, and per point the oracle (or why there is none)."""
-    from .backends.symbolic import sympy_float
     route = route_for(case, case.points[0].values) if case.points else "sympy"
     other = "chain" if route == "sympy" else "sympy"
     points, disagree = [], []
@@ -402,7 +331,6 @@ def compute_entry(case) -> dict:
 
 
 def _worker(name: str) -> tuple[str, dict, float]:
-    from .cases import CORPUS
     case = next(c for c in CORPUS if c.name == name)
     start = time.process_time()
     entry = compute_entry(case)
@@ -411,7 +339,6 @@ def _worker(name: str) -> tuple[str, dict, float]:
 
 def _cost(case) -> float:
     """A rough cost estimate to schedule the biggest cases first."""
-    from .chain import Graph
     try:
         g = Graph(case, case.points[0].values)
         return len(g.nodes) * (1 + g.n) * len(case.points)
@@ -424,7 +351,6 @@ def rebuild(path: Path = DATA, workers: int = 2, cases=None, log: Callable[[str]
     import mpmath
     import sympy
 
-    from .cases import CORPUS
     cases = list(CORPUS if cases is None else cases)
     names = [c.name for c in sorted(cases, key=_cost, reverse=True)]
     entries: dict[str, dict] = {}
@@ -487,7 +413,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(n)
     return 1 if names else 0
 
-
-if __name__ == "__main__":  # run the module's own copy, so NoOracle is one class
-    from reference.oracle import main as _main
-    sys.exit(_main())
