@@ -13,7 +13,7 @@ import sympy
 
 from autodiff.rules import HELPERS, RULES
 
-from reference.oracle.exact import DERIVATIONS, Derivation, NoOracle
+from reference.oracle.exact import DERIVATIONS, SYMPY_NS, Derivation, NoOracle
 
 
 # -- float64 code with IEEE semantics ------------------------------------------------------------
@@ -55,14 +55,29 @@ IEEE_MATH = {
 # found here): the registry's IEEE functions, and the math module's own for the few functions a
 # derivative brings in beside the registry's ops (atan2, from the real part of a root), as the
 # printed code called them.
-_CALLS = {"exp": "_exp", "log": "_log", "sin": "_sin", "cos": "_cos", "tan": "_tan", "tanh": "_tanh",
-          "atan": "_atan", "sinh": "_sinh", "cosh": "_cosh", "Abs": "_abs", "sign": "_sign", "DiracDelta": "_dirac",
-          "relu": "_relu", "maximum": "_max", "Max": "_max", "Min": "_min", "Heaviside": "_heaviside"}
 _MATH_CALLS = {"acos": "acos", "acosh": "acosh", "asin": "asin", "asinh": "asinh", "atan2": "atan2",
                "atanh": "atanh", "ceiling": "ceil", "erf": "erf", "erfc": "erfc", "floor": "floor",
                "gamma": "gamma", "loggamma": "lgamma"}
-_FUNCTIONS = {**{name: IEEE_MATH[f] for name, f in _CALLS.items()},
-              **{name: getattr(math, f) for name, f in _MATH_CALLS.items()}}
+# What SymPy's derivatives bring in beside the registry's ops (steps, signs, Max of a kink's slopes).
+_DERIVATIVE_CALLS = {"Abs": IEEE_MATH["_abs"], "sign": HELPERS["sign"], "DiracDelta": _dirac,
+                     "Heaviside": _heaviside, "Max": _max, "Min": _min}
+
+
+def _row_functions() -> dict[str, Callable]:
+    """A SymPy function's class name -> its registry row's IEEE float function, for every row whose SymPy
+    definition is one function applied to the inputs (exp, tanh, relu...): a new such row needs no edit here."""
+    out = {}
+    for rule in RULES.values():
+        if rule.systems.sympy is None or rule.params:
+            continue
+        inputs = sympy.symbols(f"x0:{rule.arity}", real=True)
+        definition = rule.systems.sympy(SYMPY_NS, *inputs)
+        if getattr(definition, "is_Function", False) and definition.args == inputs:
+            out[type(definition).__name__] = rule.float
+    return out
+
+
+_FUNCTIONS = {**{name: getattr(math, f) for name, f in _MATH_CALLS.items()}, **_DERIVATIVE_CALLS, **_row_functions()}
 _BY_TYPE: dict[type, Callable] = {}  # a SymPy class -> its float function, found once
 _pow = IEEE_MATH["_pow"]
 
