@@ -23,14 +23,9 @@ from autodiff.graph import topological
 
 from reference.oracle.exact import SYMPY_NS, NoOracle, Program, b_add, b_mul, exact_ball, exact_number, op_definition
 
-__all__ = ["Graph", "edges_of", "trace"]
+__all__ = ["Graph", "trace"]
 
 _ONE, _ZERO = exact_ball(1.0), exact_ball(0.0)
-
-
-def edges_of(rule) -> tuple:
-    """The declared edges of a registry row."""
-    return tuple(rule.edges)
 
 
 class _Local:
@@ -98,7 +93,7 @@ class Graph:
             self.children.append(tuple(self.position[id(c)] for c in kids))
             self.locals.append(_local(rule, len(kids), tuple(node.args)))
             floats = [c.data for c in kids] + list(node.args)
-            self.edges.append(tuple(e.key for e in edges_of(rule) if _on(e, floats)))
+            self.edges.append(tuple(e.key for e in rule.edges_at(*floats)))
         self.n = len(inputs)
 
     def edge_keys(self) -> set[str]:
@@ -198,13 +193,6 @@ class Graph:
                 for j, v in adjt[k].items():
                     rows[i][j] = v
         return [v for row in rows for v in row]
-
-
-def _on(edge, floats) -> bool:
-    try:
-        return bool(edge.test(*floats))
-    except (TypeError, ValueError, ArithmeticError):
-        return False
 
 
 def trace(case, point: Sequence[float]) -> Graph:
