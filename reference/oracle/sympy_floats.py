@@ -25,7 +25,8 @@ def _q(p: int, q: int) -> float:
 
 
 def _heaviside(x: float, h0: float = 0.5) -> float:
-    return 1.0 if x > 0 else 0.0 if x < 0 else (x if x != x else h0)
+    """SymPy's Heaviside, whose value at 0 is 1/2 unless given: the registry's step with that default."""
+    return HELPERS["heaviside"](x, h0)
 
 
 def _dirac(x: float, k: int = 0) -> float:
