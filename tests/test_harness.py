@@ -7,7 +7,7 @@ import pytest
 from planted import BUGS, planted
 
 from reference.backends import EngineBackend, make_backends
-from reference.corpus.cases import CORPUS, by_name, case, pt, select
+from reference.corpus.cases import CORPUS, by_name, case, make_point, select
 from reference.running.harness import run, run_case, summarize
 
 REPORTS = Path(__file__).resolve().parent.parent / "reports"
@@ -57,7 +57,7 @@ def test_an_undeclared_disagreement_is_a_mismatch():
 
         def backward(self):
             self._src.grad += 2.0
-    c = case("relu-at-kink", lambda m, x: m.relu(x), [pt(0.0)])
+    c = case("relu-at-kink", lambda m, x: m.relu(x), [make_point(0.0)])
     (record,) = run_case(c, [EngineBackend(Relu1, name="custom")])
     assert record["verdict"] == "mismatch"
 
@@ -127,8 +127,8 @@ def test_edges_in_ad_hoc_expressions_are_found_from_the_engine_graph():
     # ... and the number must be what the chain rule gives with that convention (d/dx = cos(0) = 1)
     assert [r["grad"] for r in composite if r["backend"] == "engine"] == [{"x": 1.0, "y": 0.0}]
     # an edge does not excuse a wrong finite answer where the oracle is finite
-    wrong = case("wrong", lambda m, x: m.sqrt(x) * 0 + x, [pt(4.0)])
-    assert case("c", lambda m, x: m.log(x), [pt(0.0)]).edge_at((0.0,)) == "log@0"
+    wrong = case("wrong", lambda m, x: m.sqrt(x) * 0 + x, [make_point(4.0)])
+    assert case("c", lambda m, x: m.log(x), [make_point(0.0)]).edge_at((0.0,)) == "log@0"
     assert wrong.edge_at((4.0,)) == ""
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from autodiff.rules import RULES, override, replaced
 from reference.backends import ERROR, OK, Backend, Result, make_backends
-from reference.corpus.cases import case, pt
+from reference.corpus.cases import case, make_point
 from reference.corpus.parser import to_case
 from reference.running.harness import run_case
 from reference.judging.judge import PointGraph
@@ -121,7 +121,7 @@ class _Relu:
 def test_any_valid_subgradient_at_a_kink_is_a_convention_and_the_record_says_which(slope, verdict):
     from reference.backends import EngineBackend
     engine = type("Relu", (_Relu,), {"slope": slope})
-    (r,) = run_case(case("relu-at-kink", lambda m, x: m.relu(x), [pt(0.0)]), [EngineBackend(engine)])
+    (r,) = run_case(case("relu-at-kink", lambda m, x: m.relu(x), [make_point(0.0)]), [EngineBackend(engine)])
     assert r["verdict"] == verdict, r
     if verdict == "convention":
         assert f"{slope:g}" in r["note"]

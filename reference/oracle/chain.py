@@ -21,7 +21,8 @@ import sympy
 from autodiff.engine import VALUE_MATH, Value
 from autodiff.graph import topological
 
-from reference.oracle.exact import SYMPY_NS, NoOracle, Program, b_add, b_mul, exact_ball, exact_number, op_definition
+from reference.oracle.exact import (SYMPY_NS, NoOracle, Program, ball_add, ball_mul, exact_ball, exact_number,
+                                    op_definition)
 
 __all__ = ["Graph", "trace"]
 
@@ -138,8 +139,8 @@ class Graph:
             if self.leaf[k] is not None or g is None:
                 continue
             for c, p in zip(self.children[k], partials[k]):
-                contribution = b_mul([g, p])
-                adj[c] = contribution if adj[c] is None else b_add([adj[c], contribution])
+                contribution = ball_mul([g, p])
+                adj[c] = contribution if adj[c] is None else ball_add([adj[c], contribution])
         grads = [_ZERO] * self.n
         for k, i in self.input_of.items():
             if adj[k] is not None:
@@ -159,8 +160,8 @@ class Graph:
                 t: dict = {}
                 for c, p in zip(self.children[k], partials[k]):
                     for j, v in tan[c].items():
-                        w = b_mul([p, v])
-                        t[j] = b_add([t[j], w]) if j in t else w
+                        w = ball_mul([p, v])
+                        t[j] = ball_add([t[j], w]) if j in t else w
                 tan[k] = t
         adj: list = [None] * size
         adjt: list = [None] * size
@@ -174,19 +175,19 @@ class Graph:
             a = len(kids)
             q = seconds[k]
             for i, (c, p) in enumerate(zip(kids, partials[k])):
-                contribution = b_mul([g, p])
-                adj[c] = contribution if adj[c] is None else b_add([adj[c], contribution])
+                contribution = ball_mul([g, p])
+                adj[c] = contribution if adj[c] is None else ball_add([adj[c], contribution])
                 t = adjt[c]
                 if t is None:
                     t = adjt[c] = {}
                 for j, v in gt.items():
-                    w = b_mul([v, p])
-                    t[j] = b_add([t[j], w]) if j in t else w
+                    w = ball_mul([v, p])
+                    t[j] = ball_add([t[j], w]) if j in t else w
                 for m, cm in enumerate(kids):  # g * d(p_i)/d(input m) along the tangent of input m
-                    gq = b_mul([g, q[i * a + m]])
+                    gq = ball_mul([g, q[i * a + m]])
                     for j, v in tan[cm].items():
-                        w = b_mul([gq, v])
-                        t[j] = b_add([t[j], w]) if j in t else w
+                        w = ball_mul([gq, v])
+                        t[j] = ball_add([t[j], w]) if j in t else w
         rows = [[_ZERO] * n for _ in range(n)]
         for k, i in self.input_of.items():
             if adjt[k] is not None:

@@ -39,8 +39,8 @@ __all__ = [
     "ExactBuilder",
     "NoOracle",
     "Program",
-    "b_add",
-    "b_mul",
+    "ball_add",
+    "ball_mul",
     "certain",
     "exact_ball",
     "op_definition",
@@ -340,7 +340,8 @@ def _lo(f, *args) -> mpf:
         return +f(*args)
 
 
-def _eadd(*es) -> mpf:
+def _error_sum(*es) -> mpf:
+    """The sum of error radii, rounded up (so a bound stays a bound)."""
     total = _ZERO
     for e in es:
         total = mpmath.fadd(total, e, **_UP)
@@ -421,7 +422,7 @@ def _pow(x, y):
 
 
 # Ball functions: (m, e) in, (m, e) out.
-def _b_smooth(f, bound):
+def _ball_smooth(f, bound):
     """A smooth function: its value at m, and e * sup|f'| (from ``bound(m, e)``) plus rounding."""
     def g(x, e):
         m = _real(f(x))
@@ -430,36 +431,36 @@ def _b_smooth(f, bound):
         if e == 0:
             return m, _rnd(m)
         lip = bound(x, e)
-        return m, _eadd(_emul(e, lip, _SAFE), _rnd(m))
+        return m, _error_sum(_emul(e, lip, _SAFE), _rnd(m))
     return g
 
 
-def _lip_exp(x, e):
+def _slope_bound_exp(x, e):
     top = mpmath.fadd(x, e, **_UP)
     return _INF if top > _HUGE else _lo(mpmath.exp, top)
 
 
-def _lip_log(x, e):
+def _slope_bound_log(x, e):
     low = mpmath.fsub(x, e, prec=30, rounding="d")
     return _INF if low <= 0 else mpmath.fdiv(1, low, **_UP)
 
 
-def _lip_tan(x, e):
+def _slope_bound_tan(x, e):
     c = mpmath.fsub(abs(_lo(mpmath.cos, x)), mpmath.fadd(e, mpf(2) ** -25, **_UP), prec=30, rounding="d")
     return _INF if c <= 0 else mpmath.fdiv(1, mpmath.fmul(c, c, prec=30, rounding="d"), **_UP)
 
 
-def _lip_tanh(x, e):
+def _slope_bound_tanh(x, e):
     y = mpmath.fsub(abs(x), e, prec=30, rounding="d")
     return _ONE if y <= 0 else min(_ONE, 4 * _lo(mpmath.exp, -2 * y))  # sech^2 y <= 4 e^(-2y)
 
 
-def _lip_atan(x, e):
+def _slope_bound_atan(x, e):
     y = mpmath.fsub(abs(x), e, prec=30, rounding="d")
     return _ONE if y <= 0 else mpmath.fdiv(1, 1 + y * y, **_UP)
 
 
-def _lip_cosh(x, e):
+def _slope_bound_cosh(x, e):
     top = mpmath.fadd(abs(x), e, **_UP)
     return _INF if top > _HUGE else _lo(mpmath.cosh, top)
 
@@ -474,13 +475,13 @@ def _periodic(f):
     return g
 
 
-def _b_log(x, e):
+def _ball_log(x, e):
     if e != 0 and x - e <= 0 and not _isnan(x):
         return _log(x), _INF  # the ball reaches 0: the logarithm is not known
-    return _b_smooth(_log, _lip_log)(x, e)
+    return _ball_smooth(_log, _slope_bound_log)(x, e)
 
 
-def _b_sqrt(x, e):
+def _ball_sqrt(x, e):
     if _isnan(x) or (x < 0 and x + e < 0):
         return _special(_NAN, e)
     if e == 0:
@@ -488,10 +489,10 @@ def _b_sqrt(x, e):
         return m, _rnd(m)
     if x - e <= 0:  # |sqrt a - sqrt b| <= sqrt |a - b|
         m = mpmath.sqrt(max(x, _ZERO))
-        return m, _eadd(_lo(mpmath.sqrt, mpmath.fmul(e, 2, **_UP)) * _SAFE, _rnd(m))
+        return m, _error_sum(_lo(mpmath.sqrt, mpmath.fmul(e, 2, **_UP)) * _SAFE, _rnd(m))
     low = mpmath.fsub(x, e, prec=30, rounding="d")
     m = mpmath.sqrt(x)
-    return m, _eadd(_emul(e, mpmath.fdiv(1, 2 * _lo(mpmath.sqrt, low), **_UP), _SAFE), _rnd(m))
+    return m, _error_sum(_emul(e, mpmath.fdiv(1, 2 * _lo(mpmath.sqrt, low), **_UP), _SAFE), _rnd(m))
 
 
 def _step(values, at_zero):
@@ -509,12 +510,12 @@ def _step(values, at_zero):
     return g
 
 
-def _b_heaviside(x, e, h0=(_HALF, _ZERO)):
+def _ball_heaviside(x, e, h0=(_HALF, _ZERO)):
     m, err = _step((_ONE, _ZERO), lambda x, *r: h0[0])(x, e)
     return m, (err if (x != 0 or e != 0) else h0[1])
 
 
-def _b_dirac(x, e, *k):
+def _ball_dirac(x, e, *k):
     if _isnan(x):
         return _special(x, e)
     if abs(x) > e:
@@ -522,15 +523,15 @@ def _b_dirac(x, e, *k):
     return _NAN, (_ZERO if e == 0 else _INF)  # no number at the origin
 
 
-def _b_sign(x, e):
+def _ball_sign(x, e):
     return _step((_ONE, -_ONE), lambda x: _ZERO)(x, e)
 
 
-def _b_abs(x, e):
+def _ball_abs(x, e):
     return abs(x), e
 
 
-def _b_relu(x, e):
+def _ball_relu(x, e):
     if _isnan(x):
         return _special(x, e)
     if x + e <= 0:
@@ -538,7 +539,7 @@ def _b_relu(x, e):
     return (x if x > 0 else _ZERO), e  # 1-Lipschitz
 
 
-def _b_extreme(pick):
+def _ball_extreme(pick):
     def g(*balls):
         xs, es = balls[0::2], balls[1::2]
         if any(_isnan(x) for x in xs):
@@ -554,27 +555,27 @@ def _b_extreme(pick):
 
 
 _FUNCTIONS: dict[type, Callable] = {
-    sympy.exp: _b_smooth(_exp, _lip_exp),
-    sympy.log: _b_log,
-    sympy.sin: _b_smooth(_periodic(mpmath.sin), _one),
-    sympy.cos: _b_smooth(_periodic(mpmath.cos), _one),
-    sympy.tan: _b_smooth(_periodic(mpmath.tan), _lip_tan),
-    sympy.tanh: _b_smooth(mpmath.tanh, _lip_tanh),
-    sympy.sinh: _b_smooth(mpmath.sinh, _lip_cosh),
-    sympy.cosh: _b_smooth(mpmath.cosh, _lip_cosh),
-    sympy.atan: _b_smooth(mpmath.atan, _lip_atan),
-    sympy.Abs: _b_abs,
-    sympy.sign: _b_sign,
-    sympy.Heaviside: lambda x, e, *h: _b_heaviside(x, e, *([(h[0], h[1])] if h else [])),
-    sympy.DiracDelta: _b_dirac,
-    relu: _b_relu,
-    maximum: _b_extreme(max),
-    sympy.Max: _b_extreme(max),
-    sympy.Min: _b_extreme(min),
+    sympy.exp: _ball_smooth(_exp, _slope_bound_exp),
+    sympy.log: _ball_log,
+    sympy.sin: _ball_smooth(_periodic(mpmath.sin), _one),
+    sympy.cos: _ball_smooth(_periodic(mpmath.cos), _one),
+    sympy.tan: _ball_smooth(_periodic(mpmath.tan), _slope_bound_tan),
+    sympy.tanh: _ball_smooth(mpmath.tanh, _slope_bound_tanh),
+    sympy.sinh: _ball_smooth(mpmath.sinh, _slope_bound_cosh),
+    sympy.cosh: _ball_smooth(mpmath.cosh, _slope_bound_cosh),
+    sympy.atan: _ball_smooth(mpmath.atan, _slope_bound_atan),
+    sympy.Abs: _ball_abs,
+    sympy.sign: _ball_sign,
+    sympy.Heaviside: lambda x, e, *h: _ball_heaviside(x, e, *([(h[0], h[1])] if h else [])),
+    sympy.DiracDelta: _ball_dirac,
+    relu: _ball_relu,
+    maximum: _ball_extreme(max),
+    sympy.Max: _ball_extreme(max),
+    sympy.Min: _ball_extreme(min),
 }
 
 
-def b_add(balls) -> tuple:
+def ball_add(balls) -> tuple:
     """A sum of balls (the rounding error counted only when the sum was rounded)."""
     ms = [b[0] for b in balls]
     if not all(_isfinite(x) for x in ms):
@@ -586,10 +587,10 @@ def b_add(balls) -> tuple:
     for x in ms[1:]:
         total = mpmath.fadd(total, x, exact=True)
     m = +total
-    return m, _eadd(*[b[1] for b in balls], _ZERO if m == total else _rnd(m, 1))
+    return m, _error_sum(*[b[1] for b in balls], _ZERO if m == total else _rnd(m, 1))
 
 
-def b_mul(balls) -> tuple:
+def ball_mul(balls) -> tuple:
     """A product of balls (the rounding error counted only when a product was rounded)."""
     m, e = balls[0]
     for x, ex in balls[1:]:
@@ -606,7 +607,8 @@ def b_mul(balls) -> tuple:
             continue
         exact = mpmath.fmul(m, x, exact=True)
         product = +exact
-        e = _eadd(_emul(_up(m), ex), _emul(_up(x), e), _emul(e, ex), _ZERO if product == exact else _rnd(product, 1))
+        rounding = _ZERO if product == exact else _rnd(product, 1)
+        e = _error_sum(_emul(_up(m), ex), _emul(_up(x), e), _emul(e, ex), rounding)
         m = product
     return m, e
 
@@ -623,7 +625,7 @@ def _int_pow(x, n: int):
     return m, _rnd(m, 4)
 
 
-def _b_pow(x, ex, y, ey):
+def _ball_pow(x, ex, y, ey):
     """x**y for two balls."""
     if ey == 0 and _isfinite(x) and _is_integer(y) and 0 < y < 2 ** 62:
         n = int(y)
@@ -633,7 +635,7 @@ def _b_pow(x, ex, y, ey):
         # |(x + d)**n - x**n| <= n (|x| + e)**(n - 1) e
         top = mpmath.fadd(abs(x), ex, **_UP)
         spread = _emul(n, ex, mpmath.power(top, n - 1) if n > 1 else _ONE, _SAFE)
-        return m, _eadd(spread, rounding)
+        return m, _error_sum(spread, rounding)
     m = _pow(x, y)
     if ex == 0 and ey == 0:
         return m, _rnd(m, 4)
@@ -645,19 +647,19 @@ def _b_pow(x, ex, y, ey):
         return m, _INF
     # relative change of |x|**y: exp(|y| ex / low + |log| ey) - 1, with |log| over the ball
     log_bound = max(abs(_lo(mpmath.log, low)), abs(_lo(mpmath.log, a + ex)))
-    k = _eadd(_emul(_up(y) + ey, mpmath.fdiv(ex, low, **_UP)), _emul(log_bound, ey) * _SAFE)
+    k = _error_sum(_emul(_up(y) + ey, mpmath.fdiv(ex, low, **_UP)), _emul(log_bound, ey) * _SAFE)
     if k > 64:
         return m, _INF
     rel = _emul(k, _lo(mpmath.exp, k), _SAFE)
-    return m, _eadd(_emul(_up(m), rel), _rnd(m, 4))
+    return m, _error_sum(_emul(_up(m), rel), _rnd(m, 4))
 
 
-def _b_pow_rational(x, e, p: int, q: int):
+def _ball_pow_rational(x, e, p: int, q: int):
     """x**(p/q) for a constant rational exponent."""
     if q == 2 and p == 1:
-        return _b_sqrt(x, e)
+        return _ball_sqrt(x, e)
     y = mpf(p) / q
-    return _b_pow(x, e, y, _ZERO if y * q == p else _rnd(y))
+    return _ball_pow(x, e, y, _ZERO if y * q == p else _rnd(y))
 
 
 def _constant(e: sympy.Expr) -> tuple:
@@ -741,17 +743,17 @@ class Program:
         append = regs.append
         for kind, args, extra in self.code:
             if kind == "add":
-                append(b_add([regs[i] for i in args]))
+                append(ball_add([regs[i] for i in args]))
             elif kind == "mul":
-                append(b_mul([regs[i] for i in args]))
+                append(ball_mul([regs[i] for i in args]))
             elif kind == "powq":
-                append(_b_pow_rational(*regs[args[0]], *extra))
+                append(_ball_pow_rational(*regs[args[0]], *extra))
             elif kind == "fn":
                 flat = [v for i in args for v in regs[i]]
                 m, e = extra(*flat)
                 append((_real(m), e))
             elif kind == "pow":
-                append(_b_pow(*regs[args[0]], *regs[args[1]]))
+                append(_ball_pow(*regs[args[0]], *regs[args[1]]))
             else:
                 append(_constant(extra))
         return [regs[i] for i in self.outputs]
