@@ -13,7 +13,11 @@ from __future__ import annotations
 
 
 
-from reference.oracle.exact import DERIVATIONS, relu
+from reference.oracle.exact import DERIVATIONS
+
+
+
+from reference.oracle.definitions import relu
 from reference.oracle.sympy_floats import IEEE_MATH, evaluate, float_function, sympy_float
 
 from reference.backends.base import Backend

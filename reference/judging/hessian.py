@@ -52,8 +52,8 @@ from reference.core.budget import cpu_budget
 from reference.core.errors import NoOracle
 from reference.judging.summary import mixed_pair_differs
 from reference.oracle.chain import Graph
-from reference.oracle.exact import exact_ball
-from reference.oracle.exact import settle
+from reference.oracle.balls import exact_ball
+from reference.oracle.balls import settle
 from reference.oracle.exact import unpack
 from reference.oracle.store import exact, oracle_for
 from reference.oracle.store import route_for

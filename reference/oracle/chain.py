@@ -2,7 +2,7 @@
 
 The case runs once on the engine's Values to record its graph (which op, which inputs, which
 constants). Every node is then recomputed exactly from the op's mathematical definition
-(``exact.op_definition``: the registry row's ``sympy`` entry), each local
+(``definitions.op_definition``: the registry row's ``sympy`` entry), each local
 partial comes from ``sympy.diff`` of that definition (never from the engine's own rules), and
 the chain rule runs in mpmath at rising precision. Second derivatives come from
 forward-over-reverse with sparse tangents (a missing entry is a structural zero).
@@ -21,8 +21,9 @@ import sympy
 from autodiff.engine import VALUE_MATH, Value
 from autodiff.graph import topological
 
-from reference.oracle.exact import (SYMPY_NS, NoOracle, Program, ball_add, ball_mul, exact_ball, exact_number,
-                                    op_definition)
+from reference.core.errors import NoOracle
+from reference.oracle.balls import Program, ball_add, ball_mul, exact_ball
+from reference.oracle.definitions import SYMPY_NS, exact_number, op_definition
 
 __all__ = ["Graph", "trace"]
 

@@ -44,7 +44,7 @@ from autodiff.graph import topological
 from reference.corpus.cases import CORPUS
 from reference.oracle.chain import Graph
 from reference.oracle.exact import DERIVATIONS
-from reference.oracle.exact import settle
+from reference.oracle.balls import settle
 from reference.oracle.sympy_floats import sympy_float
 
 __all__ = ["CHAIN_NODES", "CHAIN_VARIABLES", "DATA", "edges_at", "exact", "exact_with_conventions", "fingerprint",

@@ -13,7 +13,11 @@ import sympy
 
 from autodiff.rules import HELPERS, RULES
 
-from reference.oracle.exact import DERIVATIONS, SYMPY_NS, Derivation, NoOracle
+from reference.oracle.exact import DERIVATIONS, Derivation
+
+from reference.oracle.definitions import SYMPY_NS
+
+from reference.core.errors import NoOracle
 
 
 # -- float64 code with IEEE semantics ------------------------------------------------------------
