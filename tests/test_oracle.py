@@ -60,8 +60,8 @@ def test_full_recompute_matches_the_file_without_avx512(tmp_path):
     """Recompute the whole corpus in a fresh process imitating a CPU without AVX-512: same bytes."""
     target = tmp_path / "oracle.json.gz"
     env = dict(os.environ, NPY_DISABLE_CPU_FEATURES="X86_V4")
-    code = ("import sys; from pathlib import Path; from reference.oracle import store as oracle; "
-            f"oracle.rebuild(Path({str(target)!r}), workers=2)")
+    code = ("import sys; from pathlib import Path; from reference.oracle.rebuild import rebuild; "
+            f"rebuild(Path({str(target)!r}), workers=2)")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, timeout=900)
     fresh = json.loads(gzip.decompress(target.read_bytes()))
     stored = json.loads(gzip.decompress(oracle.DATA.read_bytes()))
