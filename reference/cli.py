@@ -663,7 +663,7 @@ def main(argv: list[str] | None = None) -> int:
     _unshadow()
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["bench"]:  # the benchmark parses its own options
-        from reference.bench.measure import main as bench_main
+        from reference.bench.page import main as bench_main
         return _guarded(lambda: bench_main(argv[1:]))
     parser = build_parser()
     if not argv:

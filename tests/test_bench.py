@@ -4,8 +4,8 @@ import pytest
 from autodiff import MLP, Value, grad
 from autodiff.engine import VALUE_MATH
 from autodiff.losses import mse
-from reference.bench.measure import PEERS
-from reference.bench.measure import main as bench_main
+from reference.bench.step import PEERS
+from reference.bench.page import main as bench_main
 from reference.corpus.cases import CORPUS
 
 

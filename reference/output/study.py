@@ -34,7 +34,7 @@ from reference.core.files import write_atomic
 from reference.corpus.cases import CORPUS
 from reference.corpus.cases import primitive_function
 from reference.oracle.rule_math import SYMPY_RULE_MATH as SYMPY
-from reference.bench.measure import bench_gradient_cost
+from reference.bench.graphs import bench_gradient_cost
 
 SWEEP_BACKENDS = ("engine", "torch", "sympy", "fd-central", "fd-complex-step")
 
