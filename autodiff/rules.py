@@ -138,15 +138,21 @@ class Rule:
         p = self.partials[i]
         return p if p.__class__ is float else p(m, z, *args)
 
-    def edge_at(self, *args) -> Edge | None:
-        """The edge these float inputs (and params) sit on, if any."""
+    def edges_at(self, *args) -> tuple[Edge, ...]:
+        """Every edge these float inputs (and params) sit on: the one test of "which edge is this node on"."""
+        on = []
         for edge in self.edges:
             try:
                 if edge.test(*args):
-                    return edge
-            except (TypeError, ValueError, ArithmeticError):
+                    on.append(edge)
+            except (TypeError, ValueError, ArithmeticError):  # a test that cannot read these inputs: not on it
                 continue
-        return None
+        return tuple(on)
+
+    def edge_at(self, *args) -> Edge | None:
+        """The first edge these float inputs (and params) sit on, if any."""
+        on = self.edges_at(*args)
+        return on[0] if on else None
 
 
 # -- float semantics: IEEE double results where Python's math would raise ----------------------

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import __version__
+from reference import __version__
 
 EXIT_OK, EXIT_MISMATCH, EXIT_USAGE, EXIT_UNCHECKED = 0, 1, 2, 3
 # The names of reference.backends.BACKENDS, in its order (a test keeps them equal): known here
@@ -61,7 +61,7 @@ def _positive_int(text: str) -> int:
 
 
 def _point(args) -> dict:
-    from .expr import ExpressionError, parse_point
+    from reference.corpus.parser import ExpressionError, parse_point
     try:
         return parse_point(args.at)
     except ExpressionError as err:
@@ -70,7 +70,7 @@ def _point(args) -> dict:
 
 def _expression_case(expression: str, at: dict):
     """The one-point case of an expression (parsed by the whitelist, never eval'd); UsageError if bad."""
-    from .expr import ExpressionError, to_case
+    from reference.corpus.parser import ExpressionError, to_case
     try:
         return to_case(expression, at)
     except ExpressionError as err:
@@ -78,7 +78,7 @@ def _expression_case(expression: str, at: dict):
 
 
 def _progress(what: str, unit: str = ""):
-    from .progress import Progress
+    from reference.core.progress import Progress
     return Progress(what, unit=unit)
 
 
@@ -87,7 +87,7 @@ def _scheduler_check(args) -> str | None:
     address = getattr(args, "scheduler", None)
     if not address:
         return None
-    from .distributed import SchedulerError, connect
+    from reference.running.distributed import SchedulerError, connect
     try:
         connect(address, timeout=3.0).close()
     except SchedulerError as err:
@@ -103,7 +103,7 @@ def _engine_spec(args):
         if extra:
             raise UsageError(f"--{extra[0].replace('_', '-')} needs --engine")
         return None
-    from .subject.load import check_class_defined, parse_spec  # no torch, no SymPy, no import of the engine
+    from reference.subject.load import check_class_defined, parse_spec  # no torch, no SymPy, no import of the engine
     try:
         spec = parse_spec(engine, getattr(args, "grad_attr", None), getattr(args, "backward_method", None),
                           getattr(args, "functions", None), getattr(args, "engine_timeout", 5.0))
@@ -123,7 +123,7 @@ def _with_engine(names, spec):
 
 
 def _make_backends(names, engine):
-    from .backends import DEFAULT_BACKENDS, make_backends
+    from reference.backends import DEFAULT_BACKENDS, make_backends
     try:
         return make_backends(names or DEFAULT_BACKENDS, engine)
     except ValueError as err:
@@ -152,16 +152,16 @@ def cmd_run(args) -> int:
     spec = _engine_spec(args)
     names = _with_engine(_backend_names(args.backends), spec)
     scheduler = _scheduler_check(args)
-    from .cases import CORPUS, select
+    from reference.corpus.cases import CORPUS, select
     cases = select(args.only, CORPUS)
     if not cases:
         raise UsageError(f"--only {args.only!r} matches no case (`adcheck list cases` and `adcheck list tags` "
                          "show what there is)")
     # every argument is checked: from here on torch and SymPy load
-    from .backends import OracleBackend
-    from .harness import describe_backends, run
-    from .report import versions, write_report
-    from .summary import exit_status, summarize
+    from reference.backends import OracleBackend
+    from reference.running.harness import describe_backends, run
+    from reference.output.report import versions, write_report
+    from reference.judging.summary import exit_status, summarize
 
     options = {"order": args.order, "scheduler": scheduler}
     backends = _make_backends(names, spec)
@@ -241,8 +241,8 @@ def check_result(expression: str, at: dict, backend_names=None, engine=None,
     ``"hessian": {x: {y: H}}`` (``H[x][y]`` is d/dy of df/dx), with its own verdict.
     """
     case = _expression_case(expression, at)
-    from .harness import run_case
-    from .summary import exit_status, overall_verdict, summarize
+    from reference.running.harness import run_case
+    from reference.judging.summary import exit_status, overall_verdict, summarize
     options = {"order": order}
     backends = _make_backends(backend_names, engine)
     subject = next((b.engine for b in backends if b.name == "engine" and b.engine is not None), None)
@@ -317,7 +317,7 @@ def cmd_check(args) -> int:
     result = check_result(args.expression, at, names, spec, budget=args.budget,
                           strict=getattr(args, "strict", False), order=args.order)
     status = result.pop("exit_status")
-    from .report import check_table, dumps
+    from reference.output.report import check_table, dumps
     if args.json:
         print(dumps(result))
     else:
@@ -356,7 +356,7 @@ def cmd_graph(args) -> int:
     from autodiff import Value, draw_dot
     from autodiff.engine import VALUE_MATH
 
-    from .expr import ExpressionError, parse
+    from reference.corpus.parser import ExpressionError, parse
     try:
         variables, compiled = parse(args.expression)
     except ExpressionError as err:
@@ -380,9 +380,9 @@ def _graph_of_engine(args, at: dict, path: Path) -> int:
     if not case.variables:
         raise UsageError("the expression has no variables: there is no graph to draw")
     point = case.points[0].values
-    from .subject.session import Subject
-    from .subject.tasks import Tasks
-    from .subject.worker import Failure
+    from reference.subject.session import Subject
+    from reference.subject.tasks import Tasks
+    from reference.subject.worker import Failure
     subject = Subject.from_spec(spec)
     try:
         subject.prepare(diagnose_too=False)
@@ -464,7 +464,7 @@ def cmd_fuzz(args) -> int:
                          "work per case (in run and check)")
     spec = _engine_spec(args)
     scheduler = _scheduler_check(args)
-    from .fuzz import fuzz, write
+    from reference.tools.fuzz import fuzz, write
     with _progress("fuzz", "expressions") as progress:
         result = fuzz(args.count, args.seed, args.workers, spec, progress=progress, scheduler=scheduler)
     path = write(result, Path(args.out))
@@ -482,7 +482,7 @@ def cmd_study(args) -> int:
     unknown = [op for op in args.ops if op not in RULES]
     if unknown:
         raise UsageError(f"unknown op {unknown[0]!r}; ops: {', '.join(RULES)}")
-    from .study import write_study
+    from reference.output.study import write_study
     with _progress("study", "ops") as progress:
         paths = write_study(args.ops or None, Path(args.out), progress=progress)
     for path in paths:
@@ -491,7 +491,7 @@ def cmd_study(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from .training import TOLERANCE, main as train_main
+    from reference.output.training import TOLERANCE, main as train_main
     with _progress("train", "runs") as progress:
         runs = train_main(Path(args.out), args.epochs, progress=progress)
     for r in runs:
@@ -506,7 +506,7 @@ def cmd_train(args) -> int:
 
 def cmd_atlas(args) -> int:
     """Every registry op at every point through every AD system: atlas.md, atlas.json and atlas.svg."""
-    from .atlas import write_atlas
+    from reference.output.atlas import write_atlas
     start = time.perf_counter()
     with _progress("atlas", "cases") as progress:
         doc, paths = write_atlas(Path(args.out), args.order, progress=progress)
@@ -525,16 +525,16 @@ LISTS = ("cases", "tags", "ops", "backends")
 def cmd_list(args) -> int:
     """What can be selected, one per line."""
     if args.what == "cases":
-        from .cases import CORPUS
+        from reference.corpus.cases import CORPUS
         lines = [c.name for c in CORPUS]
     elif args.what == "tags":
-        from .cases import CORPUS
+        from reference.corpus.cases import CORPUS
         lines = sorted({t for c in CORPUS for t in c.all_tags})
     elif args.what == "ops":
         from autodiff import RULES
         lines = list(RULES)
     else:  # == reference.backends.BACKENDS (a test says so), without loading torch or the other systems
-        from .systems import SYSTEMS, describe
+        from reference.core.systems import SYSTEMS, describe
         lines = [f"{name:<16}{describe(name)}" if name in SYSTEMS else name for name in BACKEND_NAMES]
     sys.stdout.write("".join(f"{line}\n" for line in lines))
     return EXIT_OK
@@ -685,7 +685,7 @@ def main(argv: list[str] | None = None) -> int:
     _unshadow()
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["bench"]:  # the benchmark parses its own options
-        from .bench import main as bench_main
+        from reference.bench.page import main as bench_main
         return _guarded(lambda: bench_main(argv[1:]))
     parser = build_parser()
     if not argv:

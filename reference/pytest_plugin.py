@@ -47,7 +47,7 @@ def _register(config) -> None:
     """With --adcheck-records, hand the recorder to reference.testing before the first test runs."""
     if getattr(config, "_adcheck_registered", True) or not config.getoption("--adcheck-records"):
         return
-    from . import testing
+    from reference import testing
     testing._RECORDERS.append(config._adcheck_records)
     config._adcheck_registered = True
 
@@ -61,7 +61,7 @@ def pytest_generate_tests(metafunc) -> None:
             f"{metafunc.definition.nodeid}: @pytest.mark.adcheck_corpus runs a test once per corpus case, "
             f"so the test must take an argument named `case` (def {metafunc.function.__name__}(case, ...))")
     pattern = marker.args[0] if marker.args else marker.kwargs.get("pattern")
-    from .cases import select  # the corpus alone: no torch, no SymPy
+    from reference.corpus.cases import select  # the corpus alone: no torch, no SymPy
     cases = select(pattern)
     if not cases:
         raise pytest.Collector.CollectError(
@@ -92,7 +92,7 @@ def pytest_unconfigure(config) -> None:
         import json
         from pathlib import Path
 
-        from .report import write_atomic
+        from reference.core.files import write_atomic
         write_atomic(Path(path), json.dumps(_plain(list(records)), indent=1, allow_nan=False) + "\n")
 
 
@@ -114,12 +114,12 @@ def _plain(value):
 @pytest.fixture(scope="session")
 def adcheck_backends():
     """Every reference backend, by name."""
-    from .backends import DEFAULT_BACKENDS, make_backends
+    from reference.backends import DEFAULT_BACKENDS, make_backends
     return {b.name: b for b in make_backends(DEFAULT_BACKENDS)}
 
 
 @pytest.fixture
 def gradcheck():
     """assert_gradients_agree(f, at, backends=..., rtol=..., atol=..., engine=...)."""
-    from . import testing
+    from reference import testing
     return testing.assert_gradients_agree

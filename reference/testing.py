@@ -14,12 +14,17 @@ from dataclasses import dataclass, field
 
 from tabulate import tabulate
 
-from .backends import Backend, EngineBackend, load_class, make_backends
-from .cases import Case, Point, variables_of
-from .expr import to_case
-from .judge import AGREE, CONVENTION, UNDEFINED
-from .harness import run_case
-from .numbers import fmt
+from reference.backends import Backend, EngineBackend, load_class, make_backends
+from reference.corpus.cases import Case, Point, variables_of
+from reference.corpus.parser import to_case
+from reference.judging.judge import AGREE, CONVENTION, UNDEFINED
+from reference.running.harness import run_case
+from reference.core.formatting import fmt
+from autodiff import Value
+from reference.corpus.cases import select
+from reference.corpus.parser import parse
+from reference.judging.gradcheck import SKIP, Check, api_checks
+from reference.judging.hessian import torch_hessian
 
 DEFAULT_REFERENCES = ("torch", "sympy", "fd-central")  # what a check compares the subject with, unless told
 _RECORDERS: list[list[dict]] = []  # the pytest plugin's collectors of records
@@ -60,7 +65,6 @@ def torch_subject(fn: Callable) -> Callable:
     def hessian(*values):
         """H[i][j] = d/dx_j of df/dx_i by torch.autograd.functional.hessian (the Function's backward,
         differentiated)."""
-        from .hessian import torch_hessian
         return torch_hessian(None, values, fn=apply)
 
     subject.hessian = hessian
@@ -76,7 +80,7 @@ class Comparison:
     records: list[dict] = field(default_factory=list)
     failures: list[dict] = field(default_factory=list)
 
-    checks: list = field(default_factory=list)  # reference.gradcheck results (reentrant, zero upstream, linear)
+    checks: list = field(default_factory=list)  # reference.judging.gradcheck results (reentrant, zero upstream, linear)
     second: list[dict] = field(default_factory=list)  # order-2 records (Hessians), with order=2
 
     @property
@@ -194,7 +198,6 @@ def _as_case(f: Callable | str | Case, at) -> Case:
     if isinstance(f, str):
         if not isinstance(at, dict):
             raise TypeError("with an expression string, give `at` as a dict of variable values")
-        from .expr import parse
         variables = parse(f)[0]
         missing = [v for v in variables if v not in at]
         if missing:
@@ -232,10 +235,10 @@ def check_gradients(f: Callable | str | Case, at: dict | Sequence[float],
     The comparison fails when the subject is wrong, could not run f, raised, or when there is no
     oracle (nothing was judged), and when a named backend is off where nothing declared it.
 
-    ``order=2`` also compares Hessians (``reference.hessian``): the subject's (the engine's by
+    ``order=2`` also compares Hessians (``reference.judging.hessian``): the subject's (the engine's by
     reverse over reverse; a callable's ``.hessian(*values)`` or third return value; ``torch_subject``
     has one) and the named backends' against the exact one, entry by entry, both mixed orders kept.
-    ``gradchecks=True`` adds ``reference.gradcheck``'s checks of the Value class (reentrant backward,
+    ``gradchecks=True`` adds ``reference.judging.gradcheck``'s checks of the Value class (reentrant backward,
     zero upstream gives zero, backward(gradient=g) scales linearly): a failed one fails the comparison.
     """
     if order not in (1, 2):
@@ -265,7 +268,6 @@ def check_gradients(f: Callable | str | Case, at: dict | Sequence[float],
                          "message": ""})
     checks = []
     if gradchecks:
-        from .gradcheck import SKIP, Check, api_checks
         cls = _value_class(engine) if subject is None else None
         if cls is not None:
             checks = api_checks(cls, case, case.points[0].values)
@@ -282,7 +284,6 @@ def check_gradients(f: Callable | str | Case, at: dict | Sequence[float],
 def _value_class(engine):
     """The Value class of ``engine`` in this process (None for a file path, which runs in a worker)."""
     if engine is None:
-        from autodiff import Value
         return Value
     if isinstance(engine, type):
         return engine
@@ -318,7 +319,6 @@ def corpus_params(pattern: str | None = None) -> list:
     """``pytest.param(case, id=name)`` for each corpus case (matching ``pattern``), to parametrize a test."""
     import pytest
 
-    from .cases import select
     return [pytest.param(c, id=c.name) for c in select(pattern)]
 
 

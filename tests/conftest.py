@@ -16,8 +16,8 @@ def same_float(a: float, b: float, rtol: float = 1e-12, atol: float = 0.0) -> bo
 def report_records():
     """What `make report` computes: the whole corpus through every backend, gradients and Hessians
     (`adcheck run --workers 2 --order 2`), once per test session."""
-    from reference.cases import CORPUS
-    from reference.harness import run
+    from reference.corpus.cases import CORPUS
+    from reference.running.harness import run
     return [r for batch in run(CORPUS, workers=2, order=2) for r in batch]
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from reference.backends import make_backends
-from reference.cases import CORPUS, case
-from reference.harness import run_case
+from reference.corpus.cases import CORPUS, case
+from reference.running.harness import run_case
 
 SYSTEMS = ("jax", "autograd", "mygrad", "tinygrad")
 REPORTS = Path(__file__).resolve().parent.parent / "reports"
@@ -101,7 +101,7 @@ def _findings() -> list[dict]:
 def _explained(r: dict, c, findings: list[dict]) -> bool:
     """A record off the oracle is a listed finding: the same op and point in the atlas (a primitive case),
     or, in a composite, an op of the case that the atlas lists a finding of for this system and order."""
-    from reference.atlas import CORPUS_FINDINGS
+    from reference.output.atlas import CORPUS_FINDINGS
     if (r["backend"], c.name) in CORPUS_FINDINGS:
         return True
     order = r.get("order", 1)
@@ -188,7 +188,7 @@ def test_check_json_reports_each_systems_gradient_and_hessian():
 # -- the atlas ------------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_the_committed_atlas_is_current(tmp_path):
-    from reference.atlas import write_atlas
+    from reference.output.atlas import write_atlas
     write_atlas(tmp_path, order=2)
     for name in ("atlas.md", "atlas.json", "atlas.svg"):
         stale = f"reports/{name} is stale: run adcheck atlas"

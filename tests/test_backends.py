@@ -4,7 +4,7 @@ import math
 import pytest
 
 from reference.backends import BACKENDS, OK, UNSUPPORTED, EngineBackend, OracleBackend, load_class, make_backends
-from reference.cases import CORPUS, case
+from reference.corpus.cases import CORPUS, case
 
 # f, point, hand-derived (value, partials)
 HAND = [
@@ -139,7 +139,7 @@ def test_adapter_finds_supported_and_missing_ops():
 
 
 def test_adapter_reports_missing_op_as_unsupported_and_wrong_rule_as_mismatch():
-    from reference.harness import run_case
+    from reference.running.harness import run_case
     backend = EngineBackend(LearnerValue)
     tanh_case = case("t", lambda m, x: m.tanh(x) + x, [0.5])
     sin_case = case("s", lambda m, x, y: m.sin(x) * y + x, [(0.5, 2.0)])
@@ -153,8 +153,8 @@ def test_adapter_reports_missing_op_as_unsupported_and_wrong_rule_as_mismatch():
 def test_micrograd_from_pypi_runs_through_the_adapter():
     backend = EngineBackend(load_class("micrograd.engine:Value"))
     assert "tanh" in backend.missing and "relu" not in backend.missing
-    from reference.cases import by_name
-    from reference.harness import run_case
+    from reference.corpus.cases import by_name
+    from reference.running.harness import run_case
     verdicts = {r["verdict"] for r in run_case(by_name("micrograd_sanity"), [backend])}
     assert verdicts == {"agree"}
 

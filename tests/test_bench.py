@@ -4,9 +4,9 @@ import pytest
 from autodiff import MLP, Value, grad
 from autodiff.engine import VALUE_MATH
 from autodiff.losses import mse
-from reference.bench import PEERS
-from reference.bench import main as bench_main
-from reference.cases import CORPUS
+from reference.bench.step import PEERS
+from reference.bench.page import main as bench_main
+from reference.corpus.cases import CORPUS
 
 
 def test_quick_benchmark_writes_its_report(tmp_path, capsys):

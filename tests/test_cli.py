@@ -169,7 +169,7 @@ def test_fuzz_counts_with_count_and_explains_the_old_budget(capsys):
 def test_list_prints_one_name_per_line(capsys):
     from autodiff import RULES
     from reference.backends import BACKENDS
-    from reference.cases import CORPUS
+    from reference.corpus.cases import CORPUS
     from reference.cli import BACKEND_NAMES
     assert BACKEND_NAMES == tuple(BACKENDS)
     expected = {"cases": [c.name for c in CORPUS], "tags": sorted({t for c in CORPUS for t in c.all_tags}),
@@ -238,7 +238,7 @@ def test_graph_of_a_learner_engine_marks_the_wrong_nodes(tmp_path):
 
 
 def test_fuzz_with_an_engine_counts_what_it_ran_and_reproduces_with_the_engine(tmp_path):
-    from reference.fuzz import render
+    from reference.tools.fuzz import render
     result = {"count": 3, "seed": 0, "engine": "e.py:V", "engine_options": "--engine /x/e.py:V --grad-attr grade",
               "checked": 3, "ran": 2, "scheduler": "", "seconds": 1.0,
               "findings": [{"index": 1, "expression": "-x*y", "minimal": "-x", "point": {"x": 1.0},
@@ -251,7 +251,7 @@ def test_fuzz_with_an_engine_counts_what_it_ran_and_reproduces_with_the_engine(t
 
 def test_fuzz_on_a_dask_cluster_gives_the_local_results(tmp_path, capsys):
     distributed = pytest.importorskip("distributed")
-    from reference.fuzz import fuzz
+    from reference.tools.fuzz import fuzz
     with distributed.LocalCluster(n_workers=1, processes=False, threads_per_worker=1,
                                   dashboard_address=None) as cluster:
         remote = fuzz(6, seed=3, scheduler=cluster.scheduler_address)

@@ -10,7 +10,7 @@ from autodiff.compile import BATCH_ULP, compile_gradient
 from autodiff.engine import VALUE_MATH
 from autodiff.losses import mse
 from autodiff.rules import FLOAT, RULES
-from reference.cases import CORPUS
+from reference.corpus.cases import CORPUS
 
 
 def same(a, b) -> bool:

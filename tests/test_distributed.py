@@ -3,9 +3,10 @@ import pytest
 
 distributed = pytest.importorskip("distributed", reason="the dev set-up installs distributed")
 
-from reference.cases import select  # noqa: E402
-from reference.distributed import SchedulerError, connect, run_on_cluster  # noqa: E402
-from reference.harness import run  # noqa: E402
+from reference.corpus.cases import select  # noqa: E402
+from reference.running.distributed import SchedulerError, connect  # noqa: E402
+from reference.running.harness import run_on_cluster  # noqa: E402
+from reference.running.harness import run  # noqa: E402
 
 
 @pytest.fixture(scope="module")

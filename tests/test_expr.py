@@ -6,7 +6,7 @@ import pytest
 
 from autodiff import Value
 from autodiff.engine import VALUE_MATH as _ENGINE_MATH
-from reference.expr import MAX_DEPTH, ExpressionError, parse, parse_point, to_case
+from reference.corpus.parser import MAX_DEPTH, ExpressionError, parse, parse_point, to_case
 
 HOSTILE = [
     "__import__('os').system('touch /tmp/adcheck_pwned')",

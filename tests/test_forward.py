@@ -6,7 +6,7 @@ import pytest
 from autodiff import Value, grad, jvp, rules
 from autodiff.engine import VALUE_MATH
 from conftest import same_float
-from reference.cases import CORPUS
+from reference.corpus.cases import CORPUS
 
 
 @pytest.mark.parametrize("case", CORPUS, ids=lambda c: c.name)

@@ -7,8 +7,8 @@ import pytest
 from planted import BUGS, planted
 
 from reference.backends import EngineBackend, make_backends
-from reference.cases import CORPUS, by_name, case, pt, select
-from reference.harness import run, run_case, summarize
+from reference.corpus.cases import CORPUS, by_name, case, make_point, select
+from reference.running.harness import run, run_case, summarize
 
 REPORTS = Path(__file__).resolve().parent.parent / "reports"
 CHAIN_RULE = ("engine", "torch", "sympy")
@@ -19,7 +19,7 @@ def _verdicts(records, backend):
 
 
 def test_every_case_agrees_across_engine_torch_and_sympy_at_smooth_points(corpus_records):
-    from reference.judge import PointGraph
+    from reference.judging.judge import PointGraph
     edges = {(c.name, tuple(p.values)) for c in CORPUS for p in c.points
              if p.edge or p.known or PointGraph(c, p.values).edges or PointGraph(c, p.values).nonfinite}
     for r in corpus_records:
@@ -57,7 +57,7 @@ def test_an_undeclared_disagreement_is_a_mismatch():
 
         def backward(self):
             self._src.grad += 2.0
-    c = case("relu-at-kink", lambda m, x: m.relu(x), [pt(0.0)])
+    c = case("relu-at-kink", lambda m, x: m.relu(x), [make_point(0.0)])
     (record,) = run_case(c, [EngineBackend(Relu1, name="custom")])
     assert record["verdict"] == "mismatch"
 
@@ -88,7 +88,8 @@ def test_workers_give_the_same_records_as_one_process():
 
 
 def test_sympy_past_its_cpu_budget_is_cut_and_reported(monkeypatch):
-    from reference import exact, oracle
+    from reference.oracle import exact
+    from reference.oracle import store as oracle
 
     def spin(*args, **kwargs):  # a derivation that never ends, burning CPU as SymPy would
         while True:
@@ -106,16 +107,16 @@ def test_sympy_past_its_cpu_budget_is_cut_and_reported(monkeypatch):
 def test_committed_report_is_the_output_of_the_current_code(report_records):
     """reports/ must be regenerated (make report) whenever the code changes what it says."""
     committed = json.loads((REPORTS / "conformance.json").read_text())
-    from reference.report import json_safe
+    from reference.output.report import json_safe
     assert committed["records"] == json.loads(json.dumps(json_safe(report_records), allow_nan=False)), \
         "reports/conformance.json is stale: run `make report` and commit reports/"
-    from reference.report import conformance_markdown
+    from reference.output.report import conformance_markdown
     assert conformance_markdown(summarize(report_records), committed["meta"]) == \
         (REPORTS / "conformance.md").read_text(), "reports/conformance.md is stale: run `make report`"
 
 
 def test_edges_in_ad_hoc_expressions_are_found_from_the_engine_graph():
-    from reference.expr import to_case
+    from reference.corpus.parser import to_case
     backends = make_backends(["engine", "torch", "sympy", "fd-central"])
     single = run_case(to_case("x**y", {"x": 0.0, "y": 2.0}), backends)
     # every backend follows its declared convention at pow@x=0 (SymPy's nan is its declared one)
@@ -126,14 +127,14 @@ def test_edges_in_ad_hoc_expressions_are_found_from_the_engine_graph():
     # ... and the number must be what the chain rule gives with that convention (d/dx = cos(0) = 1)
     assert [r["grad"] for r in composite if r["backend"] == "engine"] == [{"x": 1.0, "y": 0.0}]
     # an edge does not excuse a wrong finite answer where the oracle is finite
-    wrong = case("wrong", lambda m, x: m.sqrt(x) * 0 + x, [pt(4.0)])
-    assert case("c", lambda m, x: m.log(x), [pt(0.0)]).edge_at((0.0,)) == "log@0"
+    wrong = case("wrong", lambda m, x: m.sqrt(x) * 0 + x, [make_point(4.0)])
+    assert case("c", lambda m, x: m.log(x), [make_point(0.0)]).edge_at((0.0,)) == "log@0"
     assert wrong.edge_at((4.0,)) == ""
 
 
 
 def test_ill_conditioned_float_program_widens_the_tolerance_but_not_past_a_bug():
-    from reference.expr import to_case
+    from reference.corpus.parser import to_case
     c = to_case("1 - tanh(x)**2", {"x": 8.0})
     good = run_case(c, make_backends(["engine", "torch"]))
     assert {r["verdict"] for r in good} == {"agree"} and "float64" in good[0]["note"]
@@ -147,7 +148,7 @@ def test_ill_conditioned_float_program_widens_the_tolerance_but_not_past_a_bug()
 def test_the_report_pair_is_replaced_together_and_leftovers_are_cleaned(tmp_path):
     import os
 
-    from reference.report import _COMMIT, write_pair
+    from reference.core.files import _COMMIT, write_pair
     write_pair(tmp_path, {"a.json": "old", "a.md": "old"})
     # a run killed after committing, between the two renames: the next write finishes it first
     (tmp_path / ".a.json.x.adcheck.tmp").write_text("new")
@@ -171,7 +172,7 @@ def test_workers_stop_when_the_main_process_is_killed(tmp_path):
     import signal
     import subprocess
     import sys
-    script = ("import os, sys\nfrom reference.harness import run\nfrom reference.cases import CORPUS\n"
+    script = ("import os, sys\nfrom reference.running.harness import run\nfrom reference.corpus.cases import CORPUS\n"
               "for batch in run(CORPUS, ['engine', 'sympy'], workers=2):\n    print(os.getpid(), flush=True)\n")
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     proc.stdout.readline()  # the pool is running

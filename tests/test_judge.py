@@ -8,10 +8,10 @@ import pytest
 
 from autodiff.rules import RULES, override, replaced
 from reference.backends import ERROR, OK, Backend, Result, make_backends
-from reference.cases import case, pt
-from reference.expr import to_case
-from reference.harness import run_case
-from reference.judge import PointGraph
+from reference.corpus.cases import case, make_point
+from reference.corpus.parser import to_case
+from reference.running.harness import run_case
+from reference.judging.judge import PointGraph
 from reference.testing import check_gradients
 
 
@@ -62,7 +62,7 @@ def test_nan_against_a_nan_oracle_consults_the_convention_first():
 
 
 def test_no_oracle_is_not_judged_and_fails(monkeypatch):
-    from reference import harness
+    from reference.running import harness
 
     monkeypatch.setattr(harness, "_oracle", lambda c, p: Result("oracle", ERROR, message="SymPy ran out of time",
                                                                  kind="timeout"))
@@ -121,7 +121,7 @@ class _Relu:
 def test_any_valid_subgradient_at_a_kink_is_a_convention_and_the_record_says_which(slope, verdict):
     from reference.backends import EngineBackend
     engine = type("Relu", (_Relu,), {"slope": slope})
-    (r,) = run_case(case("relu-at-kink", lambda m, x: m.relu(x), [pt(0.0)]), [EngineBackend(engine)])
+    (r,) = run_case(case("relu-at-kink", lambda m, x: m.relu(x), [make_point(0.0)]), [EngineBackend(engine)])
     assert r["verdict"] == verdict, r
     if verdict == "convention":
         assert f"{slope:g}" in r["note"]
@@ -148,7 +148,7 @@ def test_a_raise_at_a_domain_edge_is_raises_but_at_an_ordinary_point_a_mismatch(
 
 
 def test_a_reference_failing_itself_is_error_in_its_own_row_not_a_subject_failure():
-    from reference.summary import exit_status, summarize
+    from reference.judging.summary import exit_status, summarize
     raiser = _Raising(RuntimeError("lambdify broke"))
     raiser.subject, raiser.name = False, "sympy"
     records = run_case(to_case("x*y", {"x": 1.0, "y": 2.0}), [*make_backends(["engine"]), raiser])
@@ -158,7 +158,7 @@ def test_a_reference_failing_itself_is_error_in_its_own_row_not_a_subject_failur
 
 
 def test_exit_status_rests_on_the_subject():
-    from reference.summary import exit_status, summarize
+    from reference.judging.summary import exit_status, summarize
     with override(planted("cos", 0, lambda m, z, x: m.sin(x))):
         records = run_case(to_case("cos(x)", {"x": 0.3}), make_backends(["engine", "torch"]))
     s = summarize(records)
@@ -169,7 +169,7 @@ def test_exit_status_rests_on_the_subject():
 def test_records_stay_floats_and_the_json_boundary_never_fails():
     import json
 
-    from reference.report import dumps
+    from reference.output.report import dumps
     records = run_case(to_case("log(x)", {"x": 0.0}), make_backends(["engine", "torch"]))
     assert records[0]["value"] == -math.inf
     doc = json.loads(dumps(records))

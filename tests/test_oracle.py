@@ -13,12 +13,14 @@ from pathlib import Path
 import mpmath
 import pytest
 
-from reference import oracle
+from reference.oracle import store as oracle
 from reference.backends.symbolic import evaluate, sympy_float
-from reference.cases import CORPUS, Case, Point, by_name, case
-from reference.exact import Derivation, certain, settle, to_double
-from reference.expr import to_case
-from reference.oracle import NoOracle, exact, exact_with_conventions
+from reference.corpus.cases import CORPUS, Case, Point, by_name, case
+from reference.oracle.exact import Derivation
+from reference.oracle.balls import certain, settle, to_double
+from reference.corpus.parser import to_case
+from reference.oracle.store import exact, exact_with_conventions
+from reference.core.errors import NoOracle
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,8 +60,8 @@ def test_full_recompute_matches_the_file_without_avx512(tmp_path):
     """Recompute the whole corpus in a fresh process imitating a CPU without AVX-512: same bytes."""
     target = tmp_path / "oracle.json.gz"
     env = dict(os.environ, NPY_DISABLE_CPU_FEATURES="X86_V4")
-    code = ("import sys; from pathlib import Path; from reference import oracle; "
-            f"oracle.rebuild(Path({str(target)!r}), workers=2)")
+    code = ("import sys; from pathlib import Path; from reference.oracle.rebuild import rebuild; "
+            f"rebuild(Path({str(target)!r}), workers=2)")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, timeout=900)
     fresh = json.loads(gzip.decompress(target.read_bytes()))
     stored = json.loads(gzip.decompress(oracle.DATA.read_bytes()))
@@ -197,8 +199,8 @@ def test_integer_literals_past_2_to_the_64():
 
 
 def test_what_cannot_be_certain_is_no_oracle_not_a_number(monkeypatch):
-    from reference import exact as exact_module
-    monkeypatch.setattr(exact_module, "SCHEDULE", (64, 80))  # too little for 1 - tanh(58)**2
+    from reference.oracle import balls
+    monkeypatch.setattr(balls, "SCHEDULE", (64, 80))  # too little for 1 - tanh(58)**2
     c = case("c", lambda m, x: 1 - m.tanh(x) ** 2, [58])
     with pytest.raises(NoOracle, match="not certain at 80 bits"):
         Derivation(c).exact((58.0,))
@@ -282,7 +284,7 @@ def test_relu_and_maximum_are_built_fast_and_settle_where_the_kink_is_not_reache
 def test_max_and_min_in_the_sympy_namespace_keep_maxs_derivatives():
     import sympy
 
-    from reference.exact import SYMPY_NS as s
+    from reference.oracle.definitions import SYMPY_NS as s
     x, y = sympy.symbols("x y", real=True)
     for fast, slow in ((s.Max(0, x), sympy.Max(0, x)), (s.Min(0, x), sympy.Min(0, x)),
                        (s.Max(x, y), sympy.Max(x, y)), (s.Min(x, y), sympy.Min(x, y))):

@@ -9,11 +9,11 @@ import pytest
 from autodiff import Value, grad, jvp
 from autodiff.rules import override, replaced
 from reference.backends import make_backends
-from reference.cases import CORPUS, by_name, case
-from reference.gradcheck import FAIL, PASS, SKIP, api_checks
-from reference.harness import run, run_case
-from reference.hessian import engine_hessian, forward_hessian, tangent_sweep
-from reference.summary import summarize
+from reference.corpus.cases import CORPUS, by_name, case
+from reference.judging.gradcheck import FAIL, PASS, SKIP, api_checks
+from reference.running.harness import run, run_case
+from reference.judging.hessian import engine_hessian, forward_hessian, tangent_sweep
+from reference.judging.summary import summarize
 from reference.testing import check_gradients, torch_subject
 
 
@@ -89,7 +89,7 @@ def test_second_order_convention_at_a_kink_and_a_planted_relu_second_derivative(
 
 
 def test_no_exact_hessian_is_unjudged_and_fails(monkeypatch):
-    from reference import hessian
+    from reference.judging import hessian
     monkeypatch.setattr(hessian, "oracle_hessian", lambda c, p: hessian.Hessian("oracle", "error", message="none"))
     c = check_gradients("x * y", at={"x": 1.0, "y": 2.0}, backends=(), order=2)
     assert not c.ok
@@ -134,7 +134,7 @@ def test_engine_and_forward_hessians_agree_with_each_other_on_a_network():
 
 
 def test_run_order_2_adds_hessian_records_and_a_report_section(tmp_path):
-    from reference.report import conformance_json, conformance_markdown
+    from reference.output.report import conformance_json, conformance_markdown
     records = [r for batch in run([by_name("tanh"), by_name("maximum")], ["engine", "torch", "fd-central"],
                                   order=2) for r in batch]
     second = [r for r in records if r.get("order") == 2]

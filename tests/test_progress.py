@@ -2,7 +2,7 @@
 import io
 import time
 
-from reference.progress import Progress
+from reference.core.progress import Progress
 
 
 def test_plain_lines_when_not_a_terminal_even_while_one_item_runs():

@@ -190,7 +190,7 @@ def test_micrograds_own_test_file_passes_unmodified_against_this_engine(tmp_path
 
 def test_every_edge_of_every_row_has_its_conventions():
     """The one table kept apart from the registry (each backend's numbers at each edge) is keyed by it."""
-    from reference.conventions import CONVENTIONS, SECOND
+    from reference.corpus.conventions import CONVENTIONS, SECOND
     edges = {e.key for rule in RULES.values() for e in rule.edges}
     assert edges == set(CONVENTIONS), (edges ^ set(CONVENTIONS))
     kinks = {e.key for rule in RULES.values() for e in rule.edges if e.kind == "kink"}
@@ -202,9 +202,9 @@ def test_every_edge_of_every_row_has_its_conventions():
 def test_every_row_reaches_the_parser_the_fuzzer_the_corpus_and_the_namespaces():
     from reference.backends.finite_difference import REAL
     from reference.backends.pytorch import TORCH
-    from reference.cases import PRIMITIVE_CASES
-    from reference.expr import FUNCTION_NAMES
-    from reference.strategies import TEMPLATES
+    from reference.corpus.cases import PRIMITIVE_CASES
+    from reference.corpus.parser import FUNCTION_NAMES
+    from reference.corpus.strategies import TEMPLATES
     from reference.subject.ops import ops
     covered = {t[3:] for c in PRIMITIVE_CASES for t in c.all_tags if t.startswith("op:")}
     for name, rule in RULES.items():

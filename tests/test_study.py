@@ -4,8 +4,8 @@ import math
 import pytest
 
 from autodiff import RULES
-from reference.proof import rules_side_by_side
-from reference.study import study_op, write_study
+from reference.output.proof import rules_side_by_side
+from reference.output.study import study_op, write_study
 
 # Kinks where the rule's piecewise partial and SymPy's Heaviside form differ only at the kink itself
 # (abs's rule sign(x) is SymPy's own derivative, so it is proved).

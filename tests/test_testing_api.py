@@ -5,8 +5,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from planted import BUGS, planted
-from reference.fuzz import fuzz, render
-from reference.strategies import expressions, minimize, random_tree, text
+from reference.tools.fuzz import fuzz, render
+from reference.corpus.strategies import expressions, minimize, random_tree, text
 from reference.testing import assert_gradients_agree, check_gradients
 
 pytest_plugins = ["pytester"]
@@ -64,7 +64,7 @@ def test_minimize_keeps_the_failure():
 def test_random_trees_parse():
     import random
 
-    from reference.expr import parse
+    from reference.corpus.parser import parse
     rng = random.Random(0)
     for _ in range(200):
         parse(text(random_tree(rng)))
@@ -74,7 +74,7 @@ def test_random_trees_parse():
 @given(expressions())
 def test_random_expressions_agree_across_engine_torch_and_sympy(example):
     expression, point = example
-    from reference.expr import parse
+    from reference.corpus.parser import parse
     used = {v: point[v] for v in parse(expression)[0]}
     if used:
         assert_gradients_agree(expression, used, backends=("torch", "sympy"))
@@ -93,7 +93,7 @@ def test_plugin_marker_fixture_and_records_file(pytester):
     """)
     out = pytester.path / "records.json"
     result = pytester.runpytest(f"--adcheck-records={out}", "-q")  # the plugin comes by its entry point
-    from reference.cases import select
+    from reference.corpus.cases import select
     result.assert_outcomes(passed=len(select("op:sigmoid")))
     result.stdout.no_fnmatch_line("*error*")
     records = json.loads(out.read_text())

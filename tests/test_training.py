@@ -2,7 +2,7 @@
 import re
 from pathlib import Path
 
-from reference.training import TOLERANCE, Setting, main, train_pair
+from reference.output.training import TOLERANCE, Setting, main, train_pair
 
 TOUR = Path(__file__).resolve().parent.parent / "docs" / "tour.md"
 

@@ -5,13 +5,15 @@ on demand: importing this package never imports them.
 """
 from __future__ import annotations
 
-from .base import ERROR, FUNCTIONS, OK, UNSUPPORTED, Backend, Result, Unsupported
-from .engine import EngineBackend, load_class
-from .external import SYSTEMS, make_system
-from .forward import ForwardBackend
-from .finite_difference import Central, ComplexStep, FivePoint, Forward, Richardson
-from .pytorch import TorchBackend
-from .symbolic import DERIVATIONS, OracleBackend, SympyBackend
+from reference.backends.base import ERROR, FUNCTIONS, OK, UNSUPPORTED, Backend, Result
+
+from reference.core.errors import Unsupported
+from reference.backends.engine import EngineBackend, load_class
+from reference.backends.external import SYSTEMS, make_system
+from reference.backends.forward import ForwardBackend
+from reference.backends.finite_difference import Central, ComplexStep, FivePoint, Forward, Richardson
+from reference.backends.pytorch import TorchBackend
+from reference.backends.symbolic import DERIVATIONS, OracleBackend, SympyBackend
 
 __all__ = [
     "ATLAS_SYSTEMS",

@@ -9,18 +9,16 @@ from typing import TYPE_CHECKING
 
 from autodiff.rules import RULES, Rule
 
+from reference.core.errors import Unsupported
+
 if TYPE_CHECKING:
-    from ..cases import Case
+    from reference.corpus.cases import Case
 
 OK, UNSUPPORTED, ERROR = "ok", "unsupported", "error"
 
 # The functions a case may call on its math namespace ``m`` (operators are used directly):
 # every registry row that is a function rather than an operator.
 FUNCTIONS = tuple(rule.name for rule in RULES.values() if rule.spelling.method)
-
-
-class Unsupported(Exception):
-    """The backend cannot do an op the case needs."""
 
 
 @dataclass

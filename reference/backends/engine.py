@@ -13,10 +13,12 @@ from functools import cached_property
 
 from autodiff import Value
 
-from ..subject.load import EngineSpec, check_class_defined, parse_spec
-from ..subject.session import Subject
-from ..subject.worker import Failure
-from .base import ERROR, OK, UNSUPPORTED, Backend, Result
+from reference.subject.load import EngineSpec, check_class_defined, parse_spec
+from reference.subject.session import Subject
+from reference.subject.worker import Failure
+from reference.backends.base import ERROR, OK, UNSUPPORTED, Backend, Result
+from autodiff import RULES
+from autodiff.engine import VALUE_MATH
 
 FLOAT32_MAX, FLOAT32_TINY = 3.4028234663852886e38, 1.1754943508222875e-38
 
@@ -57,7 +59,6 @@ class EngineBackend(Backend):
     @cached_property
     def support(self) -> dict[str, str]:
         """Op -> '' if the engine does it (in its defining form), else why not."""
-        from autodiff import RULES
         if self.native:
             return {op: "" for op in RULES}
         self.engine.prepare(diagnose_too=False)
@@ -103,7 +104,6 @@ class EngineBackend(Backend):
         return Result(self.name, OK, float(value), {v: float(g) for v, g in zip(case.variables, grads)})
 
     def _compute(self, case, point):  # this project's engine, in this process
-        from autodiff.engine import VALUE_MATH
         xs = [Value(x) for x in point]
         out = case.fn(VALUE_MATH, *xs)
         if not isinstance(out, Value):

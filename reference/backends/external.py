@@ -11,8 +11,9 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from ..systems import SYSTEMS, describe, missing_reason, version
-from .base import Backend, Unsupported, namespace
+from reference.backends.base import Backend, namespace
+from reference.core.errors import Unsupported
+from reference.core.systems import SYSTEMS, describe, missing_reason, version
 
 __all__ = ["SYSTEMS", "MissingSystem", "describe", "make_system", "missing_reason", "system_namespace", "version"]
 

@@ -12,7 +12,9 @@ from functools import cache
 
 from autodiff.rules import OPERATOR_METHODS, RULES
 
-from .base import Backend, Unsupported, namespace
+from reference.backends.base import Backend, namespace
+
+from reference.core.errors import Unsupported
 
 EPS = sys.float_info.epsilon
 

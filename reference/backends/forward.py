@@ -4,7 +4,7 @@ from __future__ import annotations
 from autodiff import jvp
 from autodiff.engine import VALUE_MATH
 
-from .base import Backend
+from reference.backends.base import Backend
 
 
 class ForwardBackend(Backend):

@@ -12,8 +12,8 @@ import autograd.numpy
 import autograd.scipy.special
 import numpy
 
-from .base import Backend
-from .external import system_namespace
+from reference.backends.base import Backend
+from reference.backends.external import system_namespace
 
 IMPORTS = "import autograd.numpy as np\nfrom autograd import grad"
 

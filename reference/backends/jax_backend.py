@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import jax
 
-from .base import Backend
-from .external import system_namespace
+from reference.backends.base import Backend
+from reference.backends.external import system_namespace
 
 jax.config.update("jax_enable_x64", True)
 

@@ -11,8 +11,9 @@ import mygrad
 import mygrad.nnet.activations
 import numpy
 
-from .base import Backend, Unsupported
-from .external import system_namespace
+from reference.backends.base import Backend
+from reference.core.errors import Unsupported
+from reference.backends.external import system_namespace
 
 IMPORTS = "import mygrad as mg\nfrom mygrad.nnet.activations import relu, sigmoid, leaky_relu"
 

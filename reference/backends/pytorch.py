@@ -5,7 +5,7 @@ import torch
 
 from collections.abc import Callable, Sequence
 
-from .base import Backend, namespace
+from reference.backends.base import Backend, namespace
 
 
 def _t(x):

@@ -14,8 +14,8 @@ import platform
 from tinygrad import Tensor, dtypes
 from tinygrad.helpers import DEV
 
-from .base import Backend
-from .external import system_namespace
+from reference.backends.base import Backend
+from reference.backends.external import system_namespace
 
 if platform.machine().lower() in ("x86_64", "amd64"):
     DEV.value = "CPU:CLANG:x86_64,x86-64"  # baseline x86-64: no FMA contraction, the same bits on every CPU

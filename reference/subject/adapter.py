@@ -11,7 +11,7 @@ import sys
 import traceback
 from numbers import Real
 
-from . import ops as _ops
+from reference.subject import ops as _ops
 
 _PYTHON_OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
                      "**": operator.pow, "neg": operator.neg}

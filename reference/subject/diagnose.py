@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 
-from . import ops as _ops
-from . import sim, slips
-from .worker import Failure
+from reference.subject import ops as _ops
+from reference.subject import sim
+from reference.subject import slips
+from reference.subject.worker import Failure
 
 FAILING_KINDS = ("rule", "graph", "forward", "raises", "crash", "timeout")
 W = 1.7  # the upstream factor and the scale of non-leaf inputs

@@ -7,10 +7,10 @@
 """
 from __future__ import annotations
 
-from . import ops as _ops
-from .diagnose import FAILING_KINDS, diagnose, finding
-from .load import EngineSpec
-from .worker import Failure, InProcess, Isolated, case_ref
+from reference.subject import ops as _ops
+from reference.subject.diagnose import FAILING_KINDS, diagnose, finding
+from reference.subject.load import EngineSpec
+from reference.subject.worker import Failure, InProcess, Isolated, case_ref
 
 
 class Subject:

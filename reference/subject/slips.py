@@ -7,26 +7,23 @@ slip that reproduces the engine's number at every probe point.
 """
 from __future__ import annotations
 
-from . import ops as _ops
-from .sim import close
+import sympy
+
+from reference.oracle.rule_math import SYMPY_RULE_MATH
+from reference.subject import ops as _ops
+from reference.subject.sim import close
 
 
 def _formula(info, i: int, replace: str = "") -> str:
-    """The rule's partial as a formula over x (y) and z, via SymPy; '' if it cannot be shown."""
-    try:
-        import sympy
-
-        from ..study import M
-        x, y, z = sympy.symbols("x y z", real=True)
-        args = (x, y)[:info.arity] + tuple(sympy.Symbol(p, real=True) for p in info.params)
-        zz = x if replace == "z->x" else z
-        if replace == "x->z":
-            args = (z,) + args[1:]
-        p = info.rule.partials[i]
-        expr = sympy.sympify(p) if isinstance(p, float) else p(M, zz, *args)
-        return str(sympy.simplify(expr)).replace("Heaviside", "step")
-    except Exception:
-        return ""
+    """The rule's partial as a formula over x (y) and z, via SymPy (``replace`` swaps output and input)."""
+    x, y, z = sympy.symbols("x y z", real=True)
+    args = (x, y)[:info.arity] + tuple(sympy.Symbol(p, real=True) for p in info.params)
+    zz = x if replace == "z->x" else z
+    if replace == "x->z":
+        args = (z,) + args[1:]
+    p = info.rule.partials[i]
+    expr = sympy.sympify(p) if isinstance(p, float) else p(SYMPY_RULE_MATH, zz, *args)
+    return str(sympy.simplify(expr)).replace("Heaviside", "step")
 
 
 def candidates(info, i: int):

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import math
 
-from . import ops as _ops
-from .adapter import _PYTHON_OPERATORS, Adapter, Broken, Lacks, _describe
-from .load import EngineSpec, load
+from reference.subject import ops as _ops
+from reference.subject.adapter import _PYTHON_OPERATORS, Adapter, Broken, Lacks, _describe
+from reference.subject.load import EngineSpec, load
+from reference.core.errors import Unsupported as BackendUnsupported
 
 
 class Unsupported(Exception):
@@ -17,7 +18,6 @@ class Unsupported(Exception):
 
 
 def _backend_unsupported():
-    from ..backends.base import Unsupported as BackendUnsupported
     return BackendUnsupported
 
 

@@ -17,6 +17,10 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from reference.core.errors import Unsupported
+from reference.corpus.cases import by_name
+from reference.subject.adapter import _describe
+from reference.subject.tasks import Tasks
 
 _LOCAL_CASES: dict[int, object] = {}
 _LIVE: set = set()
@@ -41,7 +45,6 @@ class Failure:
 
 def case_ref(case):
     """How a worker finds a case: by corpus name, or by key in the table inherited at fork."""
-    from ..cases import by_name
     try:
         if by_name(case.name) is case:
             return ("corpus", case.name)
@@ -54,7 +57,6 @@ def case_ref(case):
 
 def _resolve(ref):
     if ref[0] == "corpus":
-        from ..cases import by_name
         return by_name(ref[1])
     case = _LOCAL_CASES.get(ref[1])
     if case is None:
@@ -80,7 +82,6 @@ def _serve(conn, spec, cls, plan) -> None:
     sink = tempfile.TemporaryFile()
     os.dup2(sink.fileno(), 1)  # C-level and stray prints of the engine go here
     os.dup2(sink.fileno(), 2)
-    from .tasks import Tasks
     captured = io.StringIO()
     sys.stdout = sys.stderr = captured
     try:
@@ -108,8 +109,6 @@ def _serve(conn, spec, cls, plan) -> None:
 
 
 def _failure(err: BaseException) -> Failure:
-    from ..backends.base import Unsupported
-    from .adapter import _describe
     if isinstance(err, SystemExit):
         return Failure("crash", f"the engine called sys.exit({err.code!r})", "SystemExit")
     if isinstance(err, KeyboardInterrupt):
@@ -250,7 +249,6 @@ class InProcess:
     """The same requests, in this process (for a class handed over as an object)."""
 
     def __init__(self, spec=None, cls=None, timeout: float = 5.0):
-        from .tasks import Tasks
         self.tasks = Tasks(spec, cls)
         self.output: list[str] = []
         self.restarts = 0

@@ -16,6 +16,8 @@ from tabulate import tabulate
 
 from autodiff import MLP, SGD, Adam, Module, Momentum, Value, fit, predict
 from autodiff.train import batches
+from autodiff import render_graph
+from reference.core.files import write_atomic
 
 TOLERANCE = 1e-9
 
@@ -286,7 +288,6 @@ def render(runs: list[Run]) -> str:
 
 def write_neuron_graph(path: Path) -> None:
     """micrograd's tanh neuron, after backward, as SVG."""
-    from autodiff import render_graph
     x1, x2 = Value(2.0, "x1"), Value(0.0, "x2")
     w1, w2, b = Value(-3.0, "w1"), Value(1.0, "w2"), Value(6.8813735870195432, "b")
     n = x1 * w1 + x2 * w2 + b
@@ -304,7 +305,6 @@ def main(out: Path = Path("reports"), epochs: int = 100, settings: list[Setting]
 
     import torch  # noqa: F401  (imported before the freeze below)
 
-    from .report import write_atomic
     # torch and SymPy bring hundreds of thousands of long-lived objects; every full collection of
     # the cyclic collector would walk them all, doubling the engine's epoch time. Freezing them
     # (gc.freeze) takes them out of collections without turning the collector off.

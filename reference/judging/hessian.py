@@ -14,7 +14,7 @@ Methods at order 2 (a backend not listed has no second-order record):
 | torch      | ``torch.autograd.functional.hessian`` on 0-d float64 tensors                              |
 | sympy      | ``sympy.diff`` twice, evaluated in float64 node by node; small graphs only                |
 | fd-central | central differences of this project's engine's float gradient, h = eps**(1/3)*max(1,|x|)  |
-| oracle     | exact (``reference.oracle``: stored for the corpus, else derived)                         |
+| oracle     | exact (``reference.oracle.store``: stored for the corpus, else derived)                         |
 
 Tolerances per entry: ``|b - o| <= atol + rtol * |o| + FLOAT_FACTOR * e`` where ``e`` is that
 entry's own float64 error bound: the first-order error analysis of ``judge.PointGraph`` run over
@@ -37,12 +37,27 @@ from autodiff.forward import TangentSweep
 from autodiff.engine import VALUE_MATH
 from autodiff.rules import FLOAT
 
-from .backends.base import ERROR, OK, UNSUPPORTED, Backend, Unsupported
-from .cases import Case, Point
-from .harness import record_identity
-from .conventions import ANY, CONVENTIONS, SECOND
-from .judge import (AGREE, CONVENTION, EPS, FLOAT_FACTOR, MISMATCH, UNDEFINED, UNJUDGED, PointGraph, _finite,
-                    _rule_of, _same_nonfinite)
+from reference.backends.base import ERROR, OK, UNSUPPORTED, Backend
+
+from reference.core.errors import Unsupported
+from reference.corpus.cases import Case, Point
+
+from reference.corpus.conventions import ANY, CONVENTIONS, SECOND
+from reference.judging.judge import (AGREE, CONVENTION, EPS, FLOAT_FACTOR, MISMATCH, UNDEFINED, UNJUDGED, PointGraph,
+                                     _finite, _rule_of, _same_nonfinite, record_identity)
+from reference.backends import EngineBackend, ForwardBackend, SympyBackend
+from reference.backends.finite_difference import Central
+from reference.backends.pytorch import torch_hessian as _torch_hessian
+from reference.core.budget import cpu_budget
+from reference.core.errors import NoOracle
+from reference.judging.summary import mixed_pair_differs
+from reference.oracle.chain import Graph
+from reference.oracle.balls import exact_ball
+from reference.oracle.balls import settle
+from reference.oracle.exact import unpack
+from reference.oracle.store import exact, oracle_for
+from reference.oracle.store import route_for
+from reference.oracle.sympy_floats import sympy_float
 
 __all__ = [
     "KNOWN",
@@ -153,8 +168,7 @@ def forward_hessian(case: Case, point: Sequence[float]) -> list[list[float]]:
 
 def torch_hessian(case: Case, point: Sequence[float], fn: Callable | None = None) -> list[list[float]]:
     """``torch.autograd.functional.hessian`` over 0-d float64 tensors (``fn``: a torch function instead of the case)."""
-    from .backends.pytorch import torch_hessian as hessian
-    return hessian(case, point, fn)
+    return _torch_hessian(case, point, fn)
 
 
 def engine_gradient(case: Case, point: Sequence[float]) -> list[float]:
@@ -182,9 +196,6 @@ def fd_hessian(case: Case, point: Sequence[float], gradient: Callable | None = N
 
 
 def sympy_hessian(case: Case, point: Sequence[float]) -> list[list[float]]:
-    from .backends.symbolic import sympy_float
-    from .exact import unpack
-    from .oracle import route_for
     if route_for(case, point) != "sympy":
         raise Unsupported("SymPy's Hessian of a graph this large is not derived (the oracle uses the exact "
                           "chain rule there)")
@@ -214,8 +225,6 @@ def _subject_hessian(backend: Backend, case: Case, point: Sequence[float]) -> li
 
 def hessian_method(backend: Backend) -> Callable | None:
     """The second-order method of a backend (None: it has none, and gets no order-2 record)."""
-    from .backends import EngineBackend, ForwardBackend, SympyBackend
-    from .backends.finite_difference import Central
     if getattr(backend, "fn", None) is not None and getattr(backend, "subject", False) and backend.name == "subject":
         return lambda case, point: _subject_hessian(backend, case, point)
     if isinstance(backend, EngineBackend):
@@ -258,7 +267,6 @@ def hessian_of(backend: Backend, case: Case, point: Sequence[float]) -> Hessian 
 # -- the oracle ------------------------------------------------------------------------------------
 def oracle_hessian(case: Case, point: Point) -> Hessian:
     """The exact Hessian: stored for a corpus point, else derived now (NoOracle: an error record)."""
-    from .oracle import NoOracle, exact, oracle_for
     try:
         index = next((i for i, p in enumerate(case.points) if p is point or p.values == point.values), None)
         triple = oracle_for(case, index, order=2) if index is not None else exact(case, point.values, order=2)
@@ -273,11 +281,9 @@ class _ConventionGraph:
     """The exact chain rule (``chain.Graph``) with first AND second local partials overridden at edges."""
 
     def __init__(self, case: Case, point: Sequence[float]) -> None:
-        from .chain import Graph
         self.graph = Graph(case, point)
 
     def run(self, first: dict, second: dict) -> list:
-        from .exact import exact_ball
         g = self.graph
         size = len(g.nodes)
         vals, partials, seconds = [None] * size, [None] * size, [None] * size
@@ -309,8 +315,6 @@ class _ConventionGraph:
 
 def exact_hessian_with(case: Case, point: Sequence[float], first: dict, second: dict) -> list[list[float]] | None:
     """The exact Hessian with the given local partials at edge nodes (None if it cannot be settled)."""
-    from .exact import settle
-    from .oracle import NoOracle, cpu_budget
     try:
         with cpu_budget(60.0):
             g = _ConventionGraph(case, point)
@@ -388,7 +392,6 @@ def _names(case: Case) -> list[tuple[int, int, str]]:
 
 def _asymmetry(h: list[list[float]], case: Case) -> str:
     v = case.variables
-    from .summary import mixed_pair_differs
     pairs = [(i, j) for i in range(len(v)) for j in range(i + 1, len(v)) if mixed_pair_differs(h[i][j], h[j][i])]
     if not pairs:
         return ""

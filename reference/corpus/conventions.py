@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from autodiff.rules import RULES, Edge, Rule
+from autodiff.rules import FLOAT
 
 ANY = None
 NAN = float("nan")
@@ -62,7 +63,7 @@ EDGES: dict[str, tuple[Rule, Edge]] = {e.key: (r, e) for r in RULES.values() for
 SAME_RULES_AS_ENGINE = ("forward",)
 
 
-def _c(key: str, expected: dict, why: dict) -> Convention:
+def _convention(key: str, expected: dict, why: dict) -> Convention:
     for name in SAME_RULES_AS_ENGINE:
         if "engine" in expected:
             expected = {**expected, name: expected["engine"]}
@@ -74,7 +75,7 @@ def _c(key: str, expected: dict, why: dict) -> Convention:
 
 
 CONVENTIONS: dict[str, Convention] = {c.key: c for c in (
-    _c("relu@0", {"engine": (0.0,), "torch": (0.0,), "sympy": (0.5,), "oracle": (0.5,), "fd-forward": (1.0,),
+    _convention("relu@0", {"engine": (0.0,), "torch": (0.0,), "sympy": (0.5,), "oracle": (0.5,), "fd-forward": (1.0,),
          "fd-central": (0.5,), "fd-five-point": (0.5,), "fd-richardson": (0.5,)},
         {"engine": "the rule's partial is step(x) with step(0) = 0, the subgradient torch uses",
          "torch": "threshold_backward passes the gradient only where the output is > 0",
@@ -83,14 +84,14 @@ CONVENTIONS: dict[str, Convention] = {c.key: c for c in (
          "fd-central": "a symmetric difference averages the two one-sided slopes: 1/2",
          "fd-five-point": "a symmetric stencil: (8h - 2h) / 12h = 1/2",
          "fd-richardson": "extrapolated symmetric differences, each 1/2"}),
-    _c("abs@0", {"engine": (0.0,), "torch": (0.0,), "sympy": (0.0,), "oracle": (0.0,), "fd-forward": (1.0,),
+    _convention("abs@0", {"engine": (0.0,), "torch": (0.0,), "sympy": (0.0,), "oracle": (0.0,), "fd-forward": (1.0,),
          "fd-central": (0.0,), "fd-five-point": (0.0,), "fd-richardson": (0.0,)},
         {"engine": "the rule's partial is sign(x) with sign(0) = 0, as torch's sgn",
          "torch": "abs_backward is grad * sgn(x), and sgn(0) = 0",
          "sympy": "diff(Abs(x)) for real x is sign(x), and sign(0) = 0",
          "fd-forward": "(|h| - 0) / h = 1: the right-hand slope",
          "fd-central": "|h| - |-h| = 0: the symmetric difference sees no slope"}),
-    _c("pow@x=0", {"engine": (0.0, 0.0), "torch": (0.0, 0.0), "sympy": (NAN, NAN), "oracle": (NAN, NAN),
+    _convention("pow@x=0", {"engine": (0.0, 0.0), "torch": (0.0, 0.0), "sympy": (NAN, NAN), "oracle": (NAN, NAN),
          "fd-forward": (ANY, 0.0), "fd-central": (0.0, 0.0), "fd-five-point": (0.0, 0.0),
          "fd-richardson": (0.0, 0.0), "fd-complex-step": (0.0, ANY),
          "jax": (0.0, 0.0), "autograd": (0.0, 0.0), "mygrad": (0.0, 0.0), "tinygrad": (0.0, 0.0)},
@@ -108,31 +109,34 @@ CONVENTIONS: dict[str, Convention] = {c.key: c for c in (
          "fd-five-point": "every stencil point gives 0**(y + kh) = 0",
          "fd-richardson": "every central difference is 0",
          "fd-complex-step": "0j**(y + ih) goes through the complex logarithm of 0"}),
-    _c("sqrt@0", {"engine": (float("inf"),), "torch": (float("inf"),), "fd-forward": (ANY,), "fd-complex-step": (ANY,)},
+    _convention("sqrt@0", {"engine": (float("inf"),), "torch": (float("inf"),), "fd-forward": (ANY,),
+                          "fd-complex-step": (ANY,)},
         {"engine": "0.5 / sqrt(0) = inf, as torch",
          "torch": "grad / (2 * result) = inf",
          "fd-forward": "(sqrt(h) - 0) / h = 1/sqrt(h): a finite number set by the step alone",
          "fd-complex-step": "Im sqrt(ih) / h = 1/sqrt(2h): finite, set by the step alone",
          "fd-central": "sqrt(-h) is nan: the difference is undefined"}),
-    _c("powc@0", {"engine": (float("inf"),), "torch": (float("inf"),), "fd-forward": (ANY,), "fd-complex-step": (ANY,)},
+    _convention("powc@0", {"engine": (float("inf"),), "torch": (float("inf"),), "fd-forward": (ANY,),
+                          "fd-complex-step": (ANY,)},
         {"engine": "c * 0**(c-1) = c * inf",
          "fd-forward": "h**c / h = h**(c-1): finite, set by the step alone",
          "fd-complex-step": "Im (ih)**c / h: finite, set by the step alone"}),
-    _c("pow@neg", {"fd-complex-step": (ANY, ANY)},
+    _convention("pow@neg", {"fd-complex-step": (ANY, ANY)},
         {"fd-complex-step": "Im of the principal complex power: a finite number with no real meaning",
          "engine": "mul0(z, log x) with log(x < 0) = nan", "torch": "result * log(self) = nan"}),
-    _c("powc@neg", {}, {"engine": "IEEE pow gives nan, and so does the partial"}),
-    _c("powc@pole", {}, {"engine": "IEEE pow gives inf for 0**-1", "fd-forward": "f(0) = inf: no difference quotient"}),
-    _c("powc@x**0", {}, {"engine": "mul0(0, 0**-1) = 0 rather than 0 * inf = nan, as torch",
+    _convention("powc@neg", {}, {"engine": "IEEE pow gives nan, and so does the partial"}),
+    _convention("powc@pole", {}, {"engine": "IEEE pow gives inf for 0**-1",
+                                  "fd-forward": "f(0) = inf: no difference quotient"}),
+    _convention("powc@x**0", {}, {"engine": "mul0(0, 0**-1) = 0 rather than 0 * inf = nan, as torch",
                     "sympy": "SymPy simplifies x**0 to 1 before differentiating"}),
-    _c("div@y=0", {}, {"engine": "IEEE division gives inf (or nan for 0/0), and -z/y for the partial",
+    _convention("div@y=0", {}, {"engine": "IEEE division gives inf (or nan for 0/0), and -z/y for the partial",
                     "sympy": "SymPy's zoo (complex infinity) has no sign, so the oracle says nan"}),
-    _c("log@0", {}, {"engine": "log(0) = -inf and 1/0 = inf, as torch"}),
-    _c("log@neg", {}, {"engine": "log(-1) = nan, while the partial 1/x = -1 is finite, as torch"}),
-    _c("sqrt@neg", {}, {"engine": "sqrt(-1) = nan, as torch"}),
-    _c("log1p@-1", {}, {"engine": "log1p(-1) = -inf and 1/(1 + x) = 1/0 = inf, as torch"}),
-    _c("log1p@neg", {}, {"engine": "log1p(-2) = nan, while the partial 1/(1 + x) = -1 is finite, as torch"}),
-    _c("leaky_relu@0",
+    _convention("log@0", {}, {"engine": "log(0) = -inf and 1/0 = inf, as torch"}),
+    _convention("log@neg", {}, {"engine": "log(-1) = nan, while the partial 1/x = -1 is finite, as torch"}),
+    _convention("sqrt@neg", {}, {"engine": "sqrt(-1) = nan, as torch"}),
+    _convention("log1p@-1", {}, {"engine": "log1p(-1) = -inf and 1/(1 + x) = 1/0 = inf, as torch"}),
+    _convention("log1p@neg", {}, {"engine": "log1p(-2) = nan, while the partial 1/(1 + x) = -1 is finite, as torch"}),
+    _convention("leaky_relu@0",
        {"engine": lambda slope: (slope,), "torch": lambda slope: (slope,), "sympy": lambda slope: ((1 + slope) / 2,),
         "oracle": lambda slope: ((1 + slope) / 2,), "fd-forward": (1.0,),
         "fd-central": lambda slope: ((1 + slope) / 2,),
@@ -142,7 +146,7 @@ CONVENTIONS: dict[str, Convention] = {c.key: c for c in (
         "sympy": "Max(0, x) + slope*Min(0, x) differentiates through Heaviside(0) = 1/2 to (1 + slope)/2",
         "fd-forward": "(f(h) - f(0)) / h = 1: the right-hand slope",
         "fd-central": "a symmetric difference averages the one-sided slopes: (1 + slope)/2"}),
-    _c("maximum@tie",
+    _convention("maximum@tie",
        {"engine": (0.5, 0.5), "torch": (0.5, 0.5), "sympy": (0.5, 0.5), "oracle": (0.5, 0.5), "fd-forward": (1.0, 1.0),
         "fd-central": (0.5, 0.5), "fd-five-point": (0.5, 0.5), "fd-richardson": (0.5, 0.5)},
        {"engine": "the partials are heaviside(x - y, 1/2) and heaviside(y - x, 1/2): half the gradient to each, "
@@ -182,7 +186,6 @@ def _pow_x0_seconds(fill_y_row: float):
     """pow's local second partials at x = 0 as the engine's rules give them: d/dx of mul0(y, x**(y-1)) is
     y*(y-1)*x**(y-2) with the same 0-mask (the one-sided limit: 2 at y = 2, 0 for y > 2), and the
     partial in y, mul0(z, log x), is the constant 0 there, so its row is ``fill_y_row``."""
-    from autodiff.rules import FLOAT
 
     def seconds(x, y):
         return ((FLOAT.mul0(y * (y - 1), FLOAT.pow(x, y - 2)), 0.0), (fill_y_row, fill_y_row))

@@ -4,7 +4,7 @@ For each op, the engine's own rule evaluated in a SymPy namespace (the row's ``s
 definitions plus the helpers), next to ``sympy.diff`` of the op's definition and PyTorch's
 ``derivatives.yaml`` formula, with whether SymPy can prove them equal (or only at random
 points); and each second partial, the engine's partial differentiated again. The study's
-pages (``reference.study``) show these proofs beside their sweeps.
+pages (``reference.output.study``) show these proofs beside their sweeps.
 """
 from __future__ import annotations
 
@@ -16,23 +16,14 @@ import sympy
 
 from autodiff.rules import RULES
 
-from .oracle import NoOracle, cpu_budget
+from reference.core.errors import NoOracle
+
+from reference.oracle.rule_math import SYMPY_RULE_MATH
+from reference.core.budget import cpu_budget
 
 X, Y, Z, C = sympy.symbols("x y z c", real=True)
 
 
-class SympyRuleMath:
-    """The namespace that turns the engine's rules into SymPy expressions: each row's ``sympy`` definition."""
-
-    mul0 = staticmethod(lambda a, b: a * b)
-    heaviside = staticmethod(lambda a, h0: sympy.Heaviside(a, h0))
-    sign = staticmethod(sympy.sign)
-    where = staticmethod(lambda a, p, q: sympy.Piecewise((p, a > 0), (q, True)))
-
-
-for _rule in RULES.values():
-    setattr(SympyRuleMath, _rule.name, staticmethod(lambda *a, _r=_rule: _r.systems.sympy(sympy, *a)))
-M = SympyRuleMath()
 PROOF_BUDGET = 20.0
 
 
@@ -41,8 +32,8 @@ def torch_formula(op: str, i: int, *args) -> tuple[str, sympy.Expr]:
     rule = RULES[op]
     entry = rule.systems.torch_formula[i] if i < len(rule.systems.torch_formula) else "(no entry)"
     if rule.systems.torch_partials is not None:
-        return entry, sympy.sympify(rule.systems.torch_partials(M, Z, *args)[i])
-    return entry, sympy.sympify(rule.partial(i, M, Z, *args))
+        return entry, sympy.sympify(rule.systems.torch_partials(SYMPY_RULE_MATH, Z, *args)[i])
+    return entry, sympy.sympify(rule.partial(i, SYMPY_RULE_MATH, Z, *args))
 
 
 @dataclass
@@ -120,7 +111,7 @@ def _on_symbols(op: str) -> tuple:
     """(its row, input symbols, constant symbols, its forward on them) for an op."""
     rule = RULES[op]
     inputs, consts = symbols_of(op)
-    return rule, inputs, consts, rule.forward(M, *inputs, *consts)
+    return rule, inputs, consts, rule.forward(SYMPY_RULE_MATH, *inputs, *consts)
 
 
 def rules_side_by_side(op: str) -> tuple[sympy.Expr, list[Partial]]:
@@ -129,7 +120,7 @@ def rules_side_by_side(op: str) -> tuple[sympy.Expr, list[Partial]]:
     args = (*inputs, *consts)
     partials = []
     for i, symbol in enumerate(inputs):
-        as_written = sympy.sympify(rule.partial(i, M, Z, *args))
+        as_written = sympy.sympify(rule.partial(i, SYMPY_RULE_MATH, Z, *args))
         engine = as_written.subs(Z, forward)
         exact = sympy.diff(forward, symbol)
         proof, detail = _prove(engine, exact, [*inputs, *consts])
@@ -147,7 +138,7 @@ def second_rules(op: str) -> list[Second]:
     args = (*inputs, *consts)
     out = []
     for i, a in enumerate(inputs):
-        engine_partial = sympy.sympify(rule.partial(i, M, Z, *args)).subs(Z, forward)
+        engine_partial = sympy.sympify(rule.partial(i, SYMPY_RULE_MATH, Z, *args)).subs(Z, forward)
         for b in inputs:
             engine = sympy.diff(engine_partial, b)
             exact = sympy.diff(sympy.diff(forward, a), b)

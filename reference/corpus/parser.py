@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from autodiff.rules import FLOAT, RULES
 
-from .cases import Case, Point
+from reference.corpus.cases import Case, Point
 
 MAX_LENGTH = 2000
 MAX_DEPTH = 60

@@ -16,6 +16,7 @@ from functools import cached_property
 from autodiff import RULES, Value
 from autodiff.engine import VALUE_MATH
 from autodiff.graph import topological
+from autodiff import MLP
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def case(name: str, fn: Callable, points: Iterable, tags: Iterable[str] = (), no
     return Case(name, fn, variables_of(fn), tuple(pts), frozenset(tags), note, tol)
 
 
-def pt(*values: float, edge: str = "", known: dict[str, str] | None = None) -> Point:
+def make_point(*values: float, edge: str = "", known: dict[str, str] | None = None) -> Point:
     """A point; ``edge`` names its convention, ``known`` lists expected failures of a method."""
     return Point(tuple(float(v) for v in values), edge, dict(known or {}))
 
@@ -179,10 +180,11 @@ def primitive_cases(name: str) -> list[Case]:
     out = []
     for params, points in groups.items():
         label = name if not params else f"{name}[{', '.join(f'{k}={v:g}' for k, v in zip(rule.params, params))}]"
-        kinds = {e.kind for e in rule.edges for pt in points if e.test(*pt, *params)}
+        kinds = {e.kind for e in rule.edges for values in points if e.test(*values, *params)}
         tags = {"primitive", f"op:{name}", *(f"edge:{k}" for k in kinds)}
         out.append(Case(label, primitive_function(name, params), _INPUTS[:rule.arity],
-                        tuple(Point(pt, known=KNOWN.get((label, pt), {})) for pt in points), frozenset(tags)))
+                        tuple(Point(values, known=KNOWN.get((label, values), {})) for values in points),
+                        frozenset(tags)))
     return out
 
 
@@ -261,7 +263,8 @@ COMPOSITE_CASES = [
     case("tanh_neuron", lambda m, x1, x2, w1, w2, b: m.tanh(x1 * w1 + x2 * w2 + b),
          [(2, 0, -3, 1, 6.8813735870195432), (0.5, -1, 0.3, 0.7, -0.1)], ["seed"]),
     case("micrograd_sanity", micrograd_sanity, [-4, 1.5], ["seed", "reuse"]),
-    case("micrograd_more_ops", micrograd_more_ops, [pt(-4, 2, known=_NEAR_POLE), (1.5, -0.5)], ["seed", "reuse"]),
+    case("micrograd_more_ops", micrograd_more_ops, [make_point(-4, 2, known=_NEAR_POLE), (1.5, -0.5)],
+         ["seed", "reuse"]),
     case("polynomial5", polynomial, [(0.5, 1, -2, 0.5, 3, -1, 0.25), (-1.5, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)],
          ["seed"]),
     case("log(1+exp(x))", lambda m, x: m.log(1 + m.exp(x)), [-3, 0, 2.5, 30], ["seed"]),
@@ -354,7 +357,6 @@ def mlp_case(nin: int, sizes: list[int], activation: str, seeds=(0, 1), batch: i
     """An MLP case: its parameters are the variables, initialised by autodiff.MLP from each seed."""
     import random
 
-    from autodiff import MLP
     rng = random.Random(1000 + nin)
     X = [[round(rng.uniform(-1, 1), 3) for _ in range(nin)] for _ in range(batch)]
     Y = [round(rng.uniform(-1, 1), 3) for _ in range(batch)]

@@ -19,7 +19,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .cases import Case
+from reference.corpus.cases import Case
 
 PASS, FAIL, SKIP = "pass", "fail", "skip"
 SCALE = 2.5  # exactly representable, and x * 2.5 is exact for most x: the linear check allows 4 ulp

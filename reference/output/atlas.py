@@ -18,11 +18,12 @@ from pathlib import Path
 
 from autodiff.rules import RULES, Rule
 
-from .backends import Backend, make_backends
-from .cases import PRIMITIVE_CASES, Case
-from .harness import run_case
-from .numbers import fmt
-from .systems import SYSTEMS, version
+from reference.backends import Backend, make_backends
+from reference.core.files import write_pair
+from reference.core.formatting import fmt
+from reference.core.systems import SYSTEMS, version
+from reference.corpus.cases import PRIMITIVE_CASES, Case
+from reference.running.harness import run_case
 
 __all__ = ["ATLAS_BACKENDS", "VERDICT_ORDER", "atlas", "atlas_json", "atlas_markdown", "atlas_svg", "write_atlas"]
 
@@ -533,7 +534,6 @@ def atlas_svg(doc: dict) -> str:
 
 def write_atlas(out: Path, order: int = 2, progress=None) -> tuple[dict, list[Path]]:
     """Run the atlas and write atlas.md, atlas.json and atlas.svg into ``out`` together."""
-    from .report import write_pair
     doc = atlas(order, progress=progress)
     files = {"atlas.md": atlas_markdown(doc), "atlas.json": atlas_json(doc), "atlas.svg": atlas_svg(doc)}
     write_pair(Path(out), files)

@@ -2,7 +2,7 @@
 
 The case runs once on the engine's Values to record its graph (which op, which inputs, which
 constants). Every node is then recomputed exactly from the op's mathematical definition
-(``exact.op_definition``: the registry row's ``sympy`` entry), each local
+(``definitions.op_definition``: the registry row's ``sympy`` entry), each local
 partial comes from ``sympy.diff`` of that definition (never from the engine's own rules), and
 the chain rule runs in mpmath at rising precision. Second derivatives come from
 forward-over-reverse with sparse tangents (a missing entry is a structural zero).
@@ -21,16 +21,13 @@ import sympy
 from autodiff.engine import VALUE_MATH, Value
 from autodiff.graph import topological
 
-from .exact import SYMPY_NS, NoOracle, Program, b_add, b_mul, exact_ball, exact_number, op_definition
+from reference.core.errors import NoOracle
+from reference.oracle.balls import Program, ball_add, ball_mul, exact_ball
+from reference.oracle.definitions import SYMPY_NS, exact_number, op_definition
 
-__all__ = ["Graph", "edges_of", "trace"]
+__all__ = ["Graph", "trace"]
 
 _ONE, _ZERO = exact_ball(1.0), exact_ball(0.0)
-
-
-def edges_of(rule) -> tuple:
-    """The declared edges of a registry row."""
-    return tuple(rule.edges)
 
 
 class _Local:
@@ -98,7 +95,7 @@ class Graph:
             self.children.append(tuple(self.position[id(c)] for c in kids))
             self.locals.append(_local(rule, len(kids), tuple(node.args)))
             floats = [c.data for c in kids] + list(node.args)
-            self.edges.append(tuple(e.key for e in edges_of(rule) if _on(e, floats)))
+            self.edges.append(tuple(e.key for e in rule.edges_at(*floats)))
         self.n = len(inputs)
 
     def edge_keys(self) -> set[str]:
@@ -143,8 +140,8 @@ class Graph:
             if self.leaf[k] is not None or g is None:
                 continue
             for c, p in zip(self.children[k], partials[k]):
-                contribution = b_mul([g, p])
-                adj[c] = contribution if adj[c] is None else b_add([adj[c], contribution])
+                contribution = ball_mul([g, p])
+                adj[c] = contribution if adj[c] is None else ball_add([adj[c], contribution])
         grads = [_ZERO] * self.n
         for k, i in self.input_of.items():
             if adj[k] is not None:
@@ -164,8 +161,8 @@ class Graph:
                 t: dict = {}
                 for c, p in zip(self.children[k], partials[k]):
                     for j, v in tan[c].items():
-                        w = b_mul([p, v])
-                        t[j] = b_add([t[j], w]) if j in t else w
+                        w = ball_mul([p, v])
+                        t[j] = ball_add([t[j], w]) if j in t else w
                 tan[k] = t
         adj: list = [None] * size
         adjt: list = [None] * size
@@ -179,32 +176,25 @@ class Graph:
             a = len(kids)
             q = seconds[k]
             for i, (c, p) in enumerate(zip(kids, partials[k])):
-                contribution = b_mul([g, p])
-                adj[c] = contribution if adj[c] is None else b_add([adj[c], contribution])
+                contribution = ball_mul([g, p])
+                adj[c] = contribution if adj[c] is None else ball_add([adj[c], contribution])
                 t = adjt[c]
                 if t is None:
                     t = adjt[c] = {}
                 for j, v in gt.items():
-                    w = b_mul([v, p])
-                    t[j] = b_add([t[j], w]) if j in t else w
+                    w = ball_mul([v, p])
+                    t[j] = ball_add([t[j], w]) if j in t else w
                 for m, cm in enumerate(kids):  # g * d(p_i)/d(input m) along the tangent of input m
-                    gq = b_mul([g, q[i * a + m]])
+                    gq = ball_mul([g, q[i * a + m]])
                     for j, v in tan[cm].items():
-                        w = b_mul([gq, v])
-                        t[j] = b_add([t[j], w]) if j in t else w
+                        w = ball_mul([gq, v])
+                        t[j] = ball_add([t[j], w]) if j in t else w
         rows = [[_ZERO] * n for _ in range(n)]
         for k, i in self.input_of.items():
             if adjt[k] is not None:
                 for j, v in adjt[k].items():
                     rows[i][j] = v
         return [v for row in rows for v in row]
-
-
-def _on(edge, floats) -> bool:
-    try:
-        return bool(edge.test(*floats))
-    except (TypeError, ValueError, ArithmeticError):
-        return False
 
 
 def trace(case, point: Sequence[float]) -> Graph:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import math
 
-from .judge import AGREE, CONVENTION, ERROR, MISMATCH, RAISES, UNDEFINED, UNJUDGED, UNSUPPORTED, VERDICTS
+from reference.judging.judge import (AGREE, CONVENTION, ERROR, MISMATCH, RAISES, UNDEFINED, UNJUDGED, UNSUPPORTED,
+                                     VERDICTS)
+from reference.judging.judge import describe_tolerance
 
 RAN = (AGREE, MISMATCH, CONVENTION, UNDEFINED, RAISES)  # the backend produced an answer that was judged
 
@@ -215,7 +217,6 @@ def overall_verdict(records: list[dict]) -> str:
 
 def describe_backends(backends) -> list[dict]:
     """Name, method, tolerance in words, and whether it is the subject, for the report."""
-    from .judge import describe_tolerance
     return [{"name": b.name, "method": b.method + (f" ({b.label})" if getattr(b, "label", "") else ""),
              "rtol": b.rtol, "subject": bool(getattr(b, "subject", False)), "tolerance": describe_tolerance(b)}
             for b in backends]

@@ -1,6 +1,6 @@
 """The oracle: the correctly rounded double of each exact value, partial and second partial.
 
-For the corpus the answers are data (``reference/data/oracle.json.gz``), computed once and read
+For the corpus the answers are data (``reference/oracle/data/oracle.json.gz``), computed once and read
 back without SymPy; ``python -m reference.oracle --rebuild`` recomputes them, and a test fails
 when a case's fingerprint no longer matches (see ``fingerprint``). Anything else (``adcheck
 check``, fuzz, the pytest API) is derived on the fly under a CPU-time budget.
@@ -8,11 +8,11 @@ check``, fuzz, the pytest API) is derived on the fly under a CPU-time budget.
 Two exact routes, which agree on the whole corpus (the rebuild checks it):
 
 - ``sympy``: ``sympy.diff`` of the case's expression, built with float constants taken exactly
-  (``reference.exact``), evaluated with mpmath at rising precision until the rounding is
+  (``reference.oracle.exact``), evaluated with mpmath at rising precision until the rounding is
   certain. The oracle of the design; used for graphs of at most ``CHAIN_NODES`` nodes and
   ``CHAIN_VARIABLES`` variables.
 - ``chain``: the exact chain rule over the case's own engine graph, each local partial from
-  ``sympy.diff`` of the op's definition, Hessians by forward-over-reverse (``reference.chain``).
+  ``sympy.diff`` of the op's definition, Hessians by forward-over-reverse (``reference.oracle.chain``).
   Used for larger graphs (the MLPs), where it is hundreds of times faster, and by
   ``exact_with_conventions``, which applies a declared convention at edge points.
 
@@ -28,106 +28,37 @@ import hashlib
 import inspect
 import json
 import math
-import os
-import signal
-import sys
-import tempfile
 import threading
-import time
 import weakref
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["CHAIN_NODES", "CHAIN_VARIABLES", "DATA", "DEFAULT_BUDGET", "NoOracle", "check_budget",
-           "cpu_budget", "edges_at", "exact", "exact_with_conventions", "fingerprint", "oracle_at", "oracle_for",
-           "rebuild", "stale", "stored_sympy_float"]
+from reference.core.budget import DEFAULT_BUDGET, check_budget, cpu_budget, deadline
+from reference.core.errors import NoOracle
+from autodiff.engine import VALUE_MATH, Value
+from autodiff.graph import topological
+from reference.corpus.cases import CORPUS
+from reference.oracle.chain import Graph
+from reference.oracle.exact import DERIVATIONS
+from reference.oracle.balls import settle
+
+__all__ = ["CHAIN_NODES", "CHAIN_VARIABLES", "DATA", "edges_at", "exact", "exact_with_conventions", "fingerprint",
+           "forget_loaded", "oracle_at", "oracle_for", "stale", "stored_sympy_float"]
 
 DATA = Path(__file__).parent / "data" / "oracle.json.gz"
 FORMAT = 1
 METHOD_VERSION = 3  # part of every fingerprint: bump it when the oracle's method changes
-DEFAULT_BUDGET = 60.0  # CPU seconds for one on-the-fly derivation
-MAX_BUDGET = 86400.0
+
+
 CHAIN_NODES = 400  # graphs larger than this (or with more variables) take the chain route
 CHAIN_VARIABLES = 24
 
 Triple = tuple  # (value, grad tuple, hessian tuple of tuples or None)
 
 
-class NoOracle(Exception):
-    """No certain exact answer here; the message says why (one line)."""
-
-
-# -- CPU-time budget -----------------------------------------------------------------------------
-class _OutOfBudget(BaseException):
-    """The CPU budget ran out (a BaseException, so SymPy's own handlers cannot swallow it)."""
-
-
-def check_budget(budget) -> float | None:
-    """A validated budget in CPU seconds (None: no limit); ValueError with one line otherwise."""
-    if budget is None:
-        return None
-    if isinstance(budget, bool) or not isinstance(budget, (int, float)):
-        raise ValueError(f"budget must be a number of CPU seconds, got {budget!r}")
-    budget = float(budget)
-    if not (0 < budget <= MAX_BUDGET):  # also false for nan
-        raise ValueError(f"budget must be more than 0 and at most {MAX_BUDGET:g} CPU seconds, got {budget!r}")
-    return budget
-
-
-@contextmanager
-def cpu_budget(seconds: float | None):
-    """Raise ``NoOracle`` in the block after ``seconds`` of CPU time (SIGPROF, main thread).
-
-    Off the main thread only the oracle's own loops check the clock (``deadline()``).
-    """
-    seconds = check_budget(seconds)
-    if seconds is None:
-        yield
-        return
-    start = time.process_time()
-    token = _Deadline(start + seconds)
-    _DEADLINES.append(token)
-    main = threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGPROF")
-    previous_handler = previous_timer = None
-    if main:
-        def expire(signum, frame):
-            raise _OutOfBudget()
-        previous_handler = signal.signal(signal.SIGPROF, expire)
-        previous_timer = signal.setitimer(signal.ITIMER_PROF, seconds)
-    try:
-        yield
-    except _OutOfBudget:
-        raise NoOracle(f"no oracle within the CPU budget of {seconds:g} s") from None
-    finally:
-        _DEADLINES.remove(token)
-        if main:
-            signal.setitimer(signal.ITIMER_PROF, 0)
-            signal.signal(signal.SIGPROF, previous_handler)
-            if previous_timer and previous_timer[0] > 0:  # an outer budget keeps running
-                used = time.process_time() - start
-                signal.setitimer(signal.ITIMER_PROF, max(previous_timer[0] - used, 1e-3))
-
-
-class _Deadline:
-    def __init__(self, at: float) -> None:
-        self.at = at
-
-
-_DEADLINES: list[_Deadline] = []
-
-
-def deadline() -> None:
-    """Raise NoOracle if an active budget has run out (checked between precisions)."""
-    if _DEADLINES and time.process_time() > min(d.at for d in _DEADLINES):
-        raise _OutOfBudget()
-
-
 # -- fingerprints ----------------------------------------------------------------------------------
 def _graph_signature(case, values) -> str:
     """What the case computes at a point: ops, parameters, wiring and constants of its engine graph."""
-    from autodiff.engine import VALUE_MATH, Value
-    from autodiff.graph import topological
 
     inputs = [Value(x) for x in values]
     try:
@@ -290,7 +221,6 @@ def stored_sympy_float(case, point: Sequence[float]) -> list[float] | None:
 def stale(cases=None, path: Path = DATA) -> list[str]:
     """Names of cases whose stored oracle is missing or out of date (and stored names not in ``cases``)."""
     if cases is None:
-        from .cases import CORPUS
         cases = CORPUS
     stored = _load(path)["cases"]
     names = {c.name for c in cases}
@@ -301,7 +231,6 @@ def stale(cases=None, path: Path = DATA) -> list[str]:
 # -- deriving on the fly ---------------------------------------------------------------------------
 def route_for(case, point: Sequence[float]) -> str:
     """'sympy' for small graphs, 'chain' for large ones (a deterministic choice, no timing)."""
-    from .chain import Graph
     try:
         graph = Graph(case, point)
     except NoOracle:
@@ -320,13 +249,10 @@ def exact(case, point: Sequence[float], order: int = 1, budget: float | None = D
             route = route_for(case, point)
         if route == "chain":
             return _chain_exact(case, point, order)
-        from .exact import DERIVATIONS
         return DERIVATIONS.get(case).exact(point, order, check=deadline)
 
 
 def _chain_exact(case, point, order: int, overrides: Mapping[str, tuple] | None = None) -> Triple:
-    from .chain import Graph
-    from .exact import settle
     graph = Graph(case, point)
     doubles, bits = settle(lambda: graph.run(order, overrides), check=deadline)
     n = graph.n
@@ -355,139 +281,11 @@ def exact_with_conventions(case, point: Sequence[float], overrides: Mapping[str,
 
 def edges_at(case, point: Sequence[float]) -> set[str]:
     """The declared edge keys some node of the case's engine graph sits on at ``point``."""
-    from .chain import Graph
     return Graph(case, point).edge_keys()
 
 
-# -- rebuilding the data ---------------------------------------------------------------------------
-def _same(a: float, b: float) -> bool:
-    return a == b or (a != a and b != b)
-
-
-def _flat(t: Triple) -> list[float]:
-    return [t[0], *t[1], *(v for row in (t[2] or ()) for v in row)]
-
-
-def compute_entry(case) -> dict:
-    """One case's stored entry: fingerprint, route, and per point the oracle (or why there is none)."""
-    from .backends.symbolic import sympy_float
-    route = route_for(case, case.points[0].values) if case.points else "sympy"
-    other = "chain" if route == "sympy" else "sympy"
-    points, disagree = [], []
-    for i, point in enumerate(case.points):
-        try:
-            triple = exact(case, point.values, order=2, budget=None, route=route)
-            entry = _encode(triple)
-        except NoOracle as err:
-            triple, entry = None, {"error": str(err)}
-        # The other route as a cross-check (the chain route at order 2; SymPy's Hessian of a large
-        # graph is too slow to check, so there it checks value and gradient).
-        try:
-            check = exact(case, point.values, order=2 if other == "chain" else 1, budget=None, route=other)
-            mine = _flat(triple)[:len(_flat(check))] if triple is not None else None
-            if mine is None or not all(_same(a, b) for a, b in zip(mine, _flat(check))):
-                disagree.append(i)
-        except NoOracle:
-            if triple is not None:
-                disagree.append(i)
-        try:
-            entry["sympy_float"] = [_enc(v) for v in sympy_float(case, point.values)]
-        except Exception as err:  # the backend recomputes it and reports its own error
-            entry["sympy_float_error"] = f"{type(err).__name__}: {err}"
-        points.append(entry)
-    out = {"fingerprint": fingerprint(case), "route": route, "variables": list(case.variables), "points": points}
-    if disagree:
-        out["routes_disagree"] = disagree
-    return out
-
-
-def _worker(name: str) -> tuple[str, dict, float]:
-    from .cases import CORPUS
-    case = next(c for c in CORPUS if c.name == name)
-    start = time.process_time()
-    entry = compute_entry(case)
-    return name, entry, time.process_time() - start
-
-
-def _cost(case) -> float:
-    """A rough cost estimate to schedule the biggest cases first."""
-    from .chain import Graph
-    try:
-        g = Graph(case, case.points[0].values)
-        return len(g.nodes) * (1 + g.n) * len(case.points)
-    except Exception:
-        return 0.0
-
-
-def rebuild(path: Path = DATA, workers: int = 2, cases=None, log: Callable[[str], None] | None = None) -> dict:
-    """Recompute every corpus case's oracle into ``path`` (atomically); return the written data."""
-    import mpmath
-    import sympy
-
-    from .cases import CORPUS
-    cases = list(CORPUS if cases is None else cases)
-    names = [c.name for c in sorted(cases, key=_cost, reverse=True)]
-    entries: dict[str, dict] = {}
-    start = time.perf_counter()
-    if workers > 1:
-        import multiprocessing
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for name, entry, seconds in pool.imap_unordered(_worker, names):
-                entries[name] = entry
-                if log:
-                    log(f"{name}: {seconds:.1f} s CPU")
-    else:
-        for name in names:
-            _, entries[name], seconds = _worker(name)
-            if log:
-                log(f"{name}: {seconds:.1f} s CPU")
-    data = {"format": FORMAT, "method_version": METHOD_VERSION,
-            "made_with": {"sympy": sympy.__version__, "mpmath": mpmath.__version__},
-            "cases": {c.name: entries[c.name] for c in cases}}
-    _write(path, data)
+def forget_loaded() -> None:
+    """Drop the data read from disk, so the next read sees a rewritten file."""
     global _DATA
     with _DATA_LOCK:
         _DATA = None
-    if log:
-        disagree = {n: e["routes_disagree"] for n, e in data["cases"].items() if "routes_disagree" in e}
-        log(f"wrote {path} ({path.stat().st_size} bytes) in {time.perf_counter() - start:.1f} s; "
-            f"routes disagree: {disagree or 'nowhere'}")
-    return data
-
-
-def _write(path: Path, data: dict) -> None:
-    """Deterministic gzip of compact JSON, written to a temporary file and renamed."""
-    text = json.dumps(data, separators=(",", ":"), allow_nan=False) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".oracle-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as f:
-            f.write(text.encode("utf-8"))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m reference.oracle --rebuild [--workers N]`` or ``--check``."""
-    import argparse
-    parser = argparse.ArgumentParser(prog="python -m reference.oracle", description=main.__doc__)
-    parser.add_argument("--rebuild", action="store_true", help="recompute the corpus oracle into the data file")
-    parser.add_argument("--check", action="store_true", help="list stale cases; exit 1 if any")
-    parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args(argv)
-    if args.rebuild:
-        rebuild(workers=max(1, args.workers), log=lambda s: print(s, file=sys.stderr))
-        return 0
-    names = stale()
-    for n in names:
-        print(n)
-    return 1 if names else 0
-
-
-if __name__ == "__main__":  # run the module's own copy, so NoOracle is one class
-    from reference.oracle import main as _main
-    sys.exit(_main())

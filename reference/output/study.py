@@ -1,6 +1,6 @@
 """The per-operation study: how and why the derivations of each primitive differ.
 
-For each op: the rules proved (``reference.proof``: the engine's rule on SymPy symbols next to
+For each op: the rules proved (``reference.output.proof``: the engine's rule on SymPy symbols next to
 ``sympy.diff`` and PyTorch's formula, first and second derivatives); every backend at the op's
 edges; relative accuracy over a sweep of inputs; the error of each finite-difference scheme
 against its step. ``study_op`` returns the data, ``write_study``
@@ -17,14 +17,24 @@ from tabulate import tabulate
 
 from autodiff.rules import RULES, Rule
 
-from .backends import make_backends
-from .backends.finite_difference import Central, ComplexStep, FivePoint, Forward, Richardson
-from .cases import PRIMITIVE_CASES, Case, Point
-from .conventions import ANY, CONVENTIONS
-from .harness import run_case
-from .numbers import fmt
-from .oracle import NoOracle, cpu_budget
-from .proof import Partial, Second, rules_side_by_side, second_rules, symbols_of
+from reference.backends import make_backends
+from reference.backends.finite_difference import Central, ComplexStep, FivePoint, Forward, Richardson
+from reference.corpus.cases import PRIMITIVE_CASES, Case, Point
+from reference.corpus.conventions import ANY, CONVENTIONS
+from reference.running.harness import run_case
+from reference.core.formatting import fmt
+from reference.core.errors import NoOracle
+from reference.core.budget import cpu_budget
+from reference.output.proof import Partial, Second, rules_side_by_side, second_rules, symbols_of
+from autodiff import Value
+from autodiff.engine import VALUE_MATH
+from autodiff.graph import topological
+from reference.backends import OracleBackend
+from reference.core.files import write_atomic
+from reference.corpus.cases import CORPUS
+from reference.corpus.cases import primitive_function
+from reference.oracle.rule_math import SYMPY_RULE_MATH as SYMPY
+from reference.bench.graphs import bench_gradient_cost
 
 SWEEP_BACKENDS = ("engine", "torch", "sympy", "fd-central", "fd-complex-step")
 
@@ -72,7 +82,6 @@ def _grid(lo: float, hi: float, kind: str, n: int = 161) -> list[float]:
 
 def op_function(op: str):
     """The op alone as a case function over a math namespace (at the row's probe parameters)."""
-    from .cases import primitive_function
     return primitive_function(op, RULES[op].sampling.probe_params)
 
 
@@ -116,7 +125,6 @@ def step_study(op: str) -> dict:
     x0 = point[0]
     names = tuple(str(s) for s in inputs)
     case = Case(f"steps-{op}", op_function(op), names, (Point(point),), frozenset({"study"}))
-    from .backends import OracleBackend
     truth = OracleBackend().evaluate(case, point).grad[names[0]]
     hs = [10 ** (-16 + 15 * i / 59) for i in range(60)]
     curves, defaults = {}, {}
@@ -267,7 +275,6 @@ def page(study: OpStudy) -> str:
 
 def write_study(ops: list[str] | None = None, out: Path = Path("reports"), progress=None) -> list[Path]:
     """Pages and pictures of ``ops`` (all when None) under out/ops, and the index."""
-    from .report import write_atomic
     ops = list(ops or RULES)
     folder = Path(out) / "ops"
     folder.mkdir(parents=True, exist_ok=True)
@@ -299,13 +306,8 @@ def write_study(ops: list[str] | None = None, out: Path = Path("reports"), progr
 
 def swell_section() -> list[str]:
     """Expression swell: SymPy's derivative size with and without CSE against the engine's graph size."""
-    from autodiff import Value
-    from autodiff.engine import VALUE_MATH
-    from autodiff.graph import topological
 
-    from .proof import M as SYMPY  # each row's SymPy definition (plain SymPy: 53-bit Floats for float constants)
-    from .bench import bench_gradient_cost
-    from .cases import CORPUS
+    # each row's SymPy definition (plain SymPy: 53-bit Floats for float constants)
     rows = []
     for case in [c for c in CORPUS if "composite" in c.tags]:
         symbols = [sympy.Symbol(v, real=True) for v in case.variables]

@@ -15,12 +15,16 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 
-from .backends import ERROR, OK, Backend, OracleBackend, Result, make_backends
-from .cases import Case, Point
-from .oracle import NoOracle, cpu_budget
-from .judge import (AGREE, CONVENTION, MISMATCH, RAISES, SUBJECT_FAILURES, UNDEFINED, UNJUDGED, UNSUPPORTED,
-                    VERDICTS, PointGraph, judge)
-from .summary import describe_backends, overall_verdict, summarize
+from reference.backends import ERROR, OK, Backend, OracleBackend, Result, make_backends
+from reference.corpus.cases import Case, Point, by_name
+from reference.core.errors import NoOracle
+from reference.core.budget import cpu_budget
+from reference.judging.judge import (AGREE, CONVENTION, MISMATCH, RAISES, SUBJECT_FAILURES, UNDEFINED, UNJUDGED,
+                                     UNSUPPORTED, VERDICTS, PointGraph, judge, record_identity)
+from reference.judging.summary import describe_backends, overall_verdict, summarize
+from reference.running.distributed import connect
+from reference.backends import DEFAULT_BACKENDS
+from reference.judging.hessian import run_case2
 
 __all__ = ["AGREE", "CONVENTION", "DEFAULT_BUDGET", "MISMATCH", "RAISES", "SUBJECT_FAILURES", "UNDEFINED",
            "UNJUDGED", "UNSUPPORTED", "VERDICTS", "describe_backends", "overall_verdict", "record",
@@ -30,18 +34,6 @@ DEFAULT_BUDGET = 60.0  # CPU seconds of SymPy work per case (ad-hoc expressions;
 def _oracle(case: Case, point: Point) -> Result:
     """The exact oracle at a point: stored for the corpus, derived now for anything else."""
     return OracleBackend().evaluate(case, point.values)
-
-
-def record_identity(case: Case, point: Point, backend: Backend) -> dict:
-    """The fields that say which case, point and backend a record (of either order) is about."""
-    return {
-        "case": case.name,
-        "point": dict(zip(case.variables, point.values)),
-        "edge": point.edge,
-        "tags": sorted(case.all_tags),
-        "backend": backend.name,
-        "subject": bool(backend.subject),
-    }
 
 
 def record(case: Case, point: Point, backend: Backend, result: Result, oracle: Result,
@@ -76,7 +68,7 @@ def run_case(case: Case, backends: list[Backend], budget: float | None = DEFAULT
     """Every point of one case through every backend; SymPy's share is cut by ``budget``.
 
     ``order=2`` adds one second-order record (``"order": 2``, the Hessian judged entry by entry,
-    see ``reference.hessian``) per point and backend that has a second-order method.
+    see ``reference.judging.hessian``) per point and backend that has a second-order method.
     """
     if order not in (1, 2):
         raise ValueError(f"order must be 1 or 2, got {order!r}")
@@ -102,7 +94,6 @@ def run_case(case: Case, backends: list[Backend], budget: float | None = DEFAULT
             result = sympy_results[i] if b.name in symbolic else b.evaluate(case, point.values)
             records.append(record(case, point, b, result, oracles[i], graph, user))
     if order >= 2:
-        from .hessian import run_case2
         grads = {i: [o.grad.get(v, math.nan) for v in case.variables] for i, o in enumerate(oracles) if o.status == OK}
         records += run_case2(case, backends, user, grads)
     return records
@@ -141,7 +132,6 @@ def _init_worker(backend_names, engine, budget, parent, order=1) -> None:
 
 
 def _run_named(name: str) -> list[dict]:
-    from .cases import by_name
     return run_case(by_name(name), _WORKER["backends"], _WORKER["budget"], order=_WORKER.get("order", 1))
 
 
@@ -184,6 +174,34 @@ def _kill_pool(pool: ProcessPoolExecutor) -> None:
         p.join(timeout=2)
 
 
+_CLUSTER_BACKENDS: dict = {}  # per cluster worker process: (backend names, engine) -> backends, made once
+
+
+def _run_on_worker(name: str, backend_names: tuple, engine: str | None, budget, order: int) -> list[dict]:
+    """One case by name on a cluster worker (cases travel by name, backends are made once per worker)."""
+    key = (backend_names, engine)
+    if key not in _CLUSTER_BACKENDS:
+        _CLUSTER_BACKENDS[key] = make_backends(backend_names, engine)
+    return run_case(by_name(name), _CLUSTER_BACKENDS[key], budget, order=order)
+
+
+def run_on_cluster(address: str, cases: Iterable, backend_names: tuple, engine: str | None = None, budget=None,
+                   order: int = 1, progress: Callable[[int, int, str], None] | None = None) -> Iterator[list[dict]]:
+    """Each case's records, computed on the cluster and yielded in the order of ``cases``."""
+    cases = list(cases)
+    client = connect(address)
+    try:
+        futures = [client.submit(_run_on_worker, c.name, tuple(backend_names), engine, budget, order,
+                                 key=f"adcheck-case-{i}-{c.name}", priority=case_size(c), pure=False)
+                   for i, c in enumerate(cases)]
+        for i, future in enumerate(futures):
+            yield future.result()
+            if progress:
+                progress(i + 1, len(cases), cases[i].name)
+    finally:
+        client.close()
+
+
 def run(cases: Iterable[Case], backend_names=None, engine: str | None = None, workers: int = 1,
         budget: float | None = DEFAULT_BUDGET, progress: Callable[[int, int, str], None] | None = None,
         order: int = 1, scheduler: str | None = None) -> Iterator[list[dict]]:
@@ -197,13 +215,11 @@ def run(cases: Iterable[Case], backend_names=None, engine: str | None = None, wo
     alone); results are still yielded in corpus order. SIGTERM, Ctrl-C or the caller dropping
     the iterator stop the workers; workers also stop when this process dies.
     """
-    from .backends import DEFAULT_BACKENDS
     if order not in (1, 2):
         raise ValueError(f"order must be 1 or 2, got {order!r}")
     names = tuple(backend_names or DEFAULT_BACKENDS)
     cases = list(cases)
     if scheduler:  # a Dask cluster does the work; the same records, in the same order
-        from .distributed import run_on_cluster
         make_backends(names, engine)  # fail fast, in this process, on bad names
         yield from run_on_cluster(scheduler, cases, names, engine, budget, order, progress)
         return

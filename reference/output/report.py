@@ -3,16 +3,18 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import platform
-import tempfile
 from pathlib import Path
 
 from tabulate import tabulate
 
-from .conventions import ANY, CONVENTIONS
-from .numbers import fmt as number
-from .judge import VERDICTS
+from reference.core.files import write_pair
+from reference.corpus.conventions import ANY, CONVENTIONS
+from reference.core.formatting import fmt as number
+from reference.judging.judge import VERDICTS
+from autodiff import __version__ as engine
+from reference.corpus.conventions import SECOND
+from reference.judging.hessian import describe_methods
 
 
 def versions() -> dict[str, str]:
@@ -22,81 +24,8 @@ def versions() -> dict[str, str]:
     import sympy
     import torch
 
-    from autodiff import __version__ as engine
     return {"python": platform.python_version(), "sympy": sympy.__version__, "mpmath": mpmath.__version__,
             "torch": torch.__version__, "numpy": numpy.__version__, "autodiff": engine}
-
-
-def _mode() -> int:
-    """0666 minus the umask: what a normal open() for writing would give."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file in the same folder, then rename: never a half-written file."""
-    write_pair(path.parent, {path.name: text})
-
-
-_COMMIT = ".adcheck-commit"
-
-
-def _recover(folder: Path) -> None:
-    """Finish or undo a pair write that a killed run left behind.
-
-    A commit file lists temporaries that were complete before any rename: roll those forward.
-    Any other ``.*.adcheck.tmp`` is an unfinished write: remove it.
-    """
-    commit = folder / _COMMIT
-    if commit.exists():
-        try:
-            pairs = json.loads(commit.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            pairs = {}
-        for tmp, final in pairs.items():
-            if (folder / tmp).exists():
-                os.replace(folder / tmp, folder / final)
-        commit.unlink(missing_ok=True)
-    for leftover in folder.glob(".*.adcheck.tmp"):
-        leftover.unlink(missing_ok=True)
-    for leftover in folder.glob(f"{_COMMIT}.*.tmp"):
-        leftover.unlink(missing_ok=True)
-
-
-def write_pair(folder: Path, files: dict[str, str]) -> None:
-    """Replace several files of one folder together (e.g. conformance.md and .json).
-
-    Every file is written to a temporary first; a commit file naming them is then put in place
-    atomically, the temporaries are renamed, and the commit file is removed. A run killed before
-    the commit file exists leaves the old files; one killed after it leaves the new ones (the next
-    write finishes the renames). Leftover temporaries are cleaned up; files get 0666 minus the umask.
-    """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    _recover(folder)
-    mode = _mode()
-    written: dict[str, str] = {}
-    try:
-        for name, text in files.items():
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".adcheck.tmp")
-            written[Path(tmp).name] = name
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, mode)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"{_COMMIT}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(written, f)
-        os.replace(tmp, folder / _COMMIT)  # from here on the new pair wins, even if killed
-    except BaseException:
-        for tmp in written:
-            (folder / tmp).unlink(missing_ok=True)
-        raise
-    for tmp, name in written.items():
-        os.replace(folder / tmp, folder / name)
-    (folder / _COMMIT).unlink(missing_ok=True)
 
 
 def json_safe(x):
@@ -297,7 +226,6 @@ def _hessian_table(records: list[dict]) -> str:
 
 def second_order_section(s2: dict) -> list[str]:
     """The second-order section: methods, tolerances, verdicts, and every place a backend and the oracle part."""
-    from .hessian import describe_methods
     out = ["## Second order: Hessians", "",
            f"{s2['records']} records over {s2['cases']} cases: each backend's Hessian against the exact one, entry by "
            "entry, with both orders of every mixed partial kept (H[x][y] is d/dy of df/dx).", ""]
@@ -322,7 +250,6 @@ def second_order_section(s2: dict) -> list[str]:
     out += ["", "### Second-order conventions met", ""]
     out.append(_hessian_table(s2["conventions"]) if s2["conventions"] else "None.")
     out += ["", "Declared per edge in `reference/conventions.py` (`SECOND`), keyed like the first-order ones:", ""]
-    from .conventions import SECOND
     rows = []
     for c in SECOND.values():
         for b in dict.fromkeys([*c.expected, *c.why]):
@@ -381,7 +308,6 @@ def conformance_json(summary: dict, meta: dict, records: list[dict]) -> str:
            "records": records}
     s2 = summary.get("second_order")
     if s2:
-        from .hessian import describe_methods
         doc["second_order"] = {"methods": describe_methods(), "counts": s2["counts"],
                                "max_rel_err_agree": s2["max_rel_err_agree"], "records": s2["records"],
                                "subject_failures": len(s2["subject_failures"]),

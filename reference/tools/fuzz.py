@@ -10,8 +10,11 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from .distributed import map_ordered, scheduler_address
-from .strategies import minimize, random_point, random_tree, text
+from reference.running.distributed import map_ordered, scheduler_address
+from reference.corpus.strategies import minimize, random_point, random_tree, text
+from reference.core.files import write_atomic
+from reference.corpus.parser import parse
+from reference.testing import check_gradients
 
 FUZZ_BACKENDS = ("torch", "sympy")
 # SymPy's cache entries per cached function in a worker (SymPy's default is 1000): deriving
@@ -29,7 +32,6 @@ def _outcome(tree, point: dict, engine) -> tuple[list[dict], bool]:
 
     An op the engine lacks is not a disagreement: the expression counts as not run.
     """
-    from .testing import check_gradients
     used = _used(tree, point)
     if not used:
         return [], False
@@ -40,7 +42,6 @@ def _outcome(tree, point: dict, engine) -> tuple[list[dict], bool]:
 
 
 def _used(tree, point: dict) -> dict:
-    from .expr import parse
     return {v: point[v] for v in parse(text(tree))[0]}
 
 
@@ -102,7 +103,7 @@ def _start_worker() -> None:
     # are made costs a sixth of the import, and afterwards every full pass would walk them all again.
     gc.disable()
     try:
-        from . import testing  # noqa: F401  (torch, SymPy and every backend)
+        from reference import testing  # noqa: F401  (torch, SymPy and every backend, imported with the collector off)
     finally:
         gc.freeze()
         gc.enable()
@@ -148,7 +149,6 @@ def render(result: dict) -> str:
 
 
 def write(result: dict, out: Path) -> Path:
-    from .report import write_atomic
     path = out / "fuzz.md"
     write_atomic(path, render(result))
     return path

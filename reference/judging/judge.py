@@ -29,10 +29,12 @@ from autodiff import Value
 from autodiff.graph import topological
 from autodiff.rules import FLOAT, RULES
 
-from .backends.base import ERROR, OK, UNSUPPORTED, Backend, Result
-from .cases import Case, Point
-from .conventions import ANY, CONVENTIONS
-from .numbers import fmt
+from reference.backends.base import ERROR, OK, UNSUPPORTED, Backend, Result
+from reference.corpus.cases import Case, Point
+from reference.corpus.conventions import ANY, CONVENTIONS
+from reference.core.formatting import fmt
+from reference.core.errors import NoOracle
+from reference.oracle.store import exact_with_conventions as exact
 
 AGREE, MISMATCH, CONVENTION, UNDEFINED = "agree", "mismatch", "convention", "undefined"
 RAISES, UNJUDGED = "raises", "unjudged"
@@ -234,12 +236,10 @@ class PointGraph:
 def exact_with_conventions(case: Case, point: Point, overrides: dict[str, tuple], graph: PointGraph):
     """[value, *partials] with each edge node's local partials replaced by a declared convention.
 
-    The exact chain rule (``reference.oracle.exact_with_conventions``); where it has no certain
+    The exact chain rule (``reference.oracle.store.exact_with_conventions``); where it has no certain
     answer, this engine's float chain rule over the case's own graph (whose error the comparison's
     allowance already carries).
     """
-    from .oracle import NoOracle
-    from .oracle import exact_with_conventions as exact
     try:
         value, grad = exact(case, point.values, overrides)
     except NoOracle:
@@ -537,3 +537,15 @@ def _solve_subgradient(got, case, point, graph, tol, declared, key, slopes, back
         return None
     return _try_convention(result, got, case, point, graph, tol, {**declared, key: (s,)},
                            f"{key.split('@')[0]}' = {s:g} at the kink (valid: [{lo:g}, {hi:g}])", backend)
+
+
+def record_identity(case: Case, point: Point, backend: Backend) -> dict:
+    """The fields that say which case, point and backend a record (of either order) is about."""
+    return {
+        "case": case.name,
+        "point": dict(zip(case.variables, point.values)),
+        "edge": point.edge,
+        "tags": sorted(case.all_tags),
+        "backend": backend.name,
+        "subject": bool(backend.subject),
+    }

@@ -1,0 +1,1 @@
+"""The benchmarks: the engine timed against micrograd and torch, interleaved (`adcheck bench`, the study)."""

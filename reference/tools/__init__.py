@@ -1,0 +1,1 @@
+"""The fuzzer: random expressions through every backend, failures minimised (built on the testing API)."""
