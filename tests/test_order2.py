@@ -12,7 +12,9 @@ from reference.backends import make_backends
 from reference.corpus.cases import CORPUS, by_name, case
 from reference.judging.gradcheck import FAIL, PASS, SKIP, api_checks
 from reference.running.harness import run, run_case
-from reference.judging.hessian import engine_hessian, forward_hessian, tangent_sweep
+from autodiff.forward import TangentSweep
+from reference.backends import EngineBackend, ForwardBackend, OracleBackend
+from reference.core.errors import NoOracle
 from reference.judging.summary import summarize
 from reference.testing import check_gradients, torch_subject
 
@@ -55,7 +57,7 @@ def test_tangent_sweep_is_jvp_of_each_gradient_component():
         xs = [Value(v) for v in point]
         from autodiff.engine import VALUE_MATH
         gs = grad(f(VALUE_MATH, *xs), xs, create_graph=True)
-        assert tangent_sweep(gs, xs, direction)[i] == expected
+        assert TangentSweep(gs, xs)(direction)[i] == expected
 
 
 def test_pow_at_2_0_engine_symmetric_torch_asymmetric_and_known():
@@ -89,8 +91,9 @@ def test_second_order_convention_at_a_kink_and_a_planted_relu_second_derivative(
 
 
 def test_no_exact_hessian_is_unjudged_and_fails(monkeypatch):
-    from reference.judging import hessian
-    monkeypatch.setattr(hessian, "oracle_hessian", lambda c, p: hessian.Hessian("oracle", "error", message="none"))
+    def none(self, case, point):
+        raise NoOracle("none")
+    monkeypatch.setattr(OracleBackend, "_hessian", none)
     c = check_gradients("x * y", at={"x": 1.0, "y": 2.0}, backends=(), order=2)
     assert not c.ok
     assert [r["verdict"] for r in c.failures] == ["unjudged"]
@@ -128,8 +131,8 @@ def test_custom_function_hessian_through_torch_subject():
 
 def test_engine_and_forward_hessians_agree_with_each_other_on_a_network():
     mlp = by_name("mlp2-3-1-tanh")
-    a = engine_hessian(mlp, mlp.points[0].values)
-    b = forward_hessian(mlp, mlp.points[0].values)
+    a = EngineBackend()._hessian(mlp, mlp.points[0].values)
+    b = ForwardBackend()._hessian(mlp, mlp.points[0].values)
     assert max(abs(x - y) for ra, rb in zip(a, b) for x, y in zip(ra, rb)) < 1e-12
 
 
