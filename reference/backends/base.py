@@ -74,7 +74,8 @@ class Backend:
                 result = Result(self.name, OK, hessian=[[float(v) for v in row] for row in h])
         except Unsupported as err:
             result = Result(self.name, UNSUPPORTED, message=str(err))
-        except Exception as err:  # a backend failing on one case must not stop the others
+        except Exception as err:  # what the backend's own system throws (torch, SymPy, the engine under test,
+            # a subject's callable) is that backend's error record: one failing on one case must not stop the others
             result = Result(self.name, ERROR, message=f"{type(err).__name__}: {err}".strip(), kind="raises",
                             exception=type(err).__name__)
         result.seconds = time.perf_counter() - start
@@ -102,6 +103,11 @@ class Backend:
 
     def __repr__(self) -> str:
         return f"<backend {self.name}: {self.method}>"
+
+
+def is_finite_difference(backend: Backend | type) -> bool:
+    """A finite-difference method (a backend or its class): its errors are absolute below unit scale."""
+    return backend.error_floor >= 1.0
 
 
 def offers_hessian(cls: type) -> bool:

@@ -30,18 +30,18 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from reference.backends.base import ERROR, OK, UNSUPPORTED, Backend, Result
+from reference.backends.base import ERROR, OK, UNSUPPORTED, Backend, Result, is_finite_difference
 from reference.corpus.cases import Case, Point
 from reference.corpus.conventions import ANY, CONVENTIONS, SECOND
 from reference.core.formatting import fmt
 from reference.core.errors import NoOracle
-from reference.judging.point_graph import EPS, FLOAT_FACTOR, GRAPH_MATH, PointGraph, finite, rule_of, same_nonfinite
+from reference.judging.point_graph import EPS, FLOAT_FACTOR, PointGraph, finite, same_nonfinite
 from reference.judging.second_order import KNOWN, asymmetry, entries, exact_hessian_with, hessian_float_errors
 from reference.oracle.store import exact_with_conventions as exact
 
-__all__ = ["AGREE", "CONVENTION", "EPS", "FLOAT_FACTOR", "GRAPH_MATH", "MISMATCH", "RAISES", "SUBJECT_FAILURES",
-           "UNDEFINED", "UNJUDGED", "VERDICTS", "Judgement", "PointGraph", "Tolerance", "compare",
-           "describe_tolerance", "judge", "known_limitation", "record_identity", "rule_of", "tolerance"]
+__all__ = ["AGREE", "CONVENTION", "EPS", "FLOAT_FACTOR", "MISMATCH", "RAISES", "SUBJECT_FAILURES", "UNDEFINED",
+           "UNJUDGED", "VERDICTS", "Judgement", "PointGraph", "Tolerance", "compare", "describe_tolerance", "judge",
+           "known_limitation", "record_identity", "tolerance"]
 
 AGREE, MISMATCH, CONVENTION, UNDEFINED = "agree", "mismatch", "convention", "undefined"
 RAISES, UNJUDGED = "raises", "unjudged"
@@ -56,6 +56,7 @@ EDGE_EXCEPTIONS = ("ZeroDivisionError", "OverflowError", "ValueError", "TypeErro
 # Python raises OverflowError only where IEEE doubles give inf (exp(800) inside a naive sigmoid):
 # float semantics wherever it happens, never a derivative bug.
 ALWAYS_FLOAT_SEMANTICS = ("OverflowError",)
+
 
 def exact_with_conventions(case: Case, point: Point, overrides: dict[str, tuple], graph: PointGraph):
     """[value, *partials] with each edge node's local partials replaced by a declared convention.
@@ -121,10 +122,6 @@ class Tolerance:
     def stated_for_a_miss(self, i: int, o: float) -> float:
         """The tolerance stated for a component that is not finite where the truth is (or the reverse)."""
         return self.of(i, o) if self.order == 1 and finite(o) else 0.0
-
-
-def is_finite_difference(backend: Backend) -> bool:
-    return backend.error_floor >= 1.0
 
 
 def describe_tolerance(backend: Backend) -> str:

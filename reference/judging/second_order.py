@@ -26,7 +26,7 @@ from autodiff import Value
 from autodiff.engine import VALUE_MATH
 
 from reference.backends import DEFAULT_BACKENDS, BACKENDS
-from reference.backends.base import offers_hessian
+from reference.backends.base import is_finite_difference, offers_hessian
 from reference.backends.callable_subject import SubjectBackend
 from reference.core.budget import DEFAULT_BUDGET, cpu_budget
 from reference.core.errors import NoOracle
@@ -35,8 +35,8 @@ from reference.judging.point_graph import FLOAT_FACTOR, PointGraph, rule_of
 from reference.oracle.chain import Graph
 from reference.oracle.exact import exact_ball, settle
 
-__all__ = ["KNOWN", "describe_methods", "entries", "exact_hessian_with", "hessian_float_errors", "mixed_pair_differs",
-           "nested"]
+__all__ = ["KNOWN", "asymmetry", "describe_methods", "entries", "exact_hessian_with", "hessian_float_errors",
+           "mixed_pair_differs", "nested"]
 
 # Known limitations of a method at second order: (case name, point) -> {backend: why}.
 _TORCH_POW_MASK = ("torch's pow_backward_self is where(exponent == 0, 0, grad * exponent * x**(exponent - 1)): "
@@ -68,7 +68,6 @@ KNOWN: dict[tuple[str, tuple], dict[str, str]] = {
 }
 
 
-
 def entries(case: Case) -> list[tuple[int, int, str]]:
     """(i, j, "x,y") of every entry H[i][j] of the case's Hessian, row by row."""
     v = case.variables
@@ -88,7 +87,6 @@ def mixed_pair_differs(x: float, y: float, rel: float = 1e-8) -> bool:
     if not (math.isfinite(x) and math.isfinite(y)):
         return True
     return abs(x - y) > rel * max(abs(x), abs(y))
-
 
 
 def asymmetry(h: list[list[float]], case: Case) -> str:
@@ -192,15 +190,15 @@ def hessian_float_errors(graph: PointGraph, rows: Sequence[int]) -> dict[int, li
     return out
 
 
-
 def describe_methods() -> list[dict]:
     """Each second-order method and its tolerance, for the report: the default backends with a Hessian, then
     a callable subject's."""
     classes = [BACKENDS[name] for name in DEFAULT_BACKENDS if offers_hessian(BACKENDS[name])] + [SubjectBackend]
     out = []
     for cls in classes:
-        method, rtol = cls.hessian_method, cls.hessian_rtol
-        atol = "rtol * max(1, |df/dx_i|)" if cls.error_floor >= 1.0 else "0"
+        method = cls.hessian_method or cls.method
+        rtol = cls.rtol if cls.hessian_rtol is None else cls.hessian_rtol
+        atol = "rtol * max(1, |df/dx_i|)" if is_finite_difference(cls) else "0"
         out.append({"name": cls.name, "method": method, "rtol": rtol,
                     "tolerance": f"|b - o| <= {atol} + {rtol:g} * |o| + {FLOAT_FACTOR:g} * e"})
     return out
