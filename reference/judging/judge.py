@@ -281,7 +281,7 @@ def _judge_error(result: Result, oracle: Result, subject: bool, graph: PointGrap
     what = result.message or result.kind or "error"
     if not subject:
         return Judgement(ERROR, f"the reference failed: {what}")
-    if order == 2:  # the subject computed its value and gradient (order 1 judged how it raised there)
+    if order == 2:  # a raise is a mismatch here: float semantics at an edge is judged by the order-1 record
         return Judgement(MISMATCH, f"raised {what} computing the Hessian")
     kind = result.kind or "raises"
     if kind in ("crash", "timeout"):
