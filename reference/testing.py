@@ -24,30 +24,12 @@ from autodiff import Value
 from reference.corpus.cases import select
 from reference.corpus.parser import parse
 from reference.judging.gradcheck import SKIP, Check, api_checks
-from reference.judging.hessian import torch_hessian
+from reference.backends.callable_subject import SubjectBackend
+from reference.backends.pytorch import torch_hessian
 
 DEFAULT_REFERENCES = ("torch", "sympy", "fd-central")  # what a check compares the subject with, unless told
 _RECORDERS: list[list[dict]] = []  # the pytest plugin's collectors of records
 PASSING = (AGREE, CONVENTION, UNDEFINED)  # for the subject; a reference's finding never fails the check
-
-
-class SubjectBackend(Backend):
-    """Any callable ``subject(*values) -> (value, [partials])``, checked in place of the engine."""
-
-    method = "the given subject callable"
-    rtol = 1e-10
-    subject = True
-
-    def __init__(self, fn: Callable, name: str = "subject") -> None:
-        self.fn, self.name = fn, name
-        self.label = getattr(fn, "__qualname__", repr(fn))
-
-    def _compute(self, case, point):
-        value, partials = self.fn(*point)
-        partials = list(partials)
-        if len(partials) != len(case.variables):
-            raise ValueError(f"the subject gave {len(partials)} partials for {len(case.variables)} variables")
-        return float(value), [float(p) for p in partials], None
 
 
 def torch_subject(fn: Callable) -> Callable:
@@ -235,9 +217,10 @@ def check_gradients(f: Callable | str | Case, at: dict | Sequence[float],
     The comparison fails when the subject is wrong, could not run f, raised, or when there is no
     oracle (nothing was judged), and when a named backend is off where nothing declared it.
 
-    ``order=2`` also compares Hessians (``reference.judging.hessian``): the subject's (the engine's by
-    reverse over reverse; a callable's ``.hessian(*values)`` or third return value; ``torch_subject``
-    has one) and the named backends' against the exact one, entry by entry, both mixed orders kept.
+    ``order=2`` also compares Hessians (each backend's ``_hessian``, judged by ``judge(..., order=2)``):
+    the subject's (the engine's by reverse over reverse; a callable's ``.hessian(*values)`` or third
+    return value; ``torch_subject`` has one) and the named backends' against the exact one, entry by
+    entry, both mixed orders kept.
     ``gradchecks=True`` adds ``reference.judging.gradcheck``'s checks of the Value class (reentrant backward,
     zero upstream gives zero, backward(gradient=g) scales linearly): a failed one fails the comparison.
     """

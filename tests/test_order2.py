@@ -12,7 +12,9 @@ from reference.backends import make_backends
 from reference.corpus.cases import CORPUS, by_name, case
 from reference.judging.gradcheck import FAIL, PASS, SKIP, api_checks
 from reference.running.harness import run, run_case
-from reference.judging.hessian import engine_hessian, forward_hessian, tangent_sweep
+from autodiff.forward import TangentSweep
+from reference.backends import EngineBackend, ForwardBackend, OracleBackend
+from reference.core.errors import NoOracle
 from reference.judging.summary import summarize
 from reference.testing import check_gradients, torch_subject
 
@@ -55,7 +57,7 @@ def test_tangent_sweep_is_jvp_of_each_gradient_component():
         xs = [Value(v) for v in point]
         from autodiff.engine import VALUE_MATH
         gs = grad(f(VALUE_MATH, *xs), xs, create_graph=True)
-        assert tangent_sweep(gs, xs, direction)[i] == expected
+        assert TangentSweep(gs, xs)(direction)[i] == expected
 
 
 def test_pow_at_2_0_engine_symmetric_torch_asymmetric_and_known():
@@ -89,8 +91,9 @@ def test_second_order_convention_at_a_kink_and_a_planted_relu_second_derivative(
 
 
 def test_no_exact_hessian_is_unjudged_and_fails(monkeypatch):
-    from reference.judging import hessian
-    monkeypatch.setattr(hessian, "oracle_hessian", lambda c, p: hessian.Hessian("oracle", "error", message="none"))
+    def none(self, case, point):
+        raise NoOracle("none")
+    monkeypatch.setattr(OracleBackend, "_hessian", none)
     c = check_gradients("x * y", at={"x": 1.0, "y": 2.0}, backends=(), order=2)
     assert not c.ok
     assert [r["verdict"] for r in c.failures] == ["unjudged"]
@@ -128,8 +131,8 @@ def test_custom_function_hessian_through_torch_subject():
 
 def test_engine_and_forward_hessians_agree_with_each_other_on_a_network():
     mlp = by_name("mlp2-3-1-tanh")
-    a = engine_hessian(mlp, mlp.points[0].values)
-    b = forward_hessian(mlp, mlp.points[0].values)
+    a = EngineBackend()._hessian(mlp, mlp.points[0].values)
+    b = ForwardBackend()._hessian(mlp, mlp.points[0].values)
     assert max(abs(x - y) for ra, rb in zip(a, b) for x, y in zip(ra, rb)) < 1e-12
 
 
@@ -285,3 +288,60 @@ def test_whole_corpus_at_order_2_subject_failures_are_exactly_the_reported_ones(
     assert failures <= {("pow", (-2.0, -2000.0), "forward")}
     torch_findings = [r for r in s2["reference_findings"] if r["backend"] == "torch"]
     assert all(r["expected"] for r in torch_findings)
+
+
+# -- one pipeline for every order (issue 23): each backend's Hessian behind the Backend interface ------
+def test_each_backend_offers_its_hessian_through_evaluate():
+    c = case("tanh_xy", lambda m, x, y: m.tanh(x * y) + x ** 3 / y, [(0.4, -1.3)])
+    point = c.points[0].values
+    exact = OracleBackend().evaluate(c, point, order=2)
+    assert exact.status == "ok" and len(exact.hessian) == 2
+    offering = {b.name for b in make_backends() if b.has_hessian}
+    assert offering == {"engine", "forward", "torch", "sympy", "fd-central"}
+    for b in make_backends():
+        got = b.evaluate(c, point, order=2)
+        if b.name not in offering:
+            assert got.status == "unsupported" and "no second-order method" in got.message
+            continue
+        assert got.status == "ok" and got.value != got.value and got.grad == {}  # the Hessian only
+        rtol = b.method_at(2)[1] * 10
+        for row, truth in zip(got.hessian, exact.hessian):
+            assert row == pytest.approx(truth, rel=rtol, abs=rtol)
+    with pytest.raises(ValueError):
+        make_backends(["engine"])[0].evaluate(c, point, order=3)
+
+
+def test_judge_and_record_take_the_order():
+    from reference.judging.judge import judge
+    from reference.running.harness import record
+    c = case("xy", lambda m, x, y: x * y * y, [(1.5, 2.0)])
+    point, engine = c.points[0], make_backends(["engine"])[0]
+    oracle = OracleBackend().evaluate(c, point.values, order=2)
+    wrong = engine.evaluate(c, point.values, order=2)
+    wrong.hessian[0][1] += 1e-6
+    j = judge(wrong, oracle, engine, c, point, order=2)
+    assert j.verdict == "mismatch" and j.note.startswith("off: x,y") and "mixed partials differ" in j.note
+    r = record(c, point, engine, engine.evaluate(c, point.values, order=2), oracle, order=2)
+    assert r["order"] == 2 and r["verdict"] == "agree" and r["hessian"] == {"x": {"x": 0.0, "y": 4.0},
+                                                                             "y": {"x": 4.0, "y": 3.0}}
+    assert "order" not in record(c, point, engine, engine.evaluate(c, point.values), OracleBackend().evaluate(
+        c, point.values), order=1)
+
+
+def test_a_callable_subject_may_return_its_hessian_third():
+    def subject(x):
+        return x ** 3, [3 * x * x], [[6 * x]]
+    assert check_gradients(lambda m, x: x ** 3, at={"x": 1.5}, subject=subject, backends=()).ok
+    assert check_gradients(lambda m, x: x ** 3, at={"x": 1.5}, subject=subject, backends=(), order=2).ok
+
+
+def test_no_function_or_class_has_an_order_2_twin():
+    import ast
+    from pathlib import Path
+    names = set()
+    for path in Path(__file__).parent.parent.joinpath("reference").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                names.add(node.name)
+    twins = sorted(n for n in names if n.endswith("2") and n[:-1] in names)
+    assert not twins and not names & {"judge2", "record2", "run_case2", "Judgement2"}

@@ -155,3 +155,10 @@ def test_a_comparison_displays_as_a_table_in_notebooks():
     with planted("flipped-sign") as engine:
         bad = check_gradients("cos(x) * y", {"x": 0.3, "y": 2.0}, backends=("torch",), engine=engine)
     assert not bad.ok and "color:#b00020" in bad._repr_html_() and "**FAILED mismatch**" in bad._repr_markdown_()
+
+
+def test_a_gradient_rounded_into_the_subnormals_is_within_float64s_reach():
+    """d/dy atan(cos(y)) at 5e-324 is -sin(y)/(1 + cos(y)**2), a hair past half the smallest subnormal:
+    the exact answer rounds to -5e-324, float64's chain rule to 0 (found by the random expressions)."""
+    comparison = check_gradients("atan(cos(y))", {"y": 5e-324}, backends=("torch",))
+    assert comparison.ok, comparison.table()

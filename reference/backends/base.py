@@ -36,10 +36,12 @@ class Result:
     # names its type), "crash" (the process died: exit code or signal in ``message``), "timeout".
     kind: str = ""
     exception: str = ""
+    # At order 2: H[i][j] = d/dx_j of df/dx_i (value and grad then stay unset: the order-1 result has them).
+    hessian: list[list[float]] = field(default_factory=list)
 
 
 class Backend:
-    """Evaluates a case's value and gradient at a point.
+    """Evaluates a case's value and gradient at a point (order 1), or its Hessian (order 2).
 
     ``rtol`` is the tolerance of the method against the oracle. ``error_floor`` is the
     smallest scale its errors are measured against: a tiny number for exact and AD methods
@@ -52,17 +54,28 @@ class Backend:
     subject: bool = False  # the thing under test (the engine): its errors fail a run; a reference's are findings
     rtol: float = 1e-10
     error_floor: float = 1e-300
+    # At order 2 (a backend with its own ``_hessian``): how the Hessian is computed, in words ('': as
+    # ``method``), and that method's tolerance (None: ``rtol``).
+    hessian_method: str = ""
+    hessian_rtol: float | None = None
 
-    def evaluate(self, case: Case, point: tuple[float, ...]) -> Result:
-        """Value and gradient of ``case`` at ``point``, never raising."""
+    def evaluate(self, case: Case, point: tuple[float, ...], order: int = 1) -> Result:
+        """Value and gradient of ``case`` at ``point`` (``order=2``: its Hessian), never raising."""
+        if order not in (1, 2):
+            raise ValueError(f"order must be 1 or 2, got {order!r}")
         start = time.perf_counter()
         try:
-            value, grad, estimate = self._compute(case, point)
-            result = Result(self.name, OK, float(value), {v: float(g) for v, g in zip(case.variables, grad)},
-                            error_estimate=estimate)
+            if order == 1:
+                value, grad, estimate = self._compute(case, point)
+                result = Result(self.name, OK, float(value), {v: float(g) for v, g in zip(case.variables, grad)},
+                                error_estimate=estimate)
+            else:
+                h = self._hessian(case, tuple(point))
+                result = Result(self.name, OK, hessian=[[float(v) for v in row] for row in h])
         except Unsupported as err:
             result = Result(self.name, UNSUPPORTED, message=str(err))
-        except Exception as err:  # a backend failing on one case must not stop the others
+        except Exception as err:  # what the backend's own system throws (torch, SymPy, the engine under test,
+            # a subject's callable) is that backend's error record: one failing on one case must not stop the others
             result = Result(self.name, ERROR, message=f"{type(err).__name__}: {err}".strip(), kind="raises",
                             exception=type(err).__name__)
         result.seconds = time.perf_counter() - start
@@ -79,10 +92,27 @@ class Backend:
     @property
     def has_hessian(self) -> bool:
         """Whether this backend's class gives its own ``_hessian``."""
-        return type(self)._hessian is not Backend._hessian
+        return offers_hessian(type(self))
+
+    def method_at(self, order: int) -> tuple[str, float]:
+        """(the method in words, its rtol) at ``order``."""
+        if order == 1:
+            return self.method, self.rtol
+        return (self.hessian_method or self.method,
+                self.rtol if self.hessian_rtol is None else self.hessian_rtol)
 
     def __repr__(self) -> str:
         return f"<backend {self.name}: {self.method}>"
+
+
+def is_finite_difference(backend: Backend | type) -> bool:
+    """A finite-difference method (a backend or its class): its errors are absolute below unit scale."""
+    return backend.error_floor >= 1.0
+
+
+def offers_hessian(cls: type) -> bool:
+    """Whether a backend class gives its own ``_hessian`` (only such backends get order-2 records)."""
+    return cls._hessian is not Backend._hessian
 
 
 def namespace(implement: Callable[[Rule], Callable | None], name: str = "Namespace") -> type:

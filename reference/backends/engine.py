@@ -11,12 +11,13 @@ import math
 import time
 from functools import cached_property
 
-from autodiff import Value
+from autodiff import Value, grad
 
 from reference.subject.load import EngineSpec, check_class_defined, parse_spec
 from reference.subject.session import Subject
 from reference.subject.worker import Failure
 from reference.backends.base import ERROR, OK, UNSUPPORTED, Backend, Result
+from reference.core.errors import Unsupported
 from autodiff import RULES
 from autodiff.engine import VALUE_MATH
 
@@ -38,9 +39,12 @@ def load_class(spec) -> EngineSpec:
 class EngineBackend(Backend):
     """Reverse mode through a Value class; ops the class lacks are reported ``unsupported``."""
 
+    name = "engine"
     method = "reverse-mode AD"
     rtol = 1e-10
     subject = True
+    hessian_method = "reverse over reverse: grad(create_graph=True), then grad of each partial (both mixed orders)"
+    hessian_rtol = 1e-10
 
     def __init__(self, value_class=Value, name: str = "engine") -> None:
         self.name = name
@@ -75,9 +79,9 @@ class EngineBackend(Backend):
         return bool(self.engine) and self.engine.detected.get("precision") == "float32"
 
     # -- evaluation ----------------------------------------------------------------------
-    def evaluate(self, case, point) -> Result:
-        if self.native:
-            return super().evaluate(case, point)
+    def evaluate(self, case, point, order: int = 1) -> Result:
+        if self.native or order != 1:  # another engine at order 2: ``_hessian`` says it is unsupported
+            return super().evaluate(case, point, order)
         start = time.perf_counter()
         result = self._evaluate_subject(case, tuple(point))
         result.seconds = time.perf_counter() - start
@@ -110,6 +114,16 @@ class EngineBackend(Backend):
             return float(out), [0.0] * len(xs), None
         out.backward()
         return out.data, [x.grad for x in xs], None
+
+    def _hessian(self, case, point) -> list[list[float]]:
+        """Reverse over reverse with this project's engine: row i is ``grad`` of the i-th partial."""
+        if not self.native:
+            raise Unsupported("order 2 needs grad(create_graph=True): another engine is checked at order 1 only")
+        xs = [Value(float(x)) for x in point]
+        out = case.fn(VALUE_MATH, *xs)
+        if not isinstance(out, Value):
+            return [[0.0] * len(xs) for _ in xs]
+        return [[r.data for r in grad(g, xs)] for g in grad(out, xs, create_graph=True)]
 
 
 def _outside_float32(case, point) -> str:

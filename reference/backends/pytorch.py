@@ -1,9 +1,10 @@
 """PyTorch autograd on float64 tensors; each op is the registry row's ``torch`` counterpart."""
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import torch
 
-from collections.abc import Callable, Sequence
 
 from reference.backends.base import Backend, namespace
 
@@ -26,6 +27,8 @@ class TorchBackend(Backend):
     name = "torch"
     method = "reverse-mode AD (PyTorch, float64)"
     rtol = 1e-10
+    hessian_method = "torch.autograd.functional.hessian (reverse over reverse, float64)"
+    hessian_rtol = 1e-10
 
     def _compute(self, case, point):
         xs = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in point]

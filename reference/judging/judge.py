@@ -18,23 +18,30 @@ Where the point sits on an op's declared edge (a kink, a pole, a flat spot, a do
 the backend's number must equal what the chain rule gives with that op's declared convention
 (``CONVENTIONS[key].expected[backend]``; at a kink any valid subgradient, and the record says which).
 nan against a nan oracle is ``undefined`` only where no convention is declared for the backend.
+
+One pipeline for every order: ``judge(..., order=2)`` judges a Hessian entry by entry (``H[x][y]``,
+named "x,y") the same way, with what is genuinely second order in ``reference.judging.second_order``:
+each entry's float64 error (computed only where an entry fails without it, a graph per row), the
+declared second-order conventions at edges, and a note on asymmetric mixed partials.
 """
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
 
-from autodiff import Value
-from autodiff.graph import topological
-from autodiff.rules import FLOAT, RULES
-
-from reference.backends.base import ERROR, OK, UNSUPPORTED, Backend, Result
+from reference.backends.base import ERROR, OK, UNSUPPORTED, Backend, Result, is_finite_difference
 from reference.corpus.cases import Case, Point
-from reference.corpus.conventions import ANY, CONVENTIONS
+from reference.corpus.conventions import ANY, CONVENTIONS, SECOND
 from reference.core.formatting import fmt
 from reference.core.errors import NoOracle
+from reference.judging.point_graph import EPS, FLOAT_FACTOR, PointGraph, finite, same_nonfinite
+from reference.judging.second_order import KNOWN, asymmetry, entries, exact_hessian_with, hessian_float_errors
 from reference.oracle.store import exact_with_conventions as exact
+
+__all__ = ["AGREE", "CONVENTION", "EPS", "FLOAT_FACTOR", "MISMATCH", "RAISES", "SUBJECT_FAILURES", "UNDEFINED",
+           "UNJUDGED", "VERDICTS", "Judgement", "PointGraph", "Tolerance", "compare", "describe_tolerance", "judge",
+           "known_limitation", "record_identity", "tolerance"]
 
 AGREE, MISMATCH, CONVENTION, UNDEFINED = "agree", "mismatch", "convention", "undefined"
 RAISES, UNJUDGED = "raises", "unjudged"
@@ -42,8 +49,6 @@ VERDICTS = (AGREE, MISMATCH, CONVENTION, UNDEFINED, UNSUPPORTED, RAISES, UNJUDGE
 # Verdicts that fail a run when the subject (the engine under test) gets them.
 SUBJECT_FAILURES = (MISMATCH, UNJUDGED)
 
-EPS = 2.0 ** -52
-FLOAT_FACTOR = 8.0  # the allowance is this many times the first-order float64 error bound
 # Exceptions that are Python's float semantics at a domain edge or an overflow point, where IEEE
 # doubles give inf or nan (0**-1, math domain error, complex results of negative bases).
 EDGE_EXCEPTIONS = ("ZeroDivisionError", "OverflowError", "ValueError", "TypeError", "FloatingPointError",
@@ -51,186 +56,6 @@ EDGE_EXCEPTIONS = ("ZeroDivisionError", "OverflowError", "ValueError", "TypeErro
 # Python raises OverflowError only where IEEE doubles give inf (exp(800) inside a naive sigmoid):
 # float semantics wherever it happens, never a derivative bug.
 ALWAYS_FLOAT_SEMANTICS = ("OverflowError",)
-
-_TRUE_RULES = dict(RULES)  # the registry as imported: planted rules (override) never widen a tolerance
-
-
-def _rule_of(node):
-    return _TRUE_RULES.get(node.op) or node.rule
-
-
-class _GraphMath:
-    """The math namespace that builds this project's engine graph of a case (any op of the registry)."""
-
-    def __getattr__(self, name):
-        def call(x, *rest):
-            return getattr(x if isinstance(x, Value) else Value(x), name)(*rest)
-        return call
-
-
-GRAPH_MATH = _GraphMath()
-
-
-def _finite(x) -> bool:
-    return isinstance(x, (int, float)) and math.isfinite(x)
-
-
-def _same_nonfinite(b: float, o: float) -> bool:
-    return b == o or (math.isnan(b) and math.isnan(o))
-
-
-class PointGraph:
-    """This project's engine graph of a case at a point (true rules): float errors, edges, chain rule."""
-
-    def __init__(self, case: Case, values: tuple[float, ...]) -> None:
-        self.case, self.values = case, tuple(values)
-        self.leaves = [Value(x) for x in values]
-        try:
-            out = case.fn(GRAPH_MATH, *self.leaves)
-        except Exception:  # a case this engine cannot build has no graph: no widening, no edges
-            out = None
-        self._index(out)
-
-    @classmethod
-    def from_output(cls, case: Case, values: tuple[float, ...], leaves: list[Value], out) -> PointGraph:
-        """The same analysis over a graph already built (e.g. a partial df/dx_i written as a graph)."""
-        self = cls.__new__(cls)
-        self.case, self.values, self.leaves = case, tuple(values), list(leaves)
-        self._index(out)
-        return self
-
-    def _index(self, out) -> None:
-        self.out = out if isinstance(out, Value) else None
-        self.nodes = topological(self.out) if self.out is not None else []
-        self.partials: dict[int, list[float]] = {}
-        for n in self.nodes:
-            rule = _rule_of(n)
-            if rule is None:
-                continue
-            args = (*[c.data for c in n.children], *n.args)
-            ps = []
-            for k in range(len(n.children)):
-                try:
-                    ps.append(float(rule.partial(k, FLOAT, n.data, *args)))
-                except Exception:
-                    ps.append(math.nan)
-            self.partials[id(n)] = ps
-
-    # -- where the point sits ----------------------------------------------------------------
-    @cached_property
-    def edges(self) -> list[tuple[str, object]]:
-        """(convention key, registry Edge or None) of every op on an edge here, first seen first."""
-        found: dict[str, object] = {}
-        self.edge_params: dict[str, tuple] = {}
-        for n in self.nodes:
-            rule = _rule_of(n)
-            if rule is None:
-                continue
-            args = (*[c.data for c in n.children], *n.args)
-            edge = rule.edge_at(*args) if hasattr(rule, "edge_at") else None
-            if edge is not None:
-                found.setdefault(edge.key, edge)
-                self.edge_params.setdefault(edge.key, tuple(n.args))
-        return list(found.items())
-
-    @cached_property
-    def nonfinite(self) -> bool:
-        """Whether IEEE doubles give inf or nan somewhere in this graph (a value or a local partial)."""
-        return any(not math.isfinite(n.data) for n in self.nodes) or any(
-            not math.isfinite(p) for ps in self.partials.values() for p in ps)
-
-    # -- float64's own error at this point ---------------------------------------------------
-    @cached_property
-    def float_errors(self) -> list[float]:
-        """First-order bound of float64's error on the value and each partial (0 where it is not finite)."""
-        return self.errors(rounded_inputs=False)
-
-    @cached_property
-    def rounded_input_errors(self) -> list[float]:
-        """The same bound (in units of float64's epsilon) when the inputs themselves are rounded, as a
-        float32 engine rounds them: scaled by the subject's unit roundoff, it is that engine's error."""
-        return self.errors(rounded_inputs=True)
-
-    def errors(self, rounded_inputs: bool) -> list[float]:
-        n_vars = len(self.values)
-        if self.out is None:
-            return [0.0] * (n_vars + 1)
-        fwd: dict[int, float] = {}
-        for n in self.nodes:
-            ps = self.partials.get(id(n))
-            if ps is None:
-                # leaves and constants are exact doubles, unless the subject rounds them
-                fwd[id(n)] = EPS * abs(n.data) if rounded_inputs and math.isfinite(n.data) else 0.0
-                continue
-            fwd[id(n)] = sum(abs(p) * fwd[id(c)] for p, c in zip(ps, n.children)) + EPS * abs(n.data)
-        adj = {id(self.out): 1.0}
-        err = {id(self.out): 0.0}
-        for n in reversed(self.nodes):
-            ps = self.partials.get(id(n))
-            if ps is None or id(n) not in adj:
-                continue
-            a, e = adj[id(n)], err[id(n)]
-            rule = _rule_of(n)
-            for k, (p, c) in enumerate(zip(ps, n.children)):
-                d = self._partial_sensitivity(rule, n, k, p, fwd)
-                adj[id(c)] = adj.get(id(c), 0.0) + a * abs(p)
-                err[id(c)] = err.get(id(c), 0.0) + e * abs(p) + a * d + 2 * EPS * a * abs(p)
-        value_err = fwd[id(self.out)]
-        out = [value_err] + [err.get(id(leaf), 0.0) for leaf in self.leaves]
-        return [x if math.isfinite(x) else 0.0 for x in out]
-
-    def _partial_sensitivity(self, rule, node, k, p, fwd) -> float:
-        """How much the local partial moves when its inputs and output carry their float errors."""
-        if rule is None or rule.partials[k].__class__ is float:
-            return 0.0
-        children = node.children
-        base = [c.data for c in children]
-        z = node.data
-        moves = [(-1, fwd[id(node)])] + [(j, fwd[id(c)]) for j, c in enumerate(children)]
-        total = EPS * abs(p)  # the partial's own rounding
-        for j, delta in moves:
-            if delta == 0 or not math.isfinite(delta):
-                if not math.isfinite(delta):
-                    return math.inf
-                continue
-            worst = 0.0
-            for sign in (1.0, -1.0):
-                zz, args = z, list(base)
-                if j < 0:
-                    zz = z + sign * delta
-                else:
-                    args[j] = base[j] + sign * delta
-                try:
-                    q = float(rule.partial(k, FLOAT, zz, *args, *node.args))
-                except Exception:
-                    q = math.inf
-                worst = max(worst, abs(q - p))
-            total += worst
-        return total
-
-    # -- the chain rule with declared conventions at edges --------------------------------------
-    def chain(self, overrides: dict[str, tuple]) -> list[float] | None:
-        """[value, *partials] by the float chain rule over this graph, edge nodes' partials overridden.
-
-        ``overrides`` maps a convention key to that node's per-input partials (floats).
-        """
-        if self.out is None:
-            return None
-        adj = {id(self.out): 1.0}
-        for n in reversed(self.nodes):
-            ps = self.partials.get(id(n))
-            if ps is None or id(n) not in adj:
-                continue
-            rule = _rule_of(n)
-            if overrides:
-                args = (*[c.data for c in n.children], *n.args)
-                edge = rule.edge_at(*args) if hasattr(rule, "edge_at") else None
-                if edge is not None and edge.key in overrides:
-                    ps = list(overrides[edge.key])
-            a = adj[id(n)]
-            for p, c in zip(ps, n.children):
-                adj[id(c)] = adj.get(id(c), 0.0) + a * p
-        return [self.out.data] + [adj.get(id(leaf), 0.0) for leaf in self.leaves]
 
 
 def exact_with_conventions(case: Case, point: Point, overrides: dict[str, tuple], graph: PointGraph):
@@ -247,21 +72,56 @@ def exact_with_conventions(case: Case, point: Point, overrides: dict[str, tuple]
     return [value, *grad]
 
 
+# -- what differs between orders, as data ----------------------------------------------------------
+@dataclass(frozen=True)
+class _Wording:
+    """How a judgement at one order words itself (kept as it always was, so the reports stay the same)."""
+
+    truth: str  # what the answer is judged against
+    derivative: str  # what has no finite true value at a nan/inf point
+    number: Callable[[float], str]  # how a number in a note is written
+    limit: int | None  # at most this many components named in a note (None: all)
+
+
+WORDING = {
+    1: _Wording("oracle", "derivative", lambda x: fmt(x, 17), None),
+    2: _Wording("exact Hessian", "second derivative", lambda x: f"{x:.17g}", 4),
+}
+
+
+def _components(result: Result, case: Case, order: int) -> list[tuple[str, float]]:
+    """(name, number) of what is judged: the value and each partial (order 1), each H[x][y] as "x,y" (order 2)."""
+    if order == 1:
+        return [("value", result.value)] + [(v, result.grad.get(v, math.nan)) for v in case.variables]
+    return [(name, result.hessian[i][j]) for i, j, name in entries(case)]
+
+
 # -- tolerances --------------------------------------------------------------------------------
 @dataclass
 class Tolerance:
-    """How one backend is judged: a relative and an absolute part per component, stated."""
+    """How one backend is judged: a relative and an absolute part per component, stated.
+
+    ``order`` keeps each order's way of measuring, as the reports have it: at order 2 the largest
+    relative error is measured against the absolute floor too (``atol / rtol``), and an entry that is
+    not finite where the truth is states no tolerance.
+    """
 
     rtol: float
-    atol: list[float]  # per component: value, then each partial
+    atol: list[float]  # per component: value, then each partial (order 2: each Hessian entry)
     allowance: list[float]  # float64's own error, per component (already multiplied by FLOAT_FACTOR)
+    order: int = 1
 
     def of(self, i: int, o: float) -> float:
         return self.atol[i] + self.rtol * abs(o) + self.allowance[i]
 
+    def scale(self, i: int, o: float) -> float:
+        """What an error is relative to, for the largest relative error."""
+        floor = self.atol[i] / self.rtol if self.order == 2 and self.rtol else 0.0
+        return max(abs(o), floor, self.allowance[i], 1e-300)
 
-def is_finite_difference(backend: Backend) -> bool:
-    return backend.error_floor >= 1.0
+    def stated_for_a_miss(self, i: int, o: float) -> float:
+        """The tolerance stated for a component that is not finite where the truth is (or the reverse)."""
+        return self.of(i, o) if self.order == 1 and finite(o) else 0.0
 
 
 def describe_tolerance(backend: Backend) -> str:
@@ -274,11 +134,21 @@ def describe_tolerance(backend: Backend) -> str:
 
 
 def tolerance(backend: Backend, case: Case, oracle: Result, graph: PointGraph | None,
-              user: tuple[float, float] | None = None) -> Tolerance:
-    n = len(case.variables) + 1
+              user: tuple[float, float] | None = None, order: int = 1) -> Tolerance:
+    n = len(case.variables) + 1 if order == 1 else len(case.variables) ** 2
     if user is not None:  # the caller's own rtol/atol, exactly as stated
         rtol, atol = user
-        return Tolerance(rtol, [atol] * n, [0.0] * n)
+        return Tolerance(rtol, [atol] * n, [0.0] * n, order)
+    rtol = backend.method_at(order)[1] * case.tol
+    if order == 2:
+        # a difference quotient of the gradient: its round-off is the gradient's own, over a step at unit
+        # scale; float64's own error of each entry is added only where an entry fails without it
+        if is_finite_difference(backend):
+            g = [oracle.grad.get(v, math.nan) for v in case.variables]
+            atol = [rtol * max(1.0, abs(g[i]) if finite(g[i]) else 1.0) for i, _, _ in entries(case)]
+        else:
+            atol = [0.0] * n
+        return Tolerance(rtol, atol, [0.0] * n, order)
     # a subject computing in float32 (numpy data) rounds its inputs and every result to float32:
     # its error is the same analysis with rounded inputs, scaled to its own unit roundoff
     precision = getattr(backend, "unit_roundoff", EPS / 2) / (EPS / 2)
@@ -288,14 +158,23 @@ def tolerance(backend: Backend, case: Case, oracle: Result, graph: PointGraph | 
         errors = [e * precision for e in graph.rounded_input_errors]
     else:
         errors = graph.float_errors
-    rtol = backend.rtol * case.tol
     if is_finite_difference(backend):
-        f = abs(oracle.value) if _finite(oracle.value) else 0.0
+        f = abs(oracle.value) if finite(oracle.value) else 0.0
         scale = max(1.0, f, errors[0] / EPS)
         atol = [rtol * scale] * n
     else:
         atol = [0.0] * n
     return Tolerance(rtol, atol, [FLOAT_FACTOR * e for e in errors])
+
+
+def _widen_by_entry_errors(tol: Tolerance, graph: PointGraph, case: Case, bad: list[str]) -> None:
+    """Order 2: add float64's own error of each entry in the rows where an entry failed."""
+    names = entries(case)
+    rows = sorted({i for i, _, name in names if name in bad})
+    by_row = hessian_float_errors(graph, rows)
+    for k, (i, j, _) in enumerate(names):
+        if i in by_row:
+            tol.allowance[k] = FLOAT_FACTOR * by_row[i][j]
 
 
 # -- the verdict -------------------------------------------------------------------------------
@@ -309,10 +188,6 @@ class Judgement:
     chosen: dict[str, float] = field(default_factory=dict)  # at a kink: the subgradient the backend chose
 
 
-def _components(result: Result, case: Case) -> list[tuple[str, float]]:
-    return [("value", result.value)] + [(v, result.grad.get(v, math.nan)) for v in case.variables]
-
-
 def compare(got: list[tuple[str, float]], expected: list[float], tol: Tolerance, any_mask=None
             ) -> tuple[list[str], list[str], dict, dict, float]:
     """(bad components, non-finite-but-both components, errors, tolerances, worst relative error)."""
@@ -320,85 +195,99 @@ def compare(got: list[tuple[str, float]], expected: list[float], tol: Tolerance,
     for i, ((name, b), o) in enumerate(zip(got, expected)):
         if any_mask and any_mask[i]:
             continue
-        if _finite(b) and _finite(o):
+        if finite(b) and finite(o):
             t = tol.of(i, o)
             errors[name], tols[name] = abs(b - o), t
-            worst = max(worst, abs(b - o) / max(abs(o), tol.allowance[i], 1e-300))
+            worst = max(worst, abs(b - o) / tol.scale(i, o))
             if not abs(b - o) <= t:
                 bad.append(name)
         elif b == o:  # the same infinity: the correctly rounded double of an overflowing number
             errors[name], tols[name] = 0.0, 0.0
-        elif not _finite(b) and not _finite(o):
+        elif not finite(b) and not finite(o):
             nonfinite.append(name)  # no finite truth and no finite answer (judged by the caller)
         else:
-            errors[name], tols[name] = math.inf, tol.of(i, o) if _finite(o) else 0.0
+            errors[name], tols[name] = math.inf, tol.stated_for_a_miss(i, o)
             worst = math.inf
             bad.append(name)
     return bad, nonfinite, errors, tols, worst
 
 
-def _fmt(x: float) -> str:
-    return fmt(x, 17)
+def _listed(names: list[str], say: Callable[[str], str], wording: _Wording) -> str:
+    """The components named in a note, at most ``wording.limit`` of them."""
+    return ", ".join(say(n) for n in (names if wording.limit is None else names[:wording.limit]))
 
 
-def _off(names: list[str], got, expected) -> str:
+def _off(names: list[str], got, expected, wording: _Wording = WORDING[1]) -> str:
     by = dict(got)
     idx = {name: i for i, (name, _) in enumerate(got)}
-    return "off: " + ", ".join(f"{n} {_fmt(by[n])} vs {_fmt(expected[idx[n]])}" for n in names)
+    num = wording.number
+    return "off: " + _listed(names, lambda n: f"{n} {num(by[n])} vs {num(expected[idx[n]])}", wording)
 
 
 def judge(result: Result, oracle: Result, backend: Backend, case: Case, point: Point,
-          graph: PointGraph | None = None, user: tuple[float, float] | None = None) -> Judgement:
-    """The verdict of one backend's result at one point, with a one-sentence note."""
+          graph: PointGraph | None = None, user: tuple[float, float] | None = None, order: int = 1) -> Judgement:
+    """The verdict of one backend's result at one point (``order=2``: its Hessian), with a one-sentence note."""
+    wording = WORDING[order]
     subject = bool(getattr(backend, "subject", False))
     if result.status == UNSUPPORTED:
         return Judgement(UNSUPPORTED, result.message)
     if graph is None:
         graph = PointGraph(case, point.values)
     if result.status == ERROR:
-        return _judge_error(result, oracle, subject, graph, point)
+        return _judge_error(result, oracle, subject, graph, point, order)
     if oracle.status != OK:
-        return Judgement(UNJUDGED, f"not judged: no oracle ({oracle.message})")
-    tol = tolerance(backend, case, oracle, graph, user)
-    got = _components(result, case)
-    truth = [oracle.value] + [oracle.grad[v] for v in case.variables]
+        return Judgement(UNJUDGED, f"not judged: no {wording.truth} ({oracle.message})")
+    tol = tolerance(backend, case, oracle, graph, user, order)
+    got = _components(result, case, order)
+    truth = [o for _, o in _components(oracle, case, order)]
     bad, nonfinite, errors, tols, worst = compare(got, truth, tol)
+    if bad and order == 2 and user is None:  # float64's own error of each entry, only where it is needed
+        _widen_by_entry_errors(tol, graph, case, bad)
+        bad, nonfinite, errors, tols, worst = compare(got, truth, tol)
+    tail = asymmetry(result.hessian, case) if order == 2 else ""
     if not bad and not nonfinite:
-        return Judgement(AGREE, _widened_note(errors, tols, tol, case), errors, tols, worst)
+        return Judgement(AGREE, _widened_note(errors, tols, tol, got, wording) + tail, errors, tols, worst)
     # An op on a declared edge: the backend's number must be what its convention gives there.
     edges = graph.edges
     if point.edge and point.edge not in {k for k, _ in edges}:
         edges = [*edges, (point.edge, None)]
     if edges:
-        verdict = _judge_at_edges(result, got, truth, backend, case, point, graph, tol, edges)
+        at_edges = _judge_at_edges if order == 1 else _judge_at_second_order_edges
+        verdict = at_edges(result, got, truth, backend, case, point, graph, tol, edges)
         if verdict is not None:
+            verdict.note += tail
             verdict.errors, verdict.tolerances, verdict.worst = errors, tols, worst
             return verdict
     if bad:
-        return Judgement(MISMATCH, _off(bad, got, truth), errors, tols, worst)
-    return Judgement(UNDEFINED, "no finite true derivative here, and the backend says "
-                     + ", ".join(f"{n} = {_fmt(dict(got)[n])}" for n in nonfinite), errors, tols, worst)
+        more = (f" (and {len(bad) - wording.limit} more)" if wording.limit is not None and len(bad) > wording.limit
+                else "")
+        return Judgement(MISMATCH, _off(bad, got, truth, wording) + more + tail, errors, tols, worst)
+    says = _listed(nonfinite, lambda n: f"{n} = {wording.number(dict(got)[n])}", wording)
+    return Judgement(UNDEFINED, f"no finite true {wording.derivative} here, and the backend says {says}{tail}",
+                     errors, tols, worst)
 
 
-def _widened_note(errors, tols, tol: Tolerance, case: Case) -> str:
-    names = ["value", *case.variables]
-    decided = [n for i, n in enumerate(names) if n in errors and tol.allowance[i] > 0
+def _widened_note(errors, tols, tol: Tolerance, got, wording: _Wording) -> str:
+    decided = [n for i, (n, _) in enumerate(got) if n in errors and tol.allowance[i] > 0
                and errors[n] > tols[n] - tol.allowance[i]]
     if decided:
-        return ("float64 itself cannot do better here: " + ", ".join(decided)
+        return ("float64 itself cannot do better here: " + _listed(decided, str, wording)
                 + " judged against its own float error bound")
     return ""
 
 
-def _judge_error(result: Result, oracle: Result, subject: bool, graph: PointGraph, point: Point) -> Judgement:
+def _judge_error(result: Result, oracle: Result, subject: bool, graph: PointGraph, point: Point,
+                 order: int = 1) -> Judgement:
     what = result.message or result.kind or "error"
     if not subject:
         return Judgement(ERROR, f"the reference failed: {what}")
+    if order == 2:  # a raise is a mismatch here: float semantics at an edge is judged by the order-1 record
+        return Judgement(MISMATCH, f"raised {what} computing the Hessian")
     kind = result.kind or "raises"
     if kind in ("crash", "timeout"):
         return Judgement(MISMATCH, f"{kind}: {what}")
     ieee_edge = bool(point.edge or graph.edges or graph.nonfinite) or (
-        oracle.status == OK and not all(_finite(x) for x in (oracle.value, *oracle.grad.values())))
+        oracle.status == OK and not all(finite(x) for x in (oracle.value, *oracle.grad.values())))
     exc = result.exception or what.split(":")[0]
     if exc in ALWAYS_FLOAT_SEMANTICS:
         return Judgement(RAISES, f"raised {what}: an intermediate result overflows, where IEEE doubles give inf")
@@ -462,7 +351,7 @@ def _judge_at_edges(result, got, truth, backend, case, point, graph, tol, edges)
     detail = ""
     if expected is not None:
         bad, nonfinite, *_ = compare(got, expected, tol)
-        bad += [n for n in nonfinite if not _same_nonfinite(dict(got)[n], expected[_index(got, n)])]
+        bad += [n for n in nonfinite if not same_nonfinite(dict(got)[n], expected[_index(got, n)])]
         if bad:
             detail = "; " + _off(bad, got, expected).replace("off: ", "off from the convention: ", 1)
     where = ", ".join(k for k, _ in edges)
@@ -479,7 +368,7 @@ def _ieee_at_edge(got, truth, backend, tol, edges) -> Judgement | None:
         return None
     bad, _, *_ = compare(got, truth, tol)
     values = dict(got)
-    if not bad or any(_finite(values[n]) for n in bad):  # a wrong finite number is never excused
+    if not bad or any(finite(values[n]) for n in bad):  # a wrong finite number is never excused
         return None
     where = ", ".join(k for k, _ in edges)
     return Judgement(RAISES, f"at {where}: {', '.join(bad)} is nan/inf, as IEEE arithmetic makes the textbook "
@@ -490,8 +379,14 @@ def _index(got, name) -> int:
     return [g for g, _ in got].index(name)
 
 
-def _fill(overrides: dict, value: float) -> dict:
-    return {k: tuple(value if p is ANY else p for p in ps) for k, ps in overrides.items()}
+def _fill(overrides: dict, v: float) -> dict:
+    """Declared partials with ANY replaced by ``v`` (first order: a tuple per input; second order: rows of
+    tuples, or a function of the node's inputs, kept as it is)."""
+    def one(x):
+        if isinstance(x, tuple):
+            return tuple(v if y is ANY else y for y in x)
+        return v if x is ANY else x
+    return {k: rows if callable(rows) else tuple(one(x) for x in rows) for k, rows in overrides.items()}
 
 
 def _try_convention(result, got, case, point, graph, tol, overrides, why, backend) -> Judgement | None:
@@ -503,9 +398,9 @@ def _try_convention(result, got, case, point, graph, tol, overrides, why, backen
         other = exact_with_conventions(case, point, _fill(overrides, 1.7), graph)
         if other is None:
             return None
-        mask = [not (_same_nonfinite(a, b) or a == b) for a, b in zip(zero, other)]
+        mask = [not (same_nonfinite(a, b) or a == b) for a, b in zip(zero, other)]
     bad, nonfinite, *_ = compare(got, zero, tol, mask)
-    mismatched_nonfinite = [n for n in nonfinite if not _same_nonfinite(dict(got)[n], zero[_index(got, n)])]
+    mismatched_nonfinite = [n for n in nonfinite if not same_nonfinite(dict(got)[n], zero[_index(got, n)])]
     if bad or mismatched_nonfinite:
         return None
     note = why
@@ -528,15 +423,67 @@ def _solve_subgradient(got, case, point, graph, tol, declared, key, slopes, back
     g_hi = exact_with_conventions(case, point, _fill({**declared, key: (hi,)}, 0.0), graph)
     if g_lo is None or g_hi is None:
         return None
-    best = max(range(1, len(got)), key=lambda i: abs(g_hi[i] - g_lo[i]) if _finite(g_hi[i] - g_lo[i]) else -1,
+    best = max(range(1, len(got)), key=lambda i: abs(g_hi[i] - g_lo[i]) if finite(g_hi[i] - g_lo[i]) else -1,
                default=None)
-    if best is None or not _finite(got[best][1]) or not _finite(g_hi[best] - g_lo[best]) or g_hi[best] == g_lo[best]:
+    if best is None or not finite(got[best][1]) or not finite(g_hi[best] - g_lo[best]) or g_hi[best] == g_lo[best]:
         return None
     s = lo + (got[best][1] - g_lo[best]) / (g_hi[best] - g_lo[best]) * (hi - lo)
     if not (lo <= s <= hi):
         return None
     return _try_convention(result, got, case, point, graph, tol, {**declared, key: (s,)},
                            f"{key.split('@')[0]}' = {s:g} at the kink (valid: [{lo:g}, {hi:g}])", backend)
+
+
+def _judge_at_second_order_edges(result, got, truth, backend, case, point, graph, tol, edges) -> Judgement | None:
+    """CONVENTION if the Hessian is the exact chain rule with the declared second-order (and first-order)
+    conventions at the edge nodes; MISMATCH if one is declared and it is not; None when none is declared."""
+    first, second, whys = {}, {}, []
+    for key, _edge in edges:
+        params = graph.edge_params.get(key, ())
+        c1, c2 = CONVENTIONS.get(key), SECOND.get(key)
+        e1 = c1.expected_for(backend.name, params) if c1 is not None else None
+        e2 = c2.expected_for(backend.name, params) if c2 is not None else None
+        if e2 is not None:
+            second[key] = e2
+            if e1 is not None:
+                first[key] = e1
+            if c2.why.get(backend.name):
+                whys.append(c2.why[backend.name])
+    if not second:
+        return None
+    f0 = _fill(first, 0.0)
+    s0, s1 = _fill(second, 0.0), _fill(second, 1.7)
+    expected = exact_hessian_with(case, point.values, f0, s0)
+    if expected is None:
+        return None
+    names = entries(case)
+    exp_flat = [expected[i][j] for i, j, _ in names]
+    mask = None
+    if s0 != s1:  # an entry that moves with ANY has no meaning here: not judged
+        other = exact_hessian_with(case, point.values, f0, s1)
+        if other is not None:
+            oth = [other[i][j] for i, j, _ in names]
+            mask = [not (same_nonfinite(a, b) or a == b) for a, b in zip(exp_flat, oth)]
+    bad, nonfinite, *_ = compare(got, exp_flat, tol, mask)
+    nonfinite = [n for n in nonfinite if not same_nonfinite(dict(got)[n], exp_flat[_index(got, n)])]
+    if not bad and not nonfinite:
+        why = "; ".join(whys) or "the declared second-order convention"
+        return Judgement(CONVENTION, f"the declared second-order convention at {', '.join(second)}: {why}")
+    off = _off(bad + nonfinite, got, exp_flat, WORDING[2]).removeprefix("off: ")
+    return Judgement(MISMATCH, f"at {', '.join(k for k, _ in edges)}: not the declared second-order "
+                               f"convention; off from it: {off}")
+
+
+def known_limitation(case: Case, point: Point, backend: Backend, order: int = 1) -> str:
+    """Why a reference method is known to be off here ('' if it is not known to be)."""
+    if backend.subject:
+        return ""
+    if order == 1:
+        return point.known.get(backend.name, "")
+    known = KNOWN.get((case.name, tuple(point.values)), {}).get(backend.name, "")
+    if not known and point.known.get(backend.name):  # the method's first-order limitation bites here too
+        known = "as at first order: " + point.known[backend.name]
+    return known
 
 
 def record_identity(case: Case, point: Point, backend: Backend) -> dict:

@@ -11,6 +11,7 @@ import math
 from reference.judging.judge import (AGREE, CONVENTION, ERROR, MISMATCH, RAISES, UNDEFINED, UNJUDGED, UNSUPPORTED,
                                      VERDICTS)
 from reference.judging.judge import describe_tolerance
+from reference.judging.second_order import mixed_pair_differs
 
 RAN = (AGREE, MISMATCH, CONVENTION, UNDEFINED, RAISES)  # the backend produced an answer that was judged
 
@@ -170,15 +171,6 @@ def summarize_second(records: list[dict]) -> dict:
         "disagreements": [r for r in records if r["verdict"] in (MISMATCH, CONVENTION, ERROR, UNJUDGED)],
         "asymmetric": asymmetric,
     }
-
-
-def mixed_pair_differs(x: float, y: float, rel: float = 1e-8) -> bool:
-    """The two orders of a mixed partial differ beyond rounding (or one is nan or inf and the other not)."""
-    if x == y or (x != x and y != y):
-        return False
-    if not (math.isfinite(x) and math.isfinite(y)):
-        return True
-    return abs(x - y) > rel * max(abs(x), abs(y))
 
 
 def _asymmetric(h: dict, rel: float = 1e-8) -> bool:

@@ -14,7 +14,7 @@ from reference.core.formatting import fmt as number
 from reference.judging.judge import VERDICTS
 from autodiff import __version__ as engine
 from reference.corpus.conventions import SECOND
-from reference.judging.hessian import describe_methods
+from reference.judging.second_order import describe_methods
 
 
 def versions() -> dict[str, str]:

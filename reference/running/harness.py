@@ -20,30 +20,54 @@ from reference.corpus.cases import Case, Point, by_name
 from reference.core.errors import NoOracle
 from reference.core.budget import cpu_budget
 from reference.judging.judge import (AGREE, CONVENTION, MISMATCH, RAISES, SUBJECT_FAILURES, UNDEFINED, UNJUDGED,
-                                     UNSUPPORTED, VERDICTS, PointGraph, judge, record_identity)
+                                     UNSUPPORTED, VERDICTS, PointGraph, judge, known_limitation, record_identity)
+from reference.judging.second_order import nested
 from reference.judging.summary import describe_backends, overall_verdict, summarize
 from reference.running.distributed import connect
 from reference.backends import DEFAULT_BACKENDS
-from reference.judging.hessian import run_case2
 
 __all__ = ["AGREE", "CONVENTION", "DEFAULT_BUDGET", "MISMATCH", "RAISES", "SUBJECT_FAILURES", "UNDEFINED",
            "UNJUDGED", "UNSUPPORTED", "VERDICTS", "describe_backends", "overall_verdict", "record",
            "run", "run_case", "summarize"]
 DEFAULT_BUDGET = 60.0  # CPU seconds of SymPy work per case (ad-hoc expressions; the corpus oracle is stored)
 
-def _oracle(case: Case, point: Point) -> Result:
-    """The exact oracle at a point: stored for the corpus, derived now for anything else."""
-    return OracleBackend().evaluate(case, point.values)
+def _oracle(case: Case, point: Point, order: int = 1, first: Result | None = None) -> Result:
+    """The exact oracle at a point: stored for the corpus, derived now for anything else.
+
+    At order 2 the exact Hessian, carrying ``first``'s gradient (the order-1 oracle's, where it has one):
+    a finite difference's absolute floor at order 2 scales with |df/dx_i|.
+    """
+    result = OracleBackend().evaluate(case, point.values, order)
+    if first is not None and first.status == OK:
+        result.grad = dict(first.grad)
+    return result
+
+
+# The fields of a record at each order, in the order the JSON has them (after ``record_identity``'s).
+FIELDS = {
+    1: ("status", "kind", "verdict", "expected", "note", "value", "grad", "oracle_value", "oracle_grad", "errors",
+        "tolerances", "chosen", "max_rel_err", "tolerance", "estimate", "message"),
+    2: ("order", "method", "status", "kind", "verdict", "expected", "note", "value", "grad", "hessian",
+        "oracle_value", "oracle_grad", "oracle_hessian", "errors", "tolerances", "max_rel_err", "tolerance",
+        "message"),
+}
 
 
 def record(case: Case, point: Point, backend: Backend, result: Result, oracle: Result,
-           graph: PointGraph | None = None, user: tuple[float, float] | None = None) -> dict:
-    """One flat record; numbers stay floats (nan and inf included) until the JSON boundary."""
+           graph: PointGraph | None = None, user: tuple[float, float] | None = None, order: int = 1) -> dict:
+    """One flat record; numbers stay floats (nan and inf included) until the JSON boundary.
+
+    An order-2 record (``"order": 2``) carries the Hessians (``"hessian"``, ``"oracle_hessian"``:
+    ``{x: {y: H}}``, ``H[x][y]`` = d/dy of df/dx); its value and gradient are the order-1 record's.
+    """
     graph = graph or PointGraph(case, point.values)
-    j = judge(result, oracle, backend, case, point, graph, user)
-    known = point.known.get(backend.name, "") if j.verdict == MISMATCH and not backend.subject else ""
-    return {
-        **record_identity(case, point, backend),
+    j = judge(result, oracle, backend, case, point, graph, user, order)
+    known = known_limitation(case, point, backend, order) if j.verdict == MISMATCH else ""
+    method, rtol = backend.method_at(order)
+    first = order == 1
+    fields = {
+        "order": order,
+        "method": method,
         "status": result.status,
         "kind": result.kind,
         "verdict": j.verdict,
@@ -51,24 +75,27 @@ def record(case: Case, point: Point, backend: Backend, result: Result, oracle: R
         "note": known or j.note,
         "value": result.value,
         "grad": dict(result.grad),
-        "oracle_value": oracle.value,
-        "oracle_grad": dict(oracle.grad) if oracle.status == OK else {},
+        "hessian": nested(result.hessian, case) if result.status == OK else {},
+        "oracle_value": oracle.value if first else math.nan,
+        "oracle_grad": dict(oracle.grad) if first and oracle.status == OK else {},
+        "oracle_hessian": nested(oracle.hessian, case) if oracle.status == OK else {},
         "errors": j.errors,
         "tolerances": j.tolerances,
         "chosen": j.chosen,
         "max_rel_err": j.worst,
-        "tolerance": user[0] if user else backend.rtol * case.tol,
+        "tolerance": user[0] if user else rtol * case.tol,
         "estimate": dict(result.error_estimate or {}),
         "message": result.message if result.status != OK else "",
     }
+    return {**record_identity(case, point, backend), **{k: fields[k] for k in FIELDS[order]}}
 
 
 def run_case(case: Case, backends: list[Backend], budget: float | None = DEFAULT_BUDGET,
              user: tuple[float, float] | None = None, order: int = 1) -> list[dict]:
     """Every point of one case through every backend; SymPy's share is cut by ``budget``.
 
-    ``order=2`` adds one second-order record (``"order": 2``, the Hessian judged entry by entry,
-    see ``reference.judging.hessian``) per point and backend that has a second-order method.
+    ``order=2`` adds, after the order-1 records, one order-2 record (``"order": 2``, the Hessian
+    judged entry by entry) per point and backend that has a Hessian (``Backend.has_hessian``).
     """
     if order not in (1, 2):
         raise ValueError(f"order must be 1 or 2, got {order!r}")
@@ -87,15 +114,17 @@ def run_case(case: Case, backends: list[Backend], budget: float | None = DEFAULT
         oracles += [timeout] * (len(case.points) - len(oracles))
         for i in range(len(case.points)):
             sympy_results.setdefault(i, Result("sympy", ERROR, message=f"timeout: {err}", kind="timeout"))
+    graphs = [PointGraph(case, point.values) for point in case.points]
     records = []
-    for i, point in enumerate(case.points):
-        graph = PointGraph(case, point.values)
-        for b in backends:
-            result = sympy_results[i] if b.name in symbolic else b.evaluate(case, point.values)
-            records.append(record(case, point, b, result, oracles[i], graph, user))
-    if order >= 2:
-        grads = {i: [o.grad.get(v, math.nan) for v in case.variables] for i, o in enumerate(oracles) if o.status == OK}
-        records += run_case2(case, backends, user, grads)
+    for k in range(1, order + 1):
+        answering = backends if k == 1 else [b for b in backends if b.has_hessian]
+        for i, point in enumerate(case.points):
+            if not answering:
+                break
+            oracle = oracles[i] if k == 1 else _oracle(case, point, k, first=oracles[i])
+            for b in answering:
+                result = sympy_results[i] if k == 1 and b.name in symbolic else b.evaluate(case, point.values, k)
+                records.append(record(case, point, b, result, oracle, graphs[i], user, k))
     return records
 
 
