@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from reference.backends import ERROR, OK, Backend, OracleBackend, Result, make_backends
 from reference.corpus.cases import Case, Point, by_name
 from reference.core.errors import NoOracle
+from reference.core.processes import pool_context
 from reference.core.budget import cpu_budget
 from reference.judging.judge import (AGREE, CONVENTION, MISMATCH, RAISES, SUBJECT_FAILURES, UNDEFINED, UNJUDGED,
                                      UNSUPPORTED, VERDICTS, PointGraph, judge, known_limitation, record_identity)
@@ -141,13 +142,23 @@ def _die_with_parent(parent: int) -> None:
             libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
         except (OSError, AttributeError):
             pass
-    if os.getppid() != parent:  # the parent died before prctl took effect
+    # The run's process, not necessarily our parent: a fork server starts workers for it.
+    def gone() -> bool:
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # alive, someone else's
+            return False
+        return False
+
+    if gone():  # the run ended before prctl took effect
         os._exit(1)
 
     def watch() -> None:
         while True:
             time.sleep(0.5)
-            if os.getppid() != parent:
+            if gone():
                 os._exit(1)
 
     threading.Thread(target=watch, daemon=True, name="adcheck-parent-watch").start()
@@ -261,7 +272,8 @@ def run(cases: Iterable[Case], backend_names=None, engine: str | None = None, wo
         return
     make_backends(names, engine)  # fail fast, in this process, on bad names
     biggest_first = sorted(range(len(cases)), key=lambda i: -case_size(cases[i]))
-    pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(names, engine, budget, os.getpid(), order))
+    pool = ProcessPoolExecutor(workers, mp_context=pool_context(), initializer=_init_worker,
+                               initargs=(names, engine, budget, os.getpid(), order))
     finished = False
     try:
         with _sigterm_stops_the_pool(pool):

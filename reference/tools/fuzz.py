@@ -13,6 +13,7 @@ from tabulate import tabulate
 from reference.running.distributed import map_ordered, scheduler_address
 from reference.corpus.strategies import minimize, random_point, random_tree, text
 from reference.core.files import write_atomic
+from reference.core.processes import pool_context
 from reference.corpus.parser import parse
 from reference.testing import check_gradients
 
@@ -92,7 +93,8 @@ def _map(jobs, workers: int, scheduler):
     if scheduler:
         yield from map_ordered(scheduler, _check, jobs)
         return
-    with ProcessPoolExecutor(workers, initializer=_start_worker) if workers > 1 else _InProcess() as pool:
+    with (ProcessPoolExecutor(workers, mp_context=pool_context(), initializer=_start_worker) if workers > 1
+          else _InProcess()) as pool:
         yield from pool.map(_check, jobs, chunksize=8)
 
 
