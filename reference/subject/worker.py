@@ -3,22 +3,33 @@
 A hang becomes ``timeout``; ``sys.exit``, ``os._exit``, a segfault or a ``KeyboardInterrupt``
 raised by the engine becomes ``crash`` (with the exit code or signal). The worker is then
 replaced and the next request goes on. The engine's prints are captured, never mixed into
-adcheck's output. Cases travel by name (corpus), or by a key into a table this process had
-when the worker was forked (ad-hoc expressions and test functions).
+adcheck's output. Cases travel by name (corpus), as expression text, or by value
+(cloudpickle: test functions).
+
+Each worker is a fresh interpreter (``python -c`` running :func:`main`), not a child forked from
+this process: so it starts from any host, a daemonic process included (a Dask worker, a
+``multiprocessing`` pool worker), and inherits nothing but its spec. Requests and answers are
+pickled over two pipes of their own; the worker's stdout and stderr go nowhere.
 """
 from __future__ import annotations
 
 import atexit
 import io
-import multiprocessing
 import os
 import signal
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+
 from reference.core.errors import Unsupported
 from reference.corpus.cases import by_name
+from reference.corpus.parser import to_case
+from reference.subject.notebook import NotebookCellError
 from reference.subject.adapter import _describe
 from reference.subject.tasks import Tasks
 
@@ -44,28 +55,45 @@ class Failure:
 
 
 def case_ref(case):
-    """How a worker finds a case: by corpus name, or by key in the table inherited at fork."""
+    """How a worker finds a case: by corpus name, by expression text, or by value (cloudpickle).
+
+    Workers are fresh interpreters (not forks), so a case this process made travels as data.
+    """
     try:
         if by_name(case.name) is case:
             return ("corpus", case.name)
-    except Exception:
+    except LookupError:
         pass
+    if "expression" in case.tags and len(case.points) == 1:
+        return ("expression", case.name, case.variables, case.points[0].values)
     key = id(case)
-    _LOCAL_CASES[key] = case
-    return ("local", key)
+    if key not in _LOCAL_CASES:
+        _LOCAL_CASES[key] = ("pickled", _dumps_by_value(case))
+    return _LOCAL_CASES[key]
+
+
+def _dumps_by_value(obj) -> bytes:
+    try:
+        import cloudpickle
+    except ImportError:  # plain pickle: cases whose function is importable by name
+        import pickle
+        return pickle.dumps(obj)
+    return cloudpickle.dumps(obj)
 
 
 def _resolve(ref):
     if ref[0] == "corpus":
         return by_name(ref[1])
-    case = _LOCAL_CASES.get(ref[1])
-    if case is None:
-        raise UnknownCase(ref[1])
-    return case
+    if ref[0] == "expression":
+        return to_case(ref[1], dict(zip(ref[2], ref[3])))
+    if ref[0] == "pickled":
+        import pickle
+        return pickle.loads(ref[1])
+    raise UnknownCase(ref[0])
 
 
 class UnknownCase(LookupError):
-    """A case made after this worker was forked."""
+    """A case reference this worker cannot read."""
 
 
 def _dispatch(tasks, request):
@@ -117,6 +145,8 @@ def _failure(err: BaseException) -> Failure:
         return Failure("unsupported", str(err), "Unsupported")
     if isinstance(err, UnknownCase):
         return Failure("unknown-case", "unknown case")
+    if isinstance(err, NotebookCellError):
+        return Failure("timeout" if err.timed_out else "raises", str(err), err.exception)
     if not isinstance(err, Exception):
         return Failure("crash", f"the engine raised {type(err).__name__}", type(err).__name__)
     return Failure("raises", _describe(err), type(err).__name__)
@@ -141,8 +171,83 @@ def describe_exit(code: int | None) -> str:
     return f"the engine's process exited with status {code} (os._exit or a hard exit)"
 
 
+class _Pipes:
+    """One end of a worker's two pipes, read and written as one connection."""
+
+    def __init__(self, read_fd: int, write_fd: int):
+        self.reader = Connection(read_fd, writable=False)
+        self.writer = Connection(write_fd, readable=False)
+
+    def send(self, obj) -> None:
+        self.writer.send(obj)
+
+    def recv(self):
+        return self.reader.recv()
+
+    def poll(self, timeout: float = 0.0) -> bool:
+        return self.reader.poll(timeout)
+
+    def close(self) -> None:
+        self.reader.close()
+        self.writer.close()
+
+
+_PROJECT_ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding reference/ (and autodiff/)
+# The worker's first lines: drop the current folder from sys.path (a learner's autodiff.py there must not
+# shadow this project's), make sure this project comes first, then serve.
+_BOOT = ("import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; sys.path.insert(0, sys.argv[1]); "
+         "from reference.subject.worker import main; main(sys.argv[2:])")
+
+
+def main(argv: list[str]) -> None:
+    """A worker process: read the engine's spec from the pipe, load it, answer requests until the pipe closes."""
+    read_fd, write_fd, parent = int(argv[0]), int(argv[1]), int(argv[2])
+    conn = _Pipes(read_fd, write_fd)
+    _watch_parent(parent)
+    try:
+        spec, cls, plan = conn.recv()
+    except (EOFError, OSError):
+        os._exit(0)
+    _serve(conn, spec, cls, plan)
+    os._exit(0)
+
+
+def _watch_parent(parent: int) -> None:
+    """Stop when the process that started this worker is gone (its pipes may outlive it in a grandchild)."""
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="adcheck-worker-parent-watch").start()
+
+
+class _Process:
+    """The worker's process: a ``subprocess.Popen`` with the few names the code below reads."""
+
+    def __init__(self, popen: subprocess.Popen):
+        self.popen = popen
+
+    @property
+    def exitcode(self):
+        return self.popen.poll()
+
+    def is_alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def kill(self) -> None:
+        self.popen.kill()
+
+    def join(self, timeout: float | None = None) -> None:
+        try:
+            self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+
+
 class Isolated:
-    """Requests to the engine in a forked worker; a worker that dies or hangs is replaced."""
+    """Requests to the engine in a worker process (a fresh interpreter); a worker that dies or hangs is replaced."""
 
     def __init__(self, spec=None, cls=None, timeout: float = 5.0, setup_timeout: float = 30.0):
         self.spec, self.cls, self.timeout, self.setup_timeout = spec, cls, timeout, setup_timeout
@@ -153,14 +258,31 @@ class Isolated:
         self.restarts = 0
         self.set_up = False  # "setup" answered once: a replacement worker detects the engine's names again
 
+    def _spawn(self):
+        to_child_r, to_child_w = os.pipe()
+        to_parent_r, to_parent_w = os.pipe()
+        env = dict(os.environ)
+        env["MPLBACKEND"] = "Agg"  # a notebook's matplotlib draws nowhere
+        env.pop("PYTHONSTARTUP", None)
+        try:
+            popen = subprocess.Popen(
+                [sys.executable, "-c", _BOOT, _PROJECT_ROOT, str(to_child_r), str(to_parent_w), str(os.getpid())],
+                pass_fds=(to_child_r, to_parent_w), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, env=env, close_fds=True, start_new_session=True)
+        finally:
+            os.close(to_child_r)
+            os.close(to_parent_w)
+        return _Process(popen), _Pipes(to_parent_r, to_child_w)
+
     def _start(self):
-        ctx = multiprocessing.get_context("fork")
-        parent, child = ctx.Pipe()
-        process = ctx.Process(target=_child, args=(child, parent, self.spec, self.cls, dict(self.plan)), daemon=True)
-        process.start()
+        process, conn = self._spawn()
         _LIVE.add(self)
-        child.close()
-        self.process, self.conn = process, parent
+        self.process, self.conn = process, conn
+        try:
+            conn.send((self.spec, self.cls, dict(self.plan)))
+        except (OSError, EOFError):
+            self.stop()
+            return Failure("crash", describe_exit(process.exitcode))
         reply = self._receive(self.setup_timeout)
         if isinstance(reply, Failure):
             self.stop()
@@ -190,9 +312,6 @@ class Isolated:
         reply = self._receive(self.timeout if timeout is None else timeout)
         if name == "setup" and not isinstance(reply, Failure) and "broken" not in reply:
             self.set_up = True
-        if isinstance(reply, Failure) and reply.kind == "unknown-case" and name in ("evaluate", "graph"):
-            self.stop()  # a case made after the worker was forked: a new worker inherits it
-            return self.call(name, *args, timeout=timeout)
         return reply
 
     def _receive(self, timeout: float):
@@ -233,16 +352,8 @@ class Isolated:
         self.process = self.conn = None
 
     def __del__(self):
-        try:
+        if getattr(self, "process", None) is not None or getattr(self, "conn", None) is not None:
             self.stop()
-        except Exception:
-            pass
-
-
-def _child(conn, parent_end, spec, cls, plan):
-    parent_end.close()
-    _serve(conn, spec, cls, plan)
-    os._exit(0)
 
 
 class InProcess:
