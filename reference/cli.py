@@ -98,7 +98,7 @@ def _scheduler_check(args) -> str | None:
 def _engine_spec(args):
     """The engine under test from --engine and its adapter options (None: this project's engine)."""
     engine = getattr(args, "engine", None)
-    extra = [f for f in ("grad_attr", "backward_method", "functions") if getattr(args, f, None)]
+    extra = [f for f in ("grad_attr", "backward_method", "functions", "path") if getattr(args, f, None)]
     if not engine:
         if extra:
             raise UsageError(f"--{extra[0].replace('_', '-')} needs --engine")
@@ -106,7 +106,8 @@ def _engine_spec(args):
     from reference.subject.load import check_class_defined, parse_spec  # no torch, no SymPy, no import of the engine
     try:
         spec = parse_spec(engine, getattr(args, "grad_attr", None), getattr(args, "backward_method", None),
-                          getattr(args, "functions", None), getattr(args, "engine_timeout", 5.0))
+                          getattr(args, "functions", None), getattr(args, "engine_timeout", 5.0),
+                          path=getattr(args, "path", None) or ())
         check_class_defined(spec)
         return spec
     except ValueError as err:
@@ -526,7 +527,11 @@ def cmd_list(args) -> int:
 
 def _engine_options(p, strict: bool = True) -> None:
     p.add_argument("--engine", metavar="MODULE:CLASS",
-                   help="check another engine: MODULE:CLASS or path/to/file.py:CLASS")
+                   help="check another engine: MODULE:CLASS (pkg.mod:CLASS inside a package), path/to/file.py:CLASS "
+                        "or NOTEBOOK.ipynb:CLASS")
+    p.add_argument("--path", action="append", metavar="DIR",
+                   help="a folder to find the --engine module in (a package's root), before the current folder "
+                        "and PYTHONPATH; may be repeated")
     p.add_argument("--grad-attr", metavar="NAME", help="the attribute holding a node's gradient (default: found)")
     p.add_argument("--backward-method", metavar="NAME", help="the method that runs backpropagation (default: found)")
     p.add_argument("--functions", metavar="MODULE",
