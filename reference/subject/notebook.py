@@ -81,7 +81,11 @@ def code_location(obj) -> dict:
     if not isinstance(code, types.CodeType):
         return {"file": "", "line": None, "function": ""}
     qualname = getattr(code, "co_qualname", None) or getattr(func, "__qualname__", code.co_name)
-    return {"file": code.co_filename, "line": code.co_firstlineno, "function": qualname}
+    line = code.co_firstlineno  # the first decorator's line, for a decorated function: step to its `def`
+    lines = linecache.getlines(code.co_filename)
+    while 0 < line <= len(lines) and lines[line - 1].lstrip().startswith("@"):
+        line += 1
+    return {"file": code.co_filename, "line": line, "function": qualname}
 
 
 # -- reading --------------------------------------------------------------------------------------
