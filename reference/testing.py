@@ -9,8 +9,10 @@ given as ``subject``) and every named backend are measured against the exact Sym
 """
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tabulate import tabulate
 
@@ -25,6 +27,13 @@ from reference.corpus.cases import select
 from reference.corpus.parser import parse
 from reference.judging.gradcheck import SKIP, Check, api_checks
 from reference.judging.hessian import torch_hessian
+from reference.corpus.cases import CORPUS
+from reference.judging.summary import describe_backends, exit_status, summarize
+from reference.output.report import versions, write_report
+from reference.backends import OracleBackend
+from reference.subject.load import EngineSpec, parse_spec, spec_by_value
+from reference.subject.notebook import describe_location
+from reference.subject.diagnose import FAILING_KINDS
 
 DEFAULT_REFERENCES = ("torch", "sympy", "fd-central")  # what a check compares the subject with, unless told
 _RECORDERS: list[list[dict]] = []  # the pytest plugin's collectors of records
@@ -322,5 +331,149 @@ def corpus_params(pattern: str | None = None) -> list:
     return [pytest.param(c, id=c.name) for c in select(pattern)]
 
 
-__all__ = ["DEFAULT_REFERENCES", "Comparison", "SubjectBackend", "assert_gradients_agree", "check_gradients",
-           "corpus_params", "torch_subject"]
+# -- the whole check of another engine (adcheck run --engine) on a class object ---------------------------
+@dataclass(repr=False)
+class EngineCheck:
+    """The answer of :func:`check_engine`: verdict, findings and where the report is."""
+
+    label: str
+    exit_status: int
+    diagnosis: list[dict]
+    report: Path
+    subject: dict = field(default_factory=dict)
+    summary: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_status == 0
+
+    @property
+    def json_path(self) -> Path:
+        return self.report.with_name("conformance.json")
+
+    @property
+    def verdict(self) -> str:
+        if self.exit_status == 3:
+            why = self.subject.get("broken") or "nothing ran"
+            return f"{self.label}: could not be checked: {why}"
+        if self.exit_status == 1:
+            blamed = sorted({d["op"] for d in self.diagnosis if d.get("op") and d["kind"] in FAILING_KINDS})
+            return f"{self.label}: WRONG" + (f": the diagnosis blames {', '.join(blamed)}" if blamed else "")
+        return f"{self.label}: right everywhere it ran"
+
+    def findings(self) -> list[str]:
+        """Each finding in plain words, with the place in the learner's code (cell and line in a notebook)."""
+        lines = []
+        for d in self.diagnosis:
+            where = d.get("where") or {}
+            place = describe_location(where["file"], where.get("line"), where.get("function")) \
+                if isinstance(where, dict) and where.get("file") else ""
+            lines.append(f"{d['kind']}{' ' + d['op'] if d.get('op') else ''}: {d['summary']}"
+                         + (f" (in {place})" if place else ""))
+        return lines
+
+    def __str__(self) -> str:
+        return "\n".join([self.verdict, *self.findings(), f"report: {self.report}"])
+
+    __repr__ = __str__  # what a notebook shows as plain text
+
+    def _repr_markdown_(self) -> str:
+        cell = lambda x: str(x).replace("|", "\\|")
+        out = [f"**{cell(self.verdict)}**", ""]
+        out += [f"- {cell(line)}" for line in self.findings()]
+        lacks = self.subject.get("lacks") or {}
+        if lacks:
+            out += ["", f"Not checked (the class lacks them): {', '.join(lacks)}"]
+        return "\n".join(out + ["", f"Report: `{self.report}`"])
+
+    def _repr_html_(self) -> str:
+        import html
+        color = "#1b5e20" if self.ok else "#b00020"
+        out = [f'<p style="color:{color}"><b>{html.escape(self.verdict)}</b></p>']
+        if self.diagnosis:
+            out.append("<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in self.findings()) + "</ul>")
+        lacks = self.subject.get("lacks") or {}
+        if lacks:
+            out.append(f"<p>Not checked (the class lacks them): {html.escape(', '.join(lacks))}</p>")
+        out.append(f"<p>Report: <code>{html.escape(str(self.report))}</code></p>")
+        return "\n".join(out)
+
+
+def _engine_spec_of(cls, timeout: float, grad_attr, backward_method) -> EngineSpec:
+    """How the worker gets the class: by its file (a module on disk), else by value (a notebook's ``__main__``)."""
+    if isinstance(cls, EngineSpec):
+        return cls
+    if isinstance(cls, str):
+        return parse_spec(cls, grad_attr, backward_method, timeout=timeout)
+    if not isinstance(cls, type):
+        raise TypeError(f"check_engine wants a class (or 'MODULE:CLASS'), got {type(cls).__name__}")
+    module = sys.modules.get(cls.__module__)
+    file = getattr(module, "__file__", None) or ""
+    if (cls.__module__ != "__main__" and file.endswith(".py") and getattr(module, cls.__name__, None) is cls
+            and Path(file).is_file()):
+        return parse_spec(f"{file}:{cls.__name__}", grad_attr, backward_method, timeout=timeout)
+    return spec_by_value(cls, timeout, grad_attr, backward_method)
+
+
+def _in_a_notebook() -> bool:
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def check_engine(cls, out: str | Path = "reports", backends: Sequence[str] = ("engine",), grad_attr=None,
+                 backward_method=None, timeout: float = 5.0, budget: float | None = 60.0,
+                 progress: bool | None = None) -> EngineCheck:
+    """The whole check of ``adcheck run --engine`` on a class: probes, the corpus, the diagnosis, the report.
+
+    ``cls`` is a micrograd-style class (one defined in a notebook included: it travels to an isolated
+    worker by value, and findings name its cell and line), or ``'MODULE:CLASS'``. ``backends``: what
+    the report shows beside the engine (the verdicts on the engine need only the exact oracle).
+    A progress bar shows in a notebook (``progress=None``); elsewhere the check is quiet.
+    """
+    spec = _engine_spec_of(cls, timeout, grad_attr, backward_method)
+    names = tuple(dict.fromkeys(("engine", *backends)))
+    made = make_backends(list(names), spec)
+    engine = next(b for b in made if b.name == "engine")
+    subject = engine.engine
+    label = f"{spec.cls} ({subject.file})" if subject.file else spec.cls
+    show = _in_a_notebook() if progress is None else progress
+    bar = None
+    if show:
+        try:
+            import ipywidgets  # noqa: F401  (tqdm's notebook bar needs it)
+            from tqdm.notebook import tqdm
+        except ImportError:  # a text bar, redrawn in place by the notebook
+            from tqdm import tqdm
+        bar = tqdm(total=len(CORPUS) + 1, desc=f"adcheck {spec.cls}", unit="step", leave=False)
+    try:
+        subject.prepare()
+        if bar is not None:
+            bar.update(1)
+        records = []
+        for case in CORPUS:
+            records += run_case(case, made, budget)
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+        subject.close()
+    summary = summarize(records)
+    meta = {"engine": engine.label, "oracle": OracleBackend.method, "backends": describe_backends(made),
+            "versions": versions(), "selection": "all", "budget_seconds": budget,
+            "subject": subject.subject_dict(records), "diagnosis": subject.diagnosis()}
+    meta["subject"]["coverage"] = {**summary.get("coverage", {}), "probes": dict(subject.probes)}
+    if spec.path or spec.module:
+        meta["reproduce"] = " ".join(["adcheck", "run", *spec.options])
+    out = Path(out)
+    write_report(out, summary, meta, records)
+    status = exit_status(summary)
+    if subject.broken:
+        status = 3
+    elif subject.bug_found and status != 3:
+        status = 1
+    return EngineCheck(label, status, meta["diagnosis"], out / "conformance.md", meta["subject"], summary)
+
+
+__all__ = ["DEFAULT_REFERENCES", "Comparison", "EngineCheck", "SubjectBackend", "assert_gradients_agree",
+           "check_engine", "check_gradients", "corpus_params", "torch_subject"]

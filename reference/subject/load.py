@@ -311,24 +311,30 @@ def load(spec: EngineSpec):
 
 
 def _load_by_value(spec: EngineSpec) -> type:
-    """A class pickled by value (cloudpickle), its code given the names of the notebook cells it came from."""
+    """A class pickled by value (cloudpickle), its code given back the names of the files or cells it came from."""
     import pickle
     cls, names = pickle.loads(spec.by_value)
     for name, source in names.values():
-        _nb.register_source(name, source)
-    _nb.rename_code(cls, {old: new for old, (new, _) in names.items()})
+        if source is not None:
+            _nb.register_source(name, source)
+    _nb.rename_code(cls, names)
     return cls
 
 
 def spec_by_value(cls: type, timeout: float = 5.0, grad_attr=None, backward_method=None) -> EngineSpec:
     """The spec of a class object that cannot be imported by name (defined in a notebook or a script's ``__main__``).
 
-    Sent by value with cloudpickle; where its code came from a notebook cell, that cell's name
-    (``<NB.ipynb cell N>``) and text go with it, so findings name the cell and line.
+    Sent by value with cloudpickle (which does not keep file names); each function's file name goes
+    with it, and where its code came from a notebook cell, that cell's name (``<NB.ipynb cell N>``)
+    and text, so findings name the cell and line.
     """
     import cloudpickle
-    names = _nb.cell_names(cls)
+    cells = _nb.cell_names(cls)
+    names = {}
+    for func in _nb.functions_of(cls):
+        file = func.__code__.co_filename
+        names[func.__qualname__] = cells.get(file, (file, None))
+    shown = next((_nb.describe_location(n, None).split(",")[0] for n, src in names.values() if src is not None), "")
+    shown = shown or next((n for n, _ in names.values() if n and not n.startswith("<")), "") or cls.__module__
     blob = cloudpickle.dumps((cls, names))
-    label = cls.__module__ if cls.__module__ != "__main__" else "__main__"
-    return EngineSpec("", "", cls.__name__, grad_attr, backward_method, None, float(timeout),
-                      extra={"label": label}, by_value=blob)
+    return EngineSpec("", shown, cls.__name__, grad_attr, backward_method, None, float(timeout), by_value=blob)

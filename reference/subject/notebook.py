@@ -249,14 +249,16 @@ def functions_of(cls: type):
                 yield value
 
 
-def rename_code(cls: type, names: dict[str, str]) -> None:
-    """Give the class's functions (and the functions nested in them) the file names in ``names`` (old -> new)."""
-    def renamed(code: types.CodeType) -> types.CodeType:
-        consts = tuple(renamed(c) if isinstance(c, types.CodeType) else c for c in code.co_consts)
-        return code.replace(co_filename=names.get(code.co_filename, code.co_filename), co_consts=consts)
+def rename_code(cls: type, names: dict[str, tuple[str, str | None]]) -> None:
+    """Give each of the class's functions (by qualified name), and the functions nested in it, its file name."""
+    def renamed(code: types.CodeType, filename: str) -> types.CodeType:
+        consts = tuple(renamed(c, filename) if isinstance(c, types.CodeType) else c for c in code.co_consts)
+        return code.replace(co_filename=filename, co_consts=consts)
 
     for func in functions_of(cls):
-        func.__code__ = renamed(func.__code__)
+        target = names.get(func.__qualname__)
+        if target is not None:
+            func.__code__ = renamed(func.__code__, target[0])
 
 
 def cell_names(cls: type) -> dict[str, tuple[str, str]]:
@@ -267,25 +269,29 @@ def cell_names(cls: type) -> dict[str, tuple[str, str]]:
     working directory) by its text; failing that, by its number in IPython's input history.
     """
     files = {f.__code__.co_filename for f in functions_of(cls)}
-    out = {}
-    notebooks = _candidate_notebooks()
     history = _input_history()
+    notebooks = []  # (how many of its code cells the kernel ran, name, cells): the likeliest notebook first
+    for nb in _candidate_notebooks():
+        try:
+            cells = read_cells(str(nb))
+        except (NotebookError, OSError):
+            continue
+        ran = sum(any(_same_code(python_of(c["source"])[0], h) for h in history) for c in cells
+                  if c["type"] == "code" and c["source"].strip())
+        notebooks.append((ran, nb.name, cells))
+    notebooks.sort(key=lambda t: -t[0])
+    out = {}
     for filename in files:
         lines = linecache.getlines(filename)
         if not lines:
             continue
         source = "".join(lines)
         found = None
-        for nb in notebooks:
-            try:
-                cells = read_cells(str(nb))
-            except (NotebookError, OSError):
-                continue
-            for index, cell in enumerate(cells, 1):
-                if cell["type"] == "code" and _same_code(python_of(cell["source"])[0], source):
-                    found = cell_filename(nb.name, index)
-                    break
-            if found:
+        for _, name, cells in notebooks:
+            index = next((i for i, cell in enumerate(cells, 1) if cell["type"] == "code"
+                          and _same_code(python_of(cell["source"])[0], source)), None)
+            if index is not None:
+                found = cell_filename(name, index)
                 break
         if found is None:
             n = next((i for i in range(len(history) - 1, 0, -1) if _same_code(history[i], source)), None)

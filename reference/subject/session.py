@@ -144,6 +144,17 @@ class Subject:
         found, probes = diagnose(self.call, self.forms, self.detected.get("precision", "float64"))
         self.findings += found
         self.probes = probes
+        self._locate()
+
+    def _locate(self) -> None:
+        """``where`` for a finding on an op that does not say yet: the engine's method or operator that builds it
+        (a notebook's cell and line, a package module's ``Class.method``; ``describe_location`` words it)."""
+        for d in self.findings:
+            if d.get("op") and d["kind"] in ("rule", "forward", "raises", "api") and not (
+                    isinstance(d.get("where"), dict) and d["where"].get("file")):
+                found = self.call("where", d["op"], d["kind"])
+                if isinstance(found, dict) and found.get("file"):
+                    d["where"] = found
 
     def evaluate(self, case, point):
         ref = case_ref(case) if self.isolated else case

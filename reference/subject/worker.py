@@ -29,7 +29,8 @@ from pathlib import Path
 from reference.core.errors import Unsupported
 from reference.corpus.cases import by_name
 from reference.corpus.parser import to_case
-from reference.subject.notebook import NotebookCellError
+from reference.subject import ops as _ops
+from reference.subject.notebook import NotebookCellError, code_location
 from reference.subject.adapter import _describe
 from reference.subject.tasks import Tasks
 
@@ -92,12 +93,69 @@ def _resolve(ref):
     raise UnknownCase(ref[0])
 
 
+def op_location(adapter, op: str, kind: str = "") -> dict:
+    """Where the engine builds ``op``: ``{"file", "line", "function"}`` ({} if unknown).
+
+    For a ``rule`` finding, where its backward step is written: a function class's ``backward``
+    (MiniTorch's ``Sigmoid.backward``), the function a ``_backward`` closure calls (``sqrt_backward``),
+    or the first line of the closure's body; else the method or operator that builds the node. The
+    file is the engine's own (``<NB.ipynb cell N>`` for a notebook's cell); ``describe_location`` words it.
+    """
+    info = _ops.ops().get(op)
+    if info is None:
+        return {}
+    cls = adapter.cls
+    how = adapter.plan.get((op, "call"), ("native", ""))[1]
+    if info.operator:
+        names = [_ops.DUNDERS[info.operator][0]]
+    elif how.startswith("method:"):
+        names = [how.split(":", 1)[1]]
+    else:
+        names = list(dict.fromkeys(n for n in (info.method, *info.names) if n))
+    for name in names:
+        target = getattr(cls, name, None)
+        if target is None and how.startswith("function:"):
+            target = getattr(adapter.functions, how.split(":", 1)[1], None)
+        where = code_location(target) if target is not None else {}
+        if where.get("file"):
+            if kind == "rule":
+                return _backward_location(target, cls) or where
+            return where
+    return {}
+
+
+def _backward_location(target, cls: type) -> dict:
+    func = getattr(target, "__func__", target)
+    code, scope = getattr(func, "__code__", None), getattr(func, "__globals__", {})
+    if code is None:
+        return {}
+    for name in code.co_names:  # Sigmoid.apply(self): the function class's backward
+        found = scope.get(name)
+        if (isinstance(found, type) and callable(getattr(found, "backward", None)) and not issubclass(found, cls)
+                and not issubclass(cls, found)):
+            return code_location(found.backward)
+    for inner in code.co_consts:  # out._backward = lambda: sqrt_backward(self, out), or def _backward(): ...
+        if not (isinstance(inner, type(code)) and ("backward" in inner.co_name or inner.co_name == "<lambda>")):
+            continue
+        for name in inner.co_names:
+            found = scope.get(name)
+            if callable(found) and hasattr(found, "__code__") and "backward" in name:
+                return code_location(found)
+        lines = sorted({line for _, _, line in inner.co_lines() if line and line > inner.co_firstlineno})
+        if lines:
+            return {"file": inner.co_filename, "line": lines[0],
+                    "function": getattr(inner, "co_qualname", inner.co_name)}
+    return {}
+
+
 class UnknownCase(LookupError):
     """A case reference this worker cannot read."""
 
 
 def _dispatch(tasks, request):
     name, args = request
+    if name == "where":
+        return op_location(tasks.adapter, *args)
     if name in ("evaluate", "graph"):
         ref, point = args
         return getattr(tasks, name)(_resolve(ref), point)
@@ -372,6 +430,8 @@ class InProcess:
         try:
             if name in ("evaluate", "graph"):
                 return getattr(self.tasks, name)(args[0], args[1])
+            if name == "where":
+                return op_location(self.tasks.adapter, *args)
             return getattr(self.tasks, name)(*args)
         except Exception as err:
             return _failure(err)
