@@ -294,7 +294,7 @@ def load(spec: EngineSpec):
     """(the class, the functions module or None); exceptions as the import raised them."""
     if spec.by_value:
         return _load_by_value(spec), None
-    module = import_target(spec.module, spec.path, root=spec.root, budget=max(_nb.CELL_BUDGET, spec.timeout),
+    module = import_target(spec.module, spec.path, root=spec.root, budget=2 * spec.timeout,
                            cls=spec.cls)
     cls = getattr(module, spec.cls, None)
     if not isinstance(cls, type):

@@ -24,7 +24,7 @@ from pathlib import Path
 
 _CELL_FILE = re.compile(r"^<(?P<nb>.+\.ipynb) cell (?P<cell>\d+)>$")
 _IN_FILE = re.compile(r"^<In \[(?P<n>\d+)\]>$")
-CELL_BUDGET = 10.0  # seconds per cell before the class exists (or --engine-timeout, if longer)
+CELL_BUDGET = 10.0  # seconds per cell before the class exists (twice --engine-timeout, 5 s by default)
 
 
 class NotebookError(ValueError):
