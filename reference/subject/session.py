@@ -7,10 +7,15 @@
 """
 from __future__ import annotations
 
+import os
+
 from reference.subject import ops as _ops
 from reference.subject.diagnose import FAILING_KINDS, diagnose, finding
 from reference.subject.load import EngineSpec
 from reference.subject.worker import Failure, InProcess, Isolated, case_ref
+
+
+_SHARED: dict = {}  # (pid, spec, pickled class, file version) -> Subject, see Subject.shared
 
 
 class Subject:
@@ -36,6 +41,25 @@ class Subject:
     @classmethod
     def from_spec(cls, spec: EngineSpec) -> Subject:
         return cls(spec=spec)
+
+    @classmethod
+    def shared(cls, spec: EngineSpec) -> Subject:
+        """One subject per spec (and version of its file) in this process: loaded, probed and diagnosed once.
+
+        ``run`` prepares the subject before the corpus and the harness makes its backends again; the
+        fuzzer and ``check_gradients(engine='file.py:Value')`` in a loop make one per expression. Each
+        worker is a fresh interpreter, so sharing saves a start and the probes each time. A closed
+        subject starts a new worker when asked again.
+        """
+        try:
+            version = os.stat(spec.path).st_mtime_ns if spec.path else 0
+        except OSError:
+            version = 0
+        key = (os.getpid(), spec, spec.by_value, version)  # a forked process makes its own, never reusing pipes
+        subject = _SHARED.get(key)
+        if subject is None:
+            subject = _SHARED[key] = cls(spec=spec)
+        return subject
 
     @classmethod
     def from_class(cls, value_class: type) -> Subject:
