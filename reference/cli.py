@@ -352,7 +352,7 @@ def cmd_graph(args) -> int:
     """The graph of an expression after backward: this project's engine, or (--engine) the subject's own."""
     at = _point(args)
     path = _output_path(args.output)
-    if args.engine or any(getattr(args, f, None) for f in ("grad_attr", "backward_method", "functions")):
+    if args.engine or any(getattr(args, f, None) for f in ("grad_attr", "backward_method", "functions", "path")):
         return _graph_of_engine(args, at, path)
     from autodiff import Value, draw_dot
     from autodiff.engine import VALUE_MATH
