@@ -9,6 +9,7 @@ given as ``subject``) and every named backend are measured against the exact Sym
 """
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,11 @@ from reference.backends import OracleBackend
 from reference.subject.load import EngineSpec, parse_spec, spec_by_value
 from reference.subject.notebook import describe_location
 from reference.subject.diagnose import FAILING_KINDS
+from reference.subject.ops import ops as subject_ops
+from reference.subject.tasks import Tasks
+from reference.subject.worker import Failure
+from reference.corpus.parser import ExpressionError
+from autodiff.draw import draw_nodes
 
 DEFAULT_REFERENCES = ("torch", "sympy", "fd-central")  # what a check compares the subject with, unless told
 _RECORDERS: list[list[dict]] = []  # the pytest plugin's collectors of records
@@ -342,6 +348,7 @@ class EngineCheck:
     report: Path
     subject: dict = field(default_factory=dict)
     summary: dict = field(default_factory=dict, repr=False)
+    pictures: dict = field(default_factory=dict, repr=False)  # finding index -> (expression, SVG of its graph)
 
     @property
     def ok(self) -> bool:
@@ -391,7 +398,15 @@ class EngineCheck:
         color = "#1b5e20" if self.ok else "#b00020"
         out = [f'<p style="color:{color}"><b>{html.escape(self.verdict)}</b></p>']
         if self.diagnosis:
-            out.append("<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in self.findings()) + "</ul>")
+            items = []
+            for i, line in enumerate(self.findings()):
+                item = html.escape(line)
+                if i in self.pictures:
+                    expression, svg = self.pictures[i]
+                    item += (f"<br><small>the engine's own graph of <code>{html.escape(expression)}</code>, each "
+                             f"gradient beside the true one (wrong ones red):</small><br>{svg}")
+                items.append(f"<li>{item}</li>")
+            out.append("<ul>" + "".join(items) + "</ul>")
         lacks = self.subject.get("lacks") or {}
         if lacks:
             out.append(f"<p>Not checked (the class lacks them): {html.escape(', '.join(lacks))}</p>")
@@ -445,6 +460,7 @@ def check_engine(cls, out: str | Path = "reports", backends: Sequence[str] = ("e
         except ImportError:  # a text bar, redrawn in place by the notebook
             from tqdm import tqdm
         bar = tqdm(total=len(CORPUS) + 1, desc=f"adcheck {spec.cls}", unit="step", leave=False)
+    pictures = {}
     try:
         subject.prepare()
         if bar is not None:
@@ -454,6 +470,10 @@ def check_engine(cls, out: str | Path = "reports", backends: Sequence[str] = ("e
             records += run_case(case, made, budget)
             if bar is not None:
                 bar.update(1)
+        for i, d in enumerate(subject.diagnosis()[:3]):
+            picture = _failing_graph(subject, d) if d["kind"] in ("rule", "graph") else None
+            if picture is not None:
+                pictures[i] = picture
     finally:
         if bar is not None:
             bar.close()
@@ -472,7 +492,60 @@ def check_engine(cls, out: str | Path = "reports", backends: Sequence[str] = ("e
         status = 3
     elif subject.bug_found and status != 3:
         status = 1
-    return EngineCheck(label, status, meta["diagnosis"], out / "conformance.md", meta["subject"], summary)
+    return EngineCheck(label, status, meta["diagnosis"], out / "conformance.md", meta["subject"], summary, pictures)
+
+
+_SMALLEST = re.compile(r"smallest failing graph: (.+?)(?:;|$)")
+_AT = {"a": 0.5, "b": 1.3, "c": 0.8, "x": 0.5, "y": 1.3}
+
+
+def _failing_graph(subject, finding) -> tuple[str, str] | None:
+    """(expression, SVG) of the smallest graph showing a finding: the engine's nodes, true gradients beside."""
+    found = _SMALLEST.search(finding.get("summary", ""))
+    op = finding.get("op")
+    if found:
+        expression = found.group(1).strip()
+    elif op:
+        info = subject_ops().get(op)
+        if info is None:
+            return None
+        if info.operator == "neg":
+            expression = "-a * b"
+        elif info.operator:
+            expression = f"a {info.operator} {3 if info.params else 'b'}" if info.arity == 2 or info.params else None
+        else:
+            expression = f"{op}(a)" if info.arity == 1 else f"{op}(a, b)"
+        if expression and info.arity == 1 and not info.operator:
+            expression += " * b"  # an upstream gradient other than 1
+    else:
+        return None
+    if not expression:
+        return None
+    try:
+        variables = parse(expression)[0]
+        case = to_case(expression, {v: _AT.get(v, 0.7) for v in variables})
+    except ExpressionError:
+        return None
+    point = case.points[0].values
+    got = subject.graph(case, point)
+    if isinstance(got, Failure) or not got.get("nodes"):
+        return None
+    nodes = got["nodes"]
+    truth = Tasks(cls=Value)
+    truth.setup()
+    true_nodes = truth.graph(case, point)["nodes"]
+    by_step = {n["step"]: n for n in true_nodes if n.get("step") is not None}
+    by_variable = {n["variable"]: n for n in true_nodes if n.get("variable")}
+    for node in nodes:
+        match = by_variable.get(node.get("variable")) if node.get("variable") else by_step.get(node.get("step"))
+        if match is not None:
+            node["true_grad"] = match["grad"]
+    rtol = 1e-4 if subject.detected.get("precision") == "float32" else 1e-9
+    try:
+        svg = draw_nodes(nodes, rtol=rtol).pipe(format="svg").decode("utf-8")
+    except (ImportError, RuntimeError, ValueError, OSError):  # no graphviz or no `dot`: the words say it all
+        return None
+    return expression, svg[svg.find("<svg"):]
 
 
 __all__ = ["DEFAULT_REFERENCES", "Comparison", "EngineCheck", "SubjectBackend", "assert_gradients_agree",
