@@ -35,6 +35,10 @@ def test_a_right_notebook_passes(name, tmp_path, capsys):
     assert doc["subject"]["coverage"]["records_run"] > 100
     assert {"add", "mul", "exp", "log", "tanh", "sigmoid", "relu"}.isdisjoint(doc["subject"]["lacks"])
     assert "Traceback" not in capsys.readouterr().err
+    said = " ".join(doc["subject"]["notes"])
+    assert "cell 2, line 5: %matplotlib inline" in said
+    if name == "needs_import":
+        assert "cell 2, line 1: !pip install graphviz" in said
 
 
 def test_a_slip_in_a_notebook_names_the_op_its_cell_and_line(tmp_path):

@@ -172,6 +172,9 @@ def _serve(conn, spec, cls, plan) -> None:
     sys.stdout = sys.stderr = captured
     try:
         tasks = Tasks(spec, cls, plan)
+        skipped = getattr(sys.modules.get(tasks.adapter.cls.__module__), "__adcheck_skipped__", None)
+        if skipped:  # a notebook's magics and shell lines: not Python, not run, and said
+            tasks.adapter.notes.append(f"not Python, skipped: {'; '.join(skipped)}")
         conn.send(("ok", None, _take(captured)))
     except BaseException as err:  # an import that fails, exits or is interrupted
         conn.send(("fail", _failure(err), _take(captured)))
