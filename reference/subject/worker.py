@@ -336,7 +336,10 @@ class Isolated:
         return _Process(popen), _Pipes(to_parent_r, to_child_w)
 
     def _start(self):
-        process, conn = self._spawn()
+        try:
+            process, conn = self._spawn()
+        except OSError as err:  # no interpreter to start (an embedded Python), no pipes or processes left
+            return Failure("crash", f"could not start the engine's worker process: {err}")
         _LIVE.add(self)
         self.process, self.conn = process, conn
         try:
