@@ -90,7 +90,8 @@ class Subject:
     def call(self, name, *args, timeout=None):
         if self.executor is None:
             if self.isolated:
-                self.executor = Isolated(self.spec, None, self._timeout)
+                # a notebook runs its cells before the class exists, each with its own budget: more time to start
+                self.executor = Isolated(self.spec, None, self._timeout, 120.0 if self.spec.notebook else 30.0)
             else:
                 try:
                     self.executor = InProcess(self.spec, self.cls, self._timeout)
