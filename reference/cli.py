@@ -142,7 +142,8 @@ def _subject_lines(subject, summary) -> list[str]:
         other = [f"{op} ({why})" for op, why in subject.lacks.items() if not why.startswith("no method")]
         lines.append(f"{subject.class_name} lacks: " + "; ".join(
             other + ([f"{', '.join(plain)} (no such method)"] if plain else [])))
-    lines += [f"{subject.class_name}: {n}" for n in subject.detected.get("notes", []) if n.startswith("not Python")]
+    said = ("not Python", "the package ")  # a notebook's skipped lines, a package named like one of ours
+    lines += [f"{subject.class_name}: {n}" for n in subject.detected.get("notes", []) if n.startswith(said)]
     for form, why in subject.lifted.items():
         lines.append(f"{subject.class_name}: {form}: {why} (still checked)")
     for d in subject.diagnosis():

@@ -121,6 +121,8 @@ def test_a_package_named_like_adcheck_s_own_is_loaded_under_a_private_name(tmp_p
     status, doc, _ = _run(tmp_path / "out", "--engine", f"{package / 'engine.py'}:Value")
     assert status == 0, doc["diagnosis"]
     assert doc["subject"]["coverage"]["records_run"] > 100
+    assert any("name of adcheck's own autodiff" in n for n in doc["subject"]["notes"])
+    assert "name of adcheck's own autodiff" in capsys.readouterr().out
 
 
 def test_where_names_the_function_class_and_method():

@@ -175,6 +175,8 @@ def _serve(conn, spec, cls, plan) -> None:
         skipped = getattr(sys.modules.get(tasks.adapter.cls.__module__), "__adcheck_skipped__", None)
         if skipped:  # a notebook's magics and shell lines: not Python, not run, and said
             tasks.adapter.notes.append(f"not Python, skipped: {'; '.join(skipped)}")
+        if spec is not None and spec.clash:  # a package named like one of this project's: loaded apart, and said
+            tasks.adapter.notes.append(spec.clash)
         conn.send(("ok", None, _take(captured)))
     except BaseException as err:  # an import that fails, exits or is interrupted
         conn.send(("fail", _failure(err), _take(captured)))
