@@ -98,7 +98,7 @@ def _scheduler_check(args) -> str | None:
 def _engine_spec(args):
     """The engine under test from --engine and its adapter options (None: this project's engine)."""
     engine = getattr(args, "engine", None)
-    extra = [f for f in ("grad_attr", "backward_method", "functions") if getattr(args, f, None)]
+    extra = [f for f in ("grad_attr", "backward_method", "functions", "path") if getattr(args, f, None)]
     if not engine:
         if extra:
             raise UsageError(f"--{extra[0].replace('_', '-')} needs --engine")
@@ -106,7 +106,8 @@ def _engine_spec(args):
     from reference.subject.load import check_class_defined, parse_spec  # no torch, no SymPy, no import of the engine
     try:
         spec = parse_spec(engine, getattr(args, "grad_attr", None), getattr(args, "backward_method", None),
-                          getattr(args, "functions", None), getattr(args, "engine_timeout", 5.0))
+                          getattr(args, "functions", None), getattr(args, "engine_timeout", 5.0),
+                          path=getattr(args, "path", None) or ())
         check_class_defined(spec)
         return spec
     except ValueError as err:
@@ -141,6 +142,8 @@ def _subject_lines(subject, summary) -> list[str]:
         other = [f"{op} ({why})" for op, why in subject.lacks.items() if not why.startswith("no method")]
         lines.append(f"{subject.class_name} lacks: " + "; ".join(
             other + ([f"{', '.join(plain)} (no such method)"] if plain else [])))
+    said = ("not Python", "the package ")  # a notebook's skipped lines, a package named like one of ours
+    lines += [f"{subject.class_name}: {n}" for n in subject.detected.get("notes", []) if n.startswith(said)]
     for form, why in subject.lifted.items():
         lines.append(f"{subject.class_name}: {form}: {why} (still checked)")
     for d in subject.diagnosis():
@@ -351,7 +354,7 @@ def cmd_graph(args) -> int:
     """The graph of an expression after backward: this project's engine, or (--engine) the subject's own."""
     at = _point(args)
     path = _output_path(args.output)
-    if args.engine or any(getattr(args, f, None) for f in ("grad_attr", "backward_method", "functions")):
+    if args.engine or any(getattr(args, f, None) for f in ("grad_attr", "backward_method", "functions", "path")):
         return _graph_of_engine(args, at, path)
     from autodiff import Value, draw_dot
     from autodiff.engine import VALUE_MATH
@@ -542,7 +545,11 @@ def cmd_list(args) -> int:
 
 def _engine_options(p, strict: bool = True) -> None:
     p.add_argument("--engine", metavar="MODULE:CLASS",
-                   help="check another engine: MODULE:CLASS or path/to/file.py:CLASS")
+                   help="check another engine: MODULE:CLASS (pkg.mod:CLASS inside a package), path/to/file.py:CLASS "
+                        "or NOTEBOOK.ipynb:CLASS")
+    p.add_argument("--path", action="append", metavar="DIR",
+                   help="a folder to find the --engine module in (a package's root), before the current folder "
+                        "and PYTHONPATH; may be repeated")
     p.add_argument("--grad-attr", metavar="NAME", help="the attribute holding a node's gradient (default: found)")
     p.add_argument("--backward-method", metavar="NAME", help="the method that runs backpropagation (default: found)")
     p.add_argument("--functions", metavar="MODULE",

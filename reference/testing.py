@@ -9,8 +9,11 @@ given as ``subject``) and every named backend are measured against the exact Sym
 """
 from __future__ import annotations
 
+import re
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tabulate import tabulate
 
@@ -26,6 +29,18 @@ from reference.corpus.parser import parse
 from reference.judging.gradcheck import SKIP, Check, api_checks
 from reference.backends.callable_subject import SubjectBackend
 from reference.backends.pytorch import torch_hessian
+from reference.corpus.cases import CORPUS
+from reference.judging.summary import describe_backends, exit_status, summarize
+from reference.output.report import versions, write_report
+from reference.backends import OracleBackend
+from reference.subject.load import EngineSpec, parse_spec, spec_by_value
+from reference.subject.notebook import describe_location
+from reference.subject.diagnose import FAILING_KINDS
+from reference.subject.ops import ops as subject_ops
+from reference.subject.tasks import Tasks
+from reference.subject.worker import Failure
+from reference.corpus.parser import ExpressionError
+from autodiff.draw import draw_nodes
 
 DEFAULT_REFERENCES = ("torch", "sympy", "fd-central")  # what a check compares the subject with, unless told
 _RECORDERS: list[list[dict]] = []  # the pytest plugin's collectors of records
@@ -305,5 +320,216 @@ def corpus_params(pattern: str | None = None) -> list:
     return [pytest.param(c, id=c.name) for c in select(pattern)]
 
 
-__all__ = ["DEFAULT_REFERENCES", "Comparison", "SubjectBackend", "assert_gradients_agree", "check_gradients",
-           "corpus_params", "torch_subject"]
+# -- the whole check of another engine (adcheck run --engine) on a class object ---------------------------
+@dataclass(repr=False)
+class EngineCheck:
+    """The answer of :func:`check_engine`: verdict, findings and where the report is."""
+
+    label: str
+    exit_status: int
+    diagnosis: list[dict]
+    report: Path
+    subject: dict = field(default_factory=dict)
+    summary: dict = field(default_factory=dict, repr=False)
+    pictures: dict = field(default_factory=dict, repr=False)  # finding index -> (expression, SVG of its graph)
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_status == 0
+
+    @property
+    def json_path(self) -> Path:
+        return self.report.with_name("conformance.json")
+
+    @property
+    def verdict(self) -> str:
+        if self.exit_status == 3:
+            why = self.subject.get("broken") or "nothing ran"
+            return f"{self.label}: could not be checked: {why}"
+        if self.exit_status == 1:
+            blamed = sorted({d["op"] for d in self.diagnosis if d.get("op") and d["kind"] in FAILING_KINDS})
+            return f"{self.label}: WRONG" + (f": the diagnosis blames {', '.join(blamed)}" if blamed else "")
+        return f"{self.label}: right everywhere it ran"
+
+    def findings(self) -> list[str]:
+        """Each finding in plain words, with the place in the learner's code (cell and line in a notebook)."""
+        lines = []
+        for d in self.diagnosis:
+            where = d.get("where") or {}
+            place = describe_location(where["file"], where.get("line"), where.get("function")) \
+                if isinstance(where, dict) and where.get("file") else ""
+            lines.append(f"{d['kind']}{' ' + d['op'] if d.get('op') else ''}: {d['summary']}"
+                         + (f" (in {place})" if place else ""))
+        return lines
+
+    def __str__(self) -> str:
+        return "\n".join([self.verdict, *self.findings(), f"report: {self.report}"])
+
+    __repr__ = __str__  # what a notebook shows as plain text
+
+    def _repr_markdown_(self) -> str:
+        cell = lambda x: str(x).replace("|", "\\|")
+        out = [f"**{cell(self.verdict)}**", ""]
+        out += [f"- {cell(line)}" for line in self.findings()]
+        lacks = self.subject.get("lacks") or {}
+        if lacks:
+            out += ["", f"Not checked (the class lacks them): {', '.join(lacks)}"]
+        return "\n".join(out + ["", f"Report: `{self.report}`"])
+
+    def _repr_html_(self) -> str:
+        import html
+        color = "#1b5e20" if self.ok else "#b00020"
+        out = [f'<p style="color:{color}"><b>{html.escape(self.verdict)}</b></p>']
+        if self.diagnosis:
+            items = []
+            for i, line in enumerate(self.findings()):
+                item = html.escape(line)
+                if i in self.pictures:
+                    expression, svg = self.pictures[i]
+                    item += (f"<br><small>the engine's own graph of <code>{html.escape(expression)}</code>, each "
+                             f"gradient beside the true one (wrong ones red):</small><br>{svg}")
+                items.append(f"<li>{item}</li>")
+            out.append("<ul>" + "".join(items) + "</ul>")
+        lacks = self.subject.get("lacks") or {}
+        if lacks:
+            out.append(f"<p>Not checked (the class lacks them): {html.escape(', '.join(lacks))}</p>")
+        out.append(f"<p>Report: <code>{html.escape(str(self.report))}</code></p>")
+        return "\n".join(out)
+
+
+def _engine_spec_of(cls, timeout: float, grad_attr, backward_method) -> EngineSpec:
+    """How the worker gets the class: by its file (a module on disk), else by value (a notebook's ``__main__``)."""
+    if isinstance(cls, EngineSpec):
+        return cls
+    if isinstance(cls, str):
+        return parse_spec(cls, grad_attr, backward_method, timeout=timeout)
+    if not isinstance(cls, type):
+        raise TypeError(f"check_engine wants a class (or 'MODULE:CLASS'), got {type(cls).__name__}")
+    module = sys.modules.get(cls.__module__)
+    file = getattr(module, "__file__", None) or ""
+    if (cls.__module__ != "__main__" and file.endswith(".py") and getattr(module, cls.__name__, None) is cls
+            and Path(file).is_file()):
+        return parse_spec(f"{file}:{cls.__name__}", grad_attr, backward_method, timeout=timeout)
+    return spec_by_value(cls, timeout, grad_attr, backward_method)
+
+
+def _in_a_notebook() -> bool:
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def check_engine(cls, out: str | Path = "reports", backends: Sequence[str] = ("engine",), grad_attr=None,
+                 backward_method=None, timeout: float = 5.0, budget: float | None = 60.0,
+                 progress: bool | None = None) -> EngineCheck:
+    """The whole check of ``adcheck run --engine`` on a class: probes, the corpus, the diagnosis, the report.
+
+    ``cls`` is a micrograd-style class (one defined in a notebook included: it travels to an isolated
+    worker by value, and findings name its cell and line), or ``'MODULE:CLASS'``. ``backends``: what
+    the report shows beside the engine (the verdicts on the engine need only the exact oracle).
+    A progress bar shows in a notebook (``progress=None``); elsewhere the check is quiet.
+    """
+    spec = _engine_spec_of(cls, timeout, grad_attr, backward_method)
+    names = tuple(dict.fromkeys(("engine", *backends)))
+    made = make_backends(list(names), spec)
+    engine = next(b for b in made if b.name == "engine")
+    subject = engine.engine
+    label = f"{spec.cls} ({subject.file})" if subject.file else spec.cls
+    show = _in_a_notebook() if progress is None else progress
+    bar = None
+    if show:
+        try:
+            import ipywidgets  # noqa: F401  (tqdm's notebook bar needs it)
+            from tqdm.notebook import tqdm
+        except ImportError:  # a text bar, redrawn in place by the notebook
+            from tqdm import tqdm
+        bar = tqdm(total=len(CORPUS) + 1, desc=f"adcheck {spec.cls}", unit="step", leave=False)
+    pictures = {}
+    try:
+        subject.prepare()
+        if bar is not None:
+            bar.update(1)
+        records = []
+        for case in CORPUS:
+            records += run_case(case, made, budget)
+            if bar is not None:
+                bar.update(1)
+        for i, d in enumerate(subject.diagnosis()[:3]):
+            picture = _failing_graph(subject, d) if d["kind"] in ("rule", "graph") else None
+            if picture is not None:
+                pictures[i] = picture
+    finally:
+        if bar is not None:
+            bar.close()
+        subject.close()
+    summary = summarize(records)
+    meta = {"engine": engine.label, "oracle": OracleBackend.method, "backends": describe_backends(made),
+            "versions": versions(), "selection": "all", "budget_seconds": budget,
+            "subject": subject.subject_dict(records), "diagnosis": subject.diagnosis()}
+    meta["subject"]["coverage"] = {**summary.get("coverage", {}), "probes": dict(subject.probes)}
+    if spec.path or spec.module:
+        meta["reproduce"] = " ".join(["adcheck", "run", *spec.options])
+    out = Path(out)
+    write_report(out, summary, meta, records)
+    status = exit_status(summary)
+    if subject.broken:
+        status = 3
+    elif subject.bug_found and status != 3:
+        status = 1
+    return EngineCheck(label, status, meta["diagnosis"], out / "conformance.md", meta["subject"], summary, pictures)
+
+
+_SMALLEST = re.compile(r"smallest failing graph: (.+?)(?:;|$)")
+_AT = {"a": 0.5, "b": 1.3, "c": 0.8, "x": 0.5, "y": 1.3}
+
+
+def _failing_graph(subject, finding) -> tuple[str, str] | None:
+    """(expression, SVG) of the smallest graph showing a finding: the engine's nodes, true gradients beside."""
+    found = _SMALLEST.search(finding.get("summary", ""))
+    op = finding.get("op")
+    if found:
+        expression = found.group(1).strip()
+    elif op:
+        info = subject_ops().get(op)
+        if info is None:
+            return None
+        if info.operator == "neg":
+            expression = "-a * b"
+        elif info.operator:
+            expression = f"a {info.operator} {3 if info.params else 'b'}" if info.arity == 2 or info.params else None
+        else:
+            expression = f"{op}(a)" if info.arity == 1 else f"{op}(a, b)"
+        if expression and info.arity == 1 and not info.operator:
+            expression += " * b"  # an upstream gradient other than 1
+    else:
+        return None
+    if not expression:
+        return None
+    try:
+        variables = parse(expression)[0]
+        case = to_case(expression, {v: _AT.get(v, 0.7) for v in variables})
+    except ExpressionError:
+        return None
+    point = case.points[0].values
+    got = subject.graph(case, point)
+    if isinstance(got, Failure) or not got.get("nodes"):
+        return None
+    nodes = got["nodes"]
+    truth = Tasks(cls=Value)
+    truth.setup()
+    true_nodes = truth.graph(case, point)["nodes"]
+    by_step = {n["step"]: n for n in true_nodes if n.get("step") is not None}
+    by_variable = {n["variable"]: n for n in true_nodes if n.get("variable")}
+    for node in nodes:
+        match = by_variable.get(node.get("variable")) if node.get("variable") else by_step.get(node.get("step"))
+        if match is not None:
+            node["true_grad"] = match["grad"]
+    rtol = 1e-4 if subject.detected.get("precision") == "float32" else 1e-9
+    try:
+        svg = draw_nodes(nodes, rtol=rtol).pipe(format="svg").decode("utf-8")
+    except (ImportError, RuntimeError, ValueError, OSError):  # no graphviz or no `dot`: the words say it all
+        return None
+    return expression, svg[svg.find("<svg"):]
+
+
+__all__ = ["DEFAULT_REFERENCES", "Comparison", "EngineCheck", "SubjectBackend", "assert_gradients_agree",
+           "check_engine", "check_gradients", "corpus_params", "torch_subject"]

@@ -87,3 +87,11 @@ def test_without_dot_a_notebook_shows_a_one_line_hint():
     assert set(shown.data) == {"text/plain"}
     hint = shown.data["text/plain"]
     assert "dot" in hint and "apt-get install graphviz" in hint and "\n" not in hint.strip("'")
+
+
+def test_check_engine_from_a_cell_names_the_slipped_op_and_its_line(executed):
+    cell = next(c for c in executed if "check_engine(Tiny" in c.source)
+    assert "False 1 ['tanh']" in _text(cell)
+    shown = next(o for o in cell.outputs if o.output_type == "execute_result")
+    text = shown.data.get("text/markdown", "")
+    assert "WRONG" in text and "rule tanh" in text and "slipped_tanh.<locals>._backward" in text, text

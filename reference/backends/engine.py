@@ -53,7 +53,7 @@ class EngineBackend(Backend):
         self.native = value_class is Value
         if isinstance(value_class, EngineSpec):
             self.cls = None
-            self.engine = Subject.from_spec(value_class)
+            self.engine = Subject.shared(value_class)  # loaded and probed once per process
         else:
             self.cls = value_class
             self.engine = None if self.native else Subject.from_class(value_class)

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import math
 import operator
-import sys
 import traceback
 from numbers import Real
 
 from reference.subject import ops as _ops
+from reference.subject.load import engine_files
 
 _PYTHON_OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
                      "**": operator.pow, "neg": operator.neg}
@@ -60,12 +60,7 @@ class Adapter:
         self.precision = "float64"
         self.notes: list[str] = []
         self.plan: dict[tuple[str, str], tuple[str, str]] = {}
-        files = set()
-        for mod in (sys.modules.get(cls.__module__), functions):
-            f = getattr(mod, "__file__", None)
-            if f:
-                files.add(f)
-        self.engine_files = files
+        self.engine_files = engine_files(cls, functions)  # its package's modules and notebook cells included
 
     # -- reading and writing nodes ----------------------------------------------------
     def is_node(self, x) -> bool:

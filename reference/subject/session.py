@@ -7,10 +7,15 @@
 """
 from __future__ import annotations
 
+import os
+
 from reference.subject import ops as _ops
 from reference.subject.diagnose import FAILING_KINDS, diagnose, finding
 from reference.subject.load import EngineSpec
 from reference.subject.worker import Failure, InProcess, Isolated, case_ref
+
+
+_SHARED: dict = {}  # (pid, spec, pickled class, file version) -> Subject, see Subject.shared
 
 
 class Subject:
@@ -36,6 +41,25 @@ class Subject:
     @classmethod
     def from_spec(cls, spec: EngineSpec) -> Subject:
         return cls(spec=spec)
+
+    @classmethod
+    def shared(cls, spec: EngineSpec) -> Subject:
+        """One subject per spec (and version of its file) in this process: loaded, probed and diagnosed once.
+
+        ``run`` prepares the subject before the corpus and the harness makes its backends again; the
+        fuzzer and ``check_gradients(engine='file.py:Value')`` in a loop make one per expression. Each
+        worker is a fresh interpreter, so sharing saves a start and the probes each time. A closed
+        subject starts a new worker when asked again.
+        """
+        try:
+            version = os.stat(spec.path).st_mtime_ns if spec.path else 0
+        except OSError:
+            version = 0
+        key = (os.getpid(), spec, spec.by_value, version)  # a forked process makes its own, never reusing pipes
+        subject = _SHARED.get(key)
+        if subject is None:
+            subject = _SHARED[key] = cls(spec=spec)
+        return subject
 
     @classmethod
     def from_class(cls, value_class: type) -> Subject:
@@ -66,7 +90,8 @@ class Subject:
     def call(self, name, *args, timeout=None):
         if self.executor is None:
             if self.isolated:
-                self.executor = Isolated(self.spec, None, self._timeout)
+                # a notebook runs its cells before the class exists, each with its own budget: more time to start
+                self.executor = Isolated(self.spec, None, self._timeout, 120.0 if self.spec.notebook else 30.0)
             else:
                 try:
                     self.executor = InProcess(self.spec, self.cls, self._timeout)
@@ -144,6 +169,17 @@ class Subject:
         found, probes = diagnose(self.call, self.forms, self.detected.get("precision", "float64"))
         self.findings += found
         self.probes = probes
+        self._locate()
+
+    def _locate(self) -> None:
+        """``where`` for a finding on an op that does not say yet: the engine's method or operator that builds it
+        (a notebook's cell and line, a package module's ``Class.method``; ``describe_location`` words it)."""
+        for d in self.findings:
+            if d.get("op") and d["kind"] in ("rule", "forward", "raises", "api") and not (
+                    isinstance(d.get("where"), dict) and d["where"].get("file")):
+                found = self.call("where", d["op"], d["kind"])
+                if isinstance(found, dict) and found.get("file"):
+                    d["where"] = found
 
     def evaluate(self, case, point):
         ref = case_ref(case) if self.isolated else case
