@@ -10,6 +10,7 @@ answers, so the finding names the rule, or the walk, and what it does instead.
 from __future__ import annotations
 
 import math
+import struct
 
 from reference.subject import ops as _ops
 from reference.subject import sim
@@ -159,11 +160,19 @@ def diagnose(call, probe_results: dict, precision: str = "float64") -> tuple[lis
     RTOL["value"] = rtol
     composite: dict[str, list] = {}  # ops the engine builds from several nodes, wrong alone: maybe the walk
     variants = [(name, forms, info) for name, forms in probe_results.items() for info in table[name].variants()]
+    built_from: dict[str, set] = {}  # op -> the other registry ops the engine builds it from (its own graph)
+    form_findings: list[dict] = []  # findings about one form (c op V ...): never an inner op's to explain
+    checked_forms: set = set()
     for name, forms, info in variants:
         if any(f["op"] == name for f in findings) or name in composite:
             continue  # one finding per op: its first wrong parameter is enough to name it
         primary = forms.get(info.primary_form) or forms.get("call") or {}
         if isinstance(primary, Failure) or primary.get("status") != "ok":
+            if name not in checked_forms and not isinstance(primary, Failure):
+                checked_forms.add(name)  # the defining form lacks or raises: the other forms on their own
+                before = len(findings)
+                _check_forms(info, forms, findings, rtol)
+                form_findings += findings[before:]
             continue
         points = info.points(4)
         bad_value, bad_grad = [], [[] for _ in range(info.arity)]
@@ -182,6 +191,10 @@ def diagnose(call, probe_results: dict, precision: str = "float64") -> tuple[lis
                 ok = False
                 break
             answers.append((p, prog, got))
+            for label in got.get("built") or ():
+                inner = _ops.by_label(label)
+                if inner is not None and inner.name != name:
+                    built_from.setdefault(name, set()).add(inner.name)
         if not ok:
             continue
         before = len(findings)
@@ -209,12 +222,21 @@ def diagnose(call, probe_results: dict, precision: str = "float64") -> tuple[lis
             what = f": {fitted[1]}" if fitted else ""
             ev = [{"probe": f"d/d{slot} {info.name}{tuple(p)}", "got": g, "expected": e} for p, _, g, e in bad]
             findings.append(finding("rule", name, f"d/d{slot} is wrong {where}{what}", ev))
+        if not bad_value and name not in checked_forms:
+            extreme = _extreme_forward(info, prober, precision, rtol)
+            if extreme:
+                findings.append(extreme)
+                continue
         if bad_value or any(bad_grad):
             if any(a[2].get("direct") is False for a in answers):
                 composite[name] = findings[before:]
                 del findings[before:]
             continue
-        _check_forms(info, forms, findings, rtol)
+        if name not in checked_forms:
+            checked_forms.add(name)
+            before = len(findings)
+            _check_forms(info, forms, findings, rtol)
+            form_findings += findings[before:]
         right.append(info)
     helper = _pick_helper(right)
     joiner = next((i for i in right if i.arity == 2 and i.operator and i is not helper), None)
@@ -251,7 +273,74 @@ def diagnose(call, probe_results: dict, precision: str = "float64") -> tuple[lis
         else:
             findings += held
     findings += structure
+    findings = _blame_inner(findings, built_from, form_findings)
     return findings, {"ran": prober.ran, "total": prober.total}
+
+
+def _blame_inner(findings, built_from, keep) -> list[dict]:
+    """An op built from another op in this engine (sub as add and neg) is not blamed for what the inner
+    op's own finding explains: that finding gets a note instead."""
+    wrong = {}
+    for f in findings:
+        if f["op"] and f["kind"] in ("rule", "forward", "api"):
+            wrong.setdefault(f["op"], f)
+    out = []
+    for f in findings:
+        inner = [o for o in sorted(built_from.get(f["op"] or "", ())) if o in wrong and o != f["op"]]
+        if inner and f["kind"] in ("rule", "forward", "raises") and not any(f is k for k in keep):
+            host = wrong[inner[0]]
+            host["evidence"].append({"note": f"{f['op']} is built from {' and '.join(inner)} here; its failure "
+                                             f"({f['summary']}) is {inner[0]}'s"})
+            continue
+        out.append(f)
+    return out
+
+
+def _extreme_forward(info, prober, precision, rtol) -> dict | None:
+    """The op's value at the registry's own points, extremes and edges included (exp(709.7), log(1e-300)):
+    a value that is off there is a ``forward`` finding, with what it looks like (a clip) where that shows."""
+    bad = []
+    for inputs, params in info.extreme_points():
+        try:
+            expected = info.forward(inputs, params)
+        except (ValueError, OverflowError, ZeroDivisionError):
+            continue
+        if precision == "float32" and any(_outside_float32(v) for v in (*inputs, expected)):
+            continue
+        prog = _program(inputs, [_node(info, list(range(info.arity)), params)])
+        got = prober.run(prog)
+        if isinstance(got, Failure):
+            continue  # a raise at an edge is float semantics, judged by the corpus
+        value = got["values"][-1]
+        if not _same_value(value, expected, rtol):
+            bad.append((inputs, params, value, expected))
+    if not bad:
+        return None
+    inputs, params, value, expected = bad[0]
+    shown = f"{info.name}({', '.join(f'{x:g}' for x in (*inputs, *params))})"
+    how = slips.fit_clip(info, [(i, c, v) for i, c, v, _ in bad])
+    summary = f"{shown} gives {value:.5g}, not {expected:.5g}" + (f": {how}" if how else "")
+    if len(bad) > 1:
+        summary += f" (wrong at {len(bad)} of the registry's points for {info.name}; right at ordinary points)"
+    ev = [{"probe": f"{info.name}{tuple(i)}", "got": v, "expected": e} for i, c, v, e in bad]
+    return finding("forward", info.name, summary, ev)
+
+
+def _outside_float32(v: float) -> bool:
+    """Outside float32's normal range, or not a float32 number at all (1.0000000000000002)."""
+    if not math.isfinite(v):
+        return False
+    if abs(v) > 3.4028234663852886e38 or 0 < abs(v) < 1.1754943508222875e-38:
+        return True
+    return struct.unpack("f", struct.pack("f", v))[0] != v
+
+
+def _same_value(got, expected, rtol) -> bool:
+    if math.isnan(expected) or math.isnan(got):
+        return math.isnan(expected) and math.isnan(got)
+    if math.isinf(expected) or math.isinf(got):
+        return got == expected
+    return abs(got - expected) <= rtol * abs(expected) + 1e-300
 
 
 def _at(prog) -> str:

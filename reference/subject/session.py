@@ -116,7 +116,9 @@ class Subject:
         return self
 
     def _plan_op(self, info, res, plan):
-        primary = res.get(info.primary_form) or res.get("call")
+        primary_form = info.primary_form if info.primary_form in res else "call"
+        primary = res.get(primary_form)
+        api_done = False
         for form, r in res.items():
             status = r.get("status")
             if status == "lifted":
@@ -125,14 +127,23 @@ class Subject:
                                                          f"{self.class_name}(c)").lstrip("; ")
             elif status == "lacks":
                 plan[(info.name, form)] = ("lacks", r["reason"])
-            elif status == "ok" and r.get("how", "").startswith(("method:", "function:")):
+            elif status == "ok" and r.get("how", "").startswith(("method:", "function:", "dunder:")):
                 plan[(info.name, "call")] = ("native", r["how"])
+            elif status == "api" and not api_done:  # defined, but returns no node: a bug, never "lacking"
+                api_done = True
+                self.findings.append(finding("api", info.name, r["reason"],
+                                             [{"probe": f"{info.name} ({form})", "at": _point(info)}]))
+            elif status == "raises" and form != primary_form:
+                self.findings.append(finding("raises", info.name, f"{info.name} ({form}) raises {r['reason']} at an "
+                                             f"ordinary point ({_point(info)})" + _cause(r),
+                                             [{"probe": f"{info.name} ({form})", "at": _point(info)}]))
         if primary is None or primary.get("status") == "lacks":
             self.lacks[info.name] = (primary or {}).get("reason", "not found")
         elif primary.get("status") == "raises":
             self.findings.append(finding("raises", info.name, f"{info.name} raises {primary['reason']} at an ordinary "
-                                         f"point ({_point(info)})", [{"probe": info.name, "at": _point(info)}]))
-        else:
+                                         f"point ({_point(info)})" + _cause(primary),
+                                         [{"probe": info.name, "at": _point(info)}]))
+        elif primary.get("status") != "api":
             missing = [f for f, r in res.items() if r.get("status") == "lacks"]
             for form in missing:
                 self.lacks[f"{info.name} ({form})"] = res[form]["reason"]
@@ -172,6 +183,10 @@ class Subject:
         order = {k: i for i, k in enumerate(("api", "crash", "timeout", "raises", "forward", "rule", "graph",
                                              "precision", "convention"))}
         return sorted(self.findings, key=lambda f: order.get(f["kind"], 99))
+
+
+def _cause(r) -> str:
+    return f": {r['cause']}" if r.get("cause") else ""
 
 
 def _point(info) -> str:

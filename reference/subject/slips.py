@@ -7,6 +7,8 @@ slip that reproduces the engine's number at every probe point.
 """
 from __future__ import annotations
 
+import math
+
 import sympy
 
 from reference.oracle.rule_math import SYMPY_RULE_MATH
@@ -92,3 +94,35 @@ def fit_forward(info, observations) -> str:
     if ratios and all(close(r, ratios[0]) for r in ratios) and not close(ratios[0], 1.0):
         return f"it is {ratios[0]:.6g} times the true value at every probe point"
     return ""
+
+
+def _round_numbers():
+    for k in range(-20, 4):
+        for m in range(1, 10):
+            for sign in (1.0, -1.0):
+                yield sign * m * 10.0 ** k
+    yield from (0.0, 88.0, -88.0, 700.0, -700.0, 709.0, -709.0, 745.0, -745.0, 20.0, -20.0, 50.0, -50.0)
+
+
+def fit_clip(info, observations) -> str:
+    """'looks clipped at c' when a wrong value equals the op at one round input c (unary ops)."""
+    if info.arity != 1:
+        return ""
+    found = []
+    for inputs, params, got in observations:
+        hit = None
+        for c in _round_numbers():
+            try:
+                v = info.forward((c,), params)
+            except (ValueError, OverflowError, ZeroDivisionError):
+                continue
+            if math.isfinite(v) and close(got, v, 1e-9, 1e-300):
+                hit = c
+                break
+        if hit is None:
+            return ""
+        found.append((inputs[0], hit, got))
+    x, c, got = found[0]
+    bounds = sorted({f"{c:g}" for _, c, _ in found})
+    return (f"{got:.5g} = {info.name}({c:g}): looks clipped at {' and '.join(bounds)} "
+            f"(the input is clamped before {info.name})")
