@@ -149,8 +149,11 @@ def _first_wrong_node(program, answer) -> dict | None:
     return None
 
 
-def diagnose(call, probe_results: dict, precision: str = "float64") -> tuple[list[dict], dict]:
-    """Findings from the probes (each op's forms already probed), and counts of probes run."""
+def diagnose(call, probe_results: dict, precision: str = "float64", built_from: dict | None = None
+             ) -> tuple[list[dict], dict]:
+    """Findings from the probes (each op's forms already probed), and counts of probes run.
+
+    ``built_from`` (filled in when given): op -> the other registry ops the engine builds it from."""
     table = _ops.ops()
     prober = Prober(call)
     findings: list[dict] = []
@@ -160,9 +163,10 @@ def diagnose(call, probe_results: dict, precision: str = "float64") -> tuple[lis
     RTOL["value"] = rtol
     composite: dict[str, list] = {}  # ops the engine builds from several nodes, wrong alone: maybe the walk
     variants = [(name, forms, info) for name, forms in probe_results.items() for info in table[name].variants()]
-    built_from: dict[str, set] = {}  # op -> the other registry ops the engine builds it from (its own graph)
+    built_from = {} if built_from is None else built_from  # op -> registry ops the engine builds it from
     form_findings: list[dict] = []  # findings about one form (c op V ...): never an inner op's to explain
     checked_forms: set = set()
+    alone_answers: list = []  # (label, program, answer) of every op alone: a faulty walk shows there too
     for name, forms, info in variants:
         if any(f["op"] == name for f in findings) or name in composite:
             continue  # one finding per op: its first wrong parameter is enough to name it
@@ -197,6 +201,7 @@ def diagnose(call, probe_results: dict, precision: str = "float64") -> tuple[lis
                     built_from.setdefault(name, set()).add(inner.name)
         if not ok:
             continue
+        alone_answers += [(f"{name} alone", prog, got) for _, prog, got in answers]
         before = len(findings)
         for p, prog, got in answers:
             value = info.forward(p)
@@ -238,6 +243,10 @@ def diagnose(call, probe_results: dict, precision: str = "float64") -> tuple[lis
             _check_forms(info, forms, findings, rtol)
             form_findings += findings[before:]
         right.append(info)
+    walk = _walk_alone(alone_answers)
+    if walk is not None:  # every op alone is what one faulty walk gives: the walk, not the rules
+        kept = [f for f in findings if f["kind"] != "rule" and (f["kind"] != "forward" or f in form_findings)]
+        return kept + [walk], {"ran": prober.ran, "total": prober.total}
     helper = _pick_helper(right)
     joiner = next((i for i in right if i.arity == 2 and i.operator and i is not helper), None)
     for info in right:
@@ -275,6 +284,18 @@ def diagnose(call, probe_results: dict, precision: str = "float64") -> tuple[lis
     findings += structure
     findings = _blame_inner(findings, built_from, form_findings)
     return findings, {"ran": prober.ran, "total": prober.total}
+
+
+def _walk_alone(answers) -> dict | None:
+    """A graph finding when several ops fail alone and one faulty walk reproduces every alone answer."""
+    answers = [a for a in answers if a[2].get("direct") is not False]  # composites: the engine's graph differs
+    failing = [(label, prog, got) for label, prog, got in answers if not _matches(got, prog)]
+    if len({label for label, _, _ in failing}) < 2:
+        return None
+    for walk in ("append_in_loop", "grad_starts_at_one", "not_reversed", "no_visited", "overwrite_all"):
+        if all(_matches(got, prog, walk) for _, prog, got in answers):
+            return _graph_finding(walk, failing, alone=True)
+    return None
 
 
 def _blame_inner(findings, built_from, keep) -> list[dict]:
@@ -387,7 +408,7 @@ def _fit_structure(structural, graphs, table) -> list[dict]:
     if not failing:
         return []
     out = []
-    for walk in ("not_reversed", "no_visited", "merged", "overwrite_all"):
+    for walk in ("not_reversed", "no_visited", "merged", "overwrite_all", "append_in_loop", "grad_starts_at_one"):
         if all(_matches(got, prog, walk) for _, prog, got in everything):
             out.append(_graph_finding(walk, failing))
             return out
@@ -449,11 +470,11 @@ def _uses(prog, op) -> bool:
     return any(n[0] == op for n in prog["nodes"])
 
 
-def _graph_finding(walk, failing) -> dict:
+def _graph_finding(walk, failing, alone: bool = False) -> dict:
     _label, prog, got = min(failing, key=lambda b: _size(b[1]))
     ev = _evidence(prog, _leaf_grads(got, prog), sim.simulate(prog)[:len(prog["leaves"])])
     node = _first_wrong_node(prog, got)
     if node:
         ev.update(node)
-    return finding("graph", None, f"every op is right alone, but {sim.WALKS[walk]}; smallest failing graph: "
-                                  f"{sim.text(prog)}", [ev])
+    lead = "" if alone else "every op is right alone, but "
+    return finding("graph", None, f"{lead}{sim.WALKS[walk]}; smallest failing graph: {sim.text(prog)}", [ev])

@@ -7,7 +7,9 @@
 """
 from __future__ import annotations
 
+from reference.corpus.cases import by_name as case_by_name
 from reference.subject import ops as _ops
+from reference.subject.localise import localise
 from reference.subject.diagnose import FAILING_KINDS, diagnose, finding
 from reference.subject.load import EngineSpec
 from reference.subject.worker import Failure, InProcess, Isolated, case_ref
@@ -32,6 +34,8 @@ class Subject:
         self.probes = {"ran": 0, "total": 0}
         self.prepared = False
         self.diagnosed = False
+        self.built_from: dict[str, set] = {}
+        self._explained: set = set()
 
     @classmethod
     def from_spec(cls, spec: EngineSpec) -> Subject:
@@ -152,7 +156,8 @@ class Subject:
         self.diagnosed = True
         if self.broken:
             return
-        found, probes = diagnose(self.call, self.forms, self.detected.get("precision", "float64"))
+        found, probes = diagnose(self.call, self.forms, self.detected.get("precision", "float64"),
+                                 built_from=self.built_from)
         self.findings += found
         self.probes = probes
 
@@ -173,7 +178,58 @@ class Subject:
     def bug_found(self) -> bool:
         return any(f["kind"] in FAILING_KINDS for f in self.findings)
 
+    # -- failures the probes did not explain -------------------------------------------------
+    def _blamed(self) -> set | None:
+        """Ops whose failures the findings explain (None: every failure, e.g. a faulty graph walk)."""
+        ops = set()
+        for f in self.findings:
+            if f["kind"] in ("graph", "crash", "timeout") and not f["op"]:
+                return None
+            if f["op"] and f["kind"] in FAILING_KINDS + ("api",):
+                ops.add(f["op"])
+        ops |= {op for op, inner in self.built_from.items() if inner & ops}
+        return ops
+
+    def explain(self, records, most: int = 6) -> None:
+        """Every failing record explained: the smallest failing cases no finding covers are localised on
+        the case itself (see ``localise``), until a finding covers each of them or ``most`` were tried."""
+        if self.broken or not self.prepared:
+            return
+        if not self.diagnosed:
+            self._diagnose()
+        failing = [r for r in records or () if r.get("backend") == "engine" and r.get("subject", True)
+                   and (r.get("verdict") == "unjudged" or (r.get("verdict") == "mismatch" and not r.get("expected")))]
+        todo = []
+        for r in failing:
+            try:
+                case = case_by_name(r["case"])
+            except KeyError:  # an ad-hoc case (check, the Python API): not in the corpus
+                case = None
+            key = (r["case"], tuple(r["point"].values()) if isinstance(r["point"], dict) else tuple(r["point"]))
+            if case is not None and key not in self._explained:
+                todo.append((len(case.name), key, case))
+        precision = self.detected.get("precision", "float64")
+        tried = 0
+        for _, key, case in sorted(todo, key=lambda t: (t[0], t[1])):
+            blamed = self._blamed()
+            if blamed is None:
+                return
+            if case.ops & blamed:
+                continue
+            if key in self._explained or tried >= most:
+                continue
+            self._explained.add(key)
+            tried += 1
+            found = localise(case, key[1], self.call, 1e-4 if precision == "float32" else 1e-7)
+            if found is None:
+                continue
+            if found["op"] and any(f["op"] == found["op"] and f["kind"] == found["kind"] for f in self.findings):
+                continue
+            self.findings.append(finding(found["kind"], found["op"], found["summary"], found["evidence"]))
+
     def subject_dict(self, records=None) -> dict:
+        if records:
+            self.explain(records)
         return {"class": self.class_name, "file": self.file, "lacks": dict(self.lacks),
                 "lifted": dict(self.lifted), "adapter": {k: v for k, v in self.detected.items() if k != "notes"},
                 "notes": list(self.detected.get("notes", [])),
