@@ -17,7 +17,7 @@ from reference.subject import sim
 from reference.subject import slips
 from reference.subject.worker import Failure
 
-FAILING_KINDS = ("rule", "graph", "forward", "raises", "crash", "timeout")
+FAILING_KINDS = ("rule", "graph", "forward", "raises", "crash", "timeout", "api")
 W = 1.7  # the upstream factor and the scale of non-leaf inputs
 
 
@@ -175,7 +175,9 @@ def diagnose(call, probe_results: dict, precision: str = "float64", built_from: 
             if name not in checked_forms and not isinstance(primary, Failure):
                 checked_forms.add(name)  # the defining form lacks or raises: the other forms on their own
                 before = len(findings)
-                _check_forms(info, forms, findings, rtol)
+                covered = _ops.by_operator(info.operator, with_params=True) if info.operator else None
+                skip = ("V op c",) if covered is not None and covered.name != name and covered.params else ()
+                _check_forms(info, forms, findings, rtol, skip)  # V ** c is powc's own form, probed there
                 form_findings += findings[before:]
             continue
         points = info.points(4)
@@ -377,10 +379,10 @@ def _pick_helper(right):
     return next((i for i in right if i.arity == 2 and not i.params), None)
 
 
-def _check_forms(info, forms, findings, rtol):
+def _check_forms(info, forms, findings, rtol, skip=()):
     """The other forms (V op c, c op V): their value and the V slot's partial."""
     for form, res in forms.items():
-        if form == info.primary_form or isinstance(res, Failure) or res.get("status") not in ("ok", "lifted"):
+        if form in skip or form == info.primary_form or isinstance(res, Failure) or res.get("status") not in ("ok", "lifted"):
             continue
         p = info.probe
         value, slot = info.forward(p), (1 if form == "c op V" else 0)
