@@ -233,6 +233,7 @@ class Subject:
         return {"class": self.class_name, "file": self.file, "lacks": dict(self.lacks),
                 "lifted": dict(self.lifted), "adapter": {k: v for k, v in self.detected.items() if k != "notes"},
                 "notes": list(self.detected.get("notes", [])),
+                "built_from": {op: sorted(inner) for op, inner in sorted(self.built_from.items())},
                 "coverage": coverage(records or [], self.probes), **({"broken": self.broken} if self.broken else {})}
 
     def diagnosis(self) -> list[dict]:
