@@ -73,3 +73,21 @@ def test_an_internal_error_is_one_line_a_traceback_file_and_exit_4(tmp_path, cap
     files = list(tmp_path.glob("adcheck-traceback-*.txt"))
     assert len(files) == 1 and str(files[0]) in err[0]
     assert "Traceback" in files[0].read_text() and "a bug of adcheck" in files[0].read_text()
+
+
+def test_a_bug_of_adcheck_where_the_engine_runs_is_exit_4_not_a_finding(tmp_path, capsys, monkeypatch):
+    """A KeyError in adcheck's own probing code (in the isolated worker) is not "the engine raises"."""
+    from reference.corpus.cases import by_name
+    from reference.subject import tasks
+
+    def broken(self, name):
+        return by_name("adcheck's own bug in probing")  # a KeyError raised inside reference/
+    monkeypatch.setattr(tasks.Tasks, "probe_op", broken)
+    engine = pathlib.Path(__file__).parent / "learner_engines" / "correct_lecture.py"
+    status = cli.main(["run", "--engine", f"{engine}:Value", "--only", "op:tanh", "--backends", "engine",
+                       "--out", str(tmp_path)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 4, err
+    assert "internal error: InternalError" in err[-1] and "KeyError" in err[-1], err
+    text = next(tmp_path.glob("adcheck-traceback-*.txt")).read_text()
+    assert "adcheck's own bug in probing" in text and "probe_op" in text

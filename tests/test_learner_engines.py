@@ -86,8 +86,8 @@ def test_every_failing_record_is_explained_by_a_finding_naming_its_op(stem, tmp_
     doc = json.loads((tmp_path / "conformance.json").read_text())
     blamed = {d["op"] for d in doc["diagnosis"] if d["op"]}
     walk = any(d["kind"] == "graph" and not d["op"] for d in doc["diagnosis"])
-    failing = {r["case"] for r in doc["records"] if r["backend"] == "engine" and r["verdict"] in ("mismatch", "unjudged")
-               and not r.get("expected")}
+    failing = {r["case"] for r in doc["records"] if r["backend"] == "engine"
+               and r["verdict"] in ("mismatch", "unjudged") and not r.get("expected")}
     assert status == e["exit"] and blamed == set(e["bug_ops"]), doc["diagnosis"]
     built = {op for op, inner in doc["subject"]["built_from"].items() if set(inner) & blamed}  # sub as add + neg
     unexplained = [c for c in failing if not walk and not (by_name(c).ops & (blamed | built))]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import operator
+import os
 import sys
 import traceback
 from numbers import Real
@@ -20,6 +21,29 @@ OP_ATTRS = ("_op", "op", "_operation", "operation")
 DATA_ATTRS = ("data", "value", "val", "_data", "_value", "x", "v")
 # Exceptions that say "not this form" when an op's own code raises them (micrograd's pow asserts a number).
 _REFUSALS = (NotImplementedError, AssertionError)
+
+
+_REFERENCE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the reference/ package
+# What an engine's objects make Python raise even when the innermost frame is adcheck's own line that
+# called them (an operator with no method, an attribute the node does not have, float semantics).
+_FROM_DISPATCH = (TypeError, AttributeError, ArithmeticError, ValueError, RecursionError, MemoryError)
+
+
+class InternalError(RuntimeError):
+    """A bug of adcheck itself met where the engine runs (the message carries the worker's traceback)."""
+
+
+def adcheck_bug(err: BaseException) -> bool:
+    """Whether an exception is a bug of adcheck, not something the engine threw: raised by a line of
+    reference/ itself (innermost frame), and not what calling into the engine makes Python raise."""
+    if not isinstance(err, Exception) or isinstance(err, (*_FROM_DISPATCH, Lacks, Broken, InternalError)):
+        return False
+    if getattr(err, "adcheck_expected", False):
+        return False
+    frames = traceback.extract_tb(err.__traceback__)
+    if not frames or any(os.path.basename(f.filename) == "load.py" and f.name == "load" for f in frames[-1:]):
+        return False  # loading the engine: what fails there (no such class) is the engine's
+    return os.path.abspath(frames[-1].filename).startswith(_REFERENCE + os.sep)
 
 
 class Lacks(Exception):
@@ -135,7 +159,9 @@ class Adapter:
                 out = self.apply(info, info.primary_form, leaves, info.probe_params)
                 if self.is_node(out):
                     break
-            except Exception:
+            except Exception as err:  # the engine's (a lacking op, a raise in its code), never adcheck's
+                if adcheck_bug(err):
+                    raise
                 out = None
         if out is None:
             raise Broken(f"no operation of {cls.__name__} works on two {cls.__name__}s "
@@ -175,7 +201,9 @@ class Adapter:
             try:
                 kids = getattr(out, name, None)
                 kids = tuple(kids() if callable(kids) else kids) if kids is not None else ()
-            except Exception:
+            except Exception as err:  # a property of the engine's that raises, a non-iterable
+                if adcheck_bug(err):
+                    raise
                 continue
             if kids and all(self.is_node(k) for k in kids) and any(k is leaves[0] for k in kids):
                 self.children_attr = name

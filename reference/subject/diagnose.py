@@ -382,7 +382,8 @@ def _pick_helper(right):
 def _check_forms(info, forms, findings, rtol, skip=()):
     """The other forms (V op c, c op V): their value and the V slot's partial."""
     for form, res in forms.items():
-        if form in skip or form == info.primary_form or isinstance(res, Failure) or res.get("status") not in ("ok", "lifted"):
+        if form in skip or form == info.primary_form or isinstance(res, Failure) or \
+                res.get("status") not in ("ok", "lifted"):
             continue
         p = info.probe
         value, slot = info.forward(p), (1 if form == "c op V" else 0)

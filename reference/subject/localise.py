@@ -30,10 +30,10 @@ class _Node:
 class _Tracer:
     """An adapter-shaped recorder: ``SubjectValue`` and ``SubjectMath`` drive it like an engine."""
 
-    plan: dict = {}
     trace = None
 
     def __init__(self, leaves):
+        self.plan: dict = {}
         self.leaves = [float(x) for x in leaves]
         self.nodes: list[tuple] = []
         self.values: list[float] = list(self.leaves)

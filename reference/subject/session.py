@@ -11,6 +11,7 @@ from reference.corpus.cases import by_name as case_by_name
 from reference.subject import ops as _ops
 from reference.subject.localise import localise
 from reference.subject.diagnose import FAILING_KINDS, diagnose, finding
+from reference.subject.adapter import InternalError
 from reference.subject.load import EngineSpec
 from reference.subject.worker import Failure, InProcess, Isolated, case_ref
 
@@ -72,11 +73,11 @@ class Subject:
             if self.isolated:
                 self.executor = Isolated(self.spec, None, self._timeout)
             else:
-                try:
-                    self.executor = InProcess(self.spec, self.cls, self._timeout)
-                except Exception as err:
-                    return Failure("raises", f"{type(err).__name__}: {err}", type(err).__name__)
-        return self.executor.call(name, *args, timeout=timeout)
+                self.executor = InProcess(self.spec, self.cls, self._timeout)
+        answer = self.executor.call(name, *args, timeout=timeout)
+        if isinstance(answer, Failure) and answer.kind == "internal":
+            raise InternalError(answer.message)
+        return answer
 
     def prepare(self, diagnose_too: bool = True) -> Subject:
         """Load, detect the adapter's names, probe every op in every form (and diagnose)."""

@@ -122,7 +122,7 @@ def fit_clip(info, observations) -> str:
         if hit is None:
             return ""
         found.append((inputs[0], hit, got))
-    x, c, got = found[0]
+    _, c, got = found[0]
     bounds = sorted({f"{c:g}" for _, c, _ in found})
     return (f"{got:.5g} = {info.name}({c:g}): looks clipped at {' and '.join(bounds)} "
             f"(the input is clamped before {info.name})")

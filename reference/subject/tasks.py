@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 from reference.subject import ops as _ops
-from reference.subject.adapter import _PYTHON_OPERATORS, Adapter, Broken, Lacks, _describe
+from reference.subject.adapter import _PYTHON_OPERATORS, Adapter, Broken, Lacks, _describe, adcheck_bug
 from reference.subject.load import EngineSpec, load
 from reference.core.errors import Unsupported as BackendUnsupported
 
@@ -197,6 +197,8 @@ class Tasks:
                 failure = {"status": "lacks", "reason": str(err)}
                 continue
             except Exception as err:  # the engine's own code, or Python's dispatch finding no method
+                if adcheck_bug(err):
+                    raise
                 failure = self._construction_failure(info, form, primary, err)
                 if failure["status"] == "lacks" and not primary:
                     lifted = self._try_lift(info, form, pts, params)
@@ -257,7 +259,9 @@ class Tasks:
                 inputs = (ad.leaf(pts[0]), ad.leaf(pts[1]))
             node = ad.native(info, "V op V" if info.operator else "call", inputs, params)
             value = ad.data(node)
-        except Exception:
+        except Exception as err:  # lifting does not work on this engine either
+            if adcheck_bug(err):
+                raise
             return None
         result = self._backward(info, node, inputs, value)
         result["status"] = "lifted" if result["status"] == "ok" else result["status"]
@@ -269,7 +273,9 @@ class Tasks:
         try:
             ad.backward(node)
             grads = [ad.grad(x) if ad.is_node(x) else None for x in inputs]
-        except Exception as err:
+        except Exception as err:  # the engine's backward
+            if adcheck_bug(err):
+                raise
             return {"status": "raises", "reason": f"backward raises {_describe(err)}", "exception": type(err).__name__,
                     "value": value, "phase": "backward"}
         return {"status": "ok", "value": value, "grads": grads}
@@ -364,14 +370,18 @@ class Tasks:
 def _label(node) -> str:
     try:
         return str(getattr(node, "label", "") or "")
-    except Exception:
+    except Exception as err:  # the engine's label property
+        if adcheck_bug(err):
+            raise
         return ""
 
 
 def _safe(fn, node) -> float:
     try:
         return fn(node)
-    except Exception:
+    except Exception as err:  # a node of the engine's whose number cannot be read
+        if adcheck_bug(err):
+            raise
         return math.nan
 
 

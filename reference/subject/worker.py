@@ -16,10 +16,11 @@ import signal
 import sys
 import tempfile
 import time
+import traceback
 from dataclasses import dataclass
 from reference.core.errors import Unsupported
 from reference.corpus.cases import by_name
-from reference.subject.adapter import _describe
+from reference.subject.adapter import _describe, adcheck_bug
 from reference.subject.tasks import Tasks
 
 _LOCAL_CASES: dict[int, object] = {}
@@ -117,6 +118,9 @@ def _failure(err: BaseException) -> Failure:
         return Failure("unsupported", str(err), "Unsupported")
     if isinstance(err, UnknownCase):
         return Failure("unknown-case", "unknown case")
+    if adcheck_bug(err):  # adcheck's own bug where the engine runs: surfaces in the main process (exit 4)
+        return Failure("internal", "in the engine's worker: " + "".join(traceback.format_exception(err)),
+                       type(err).__name__)
     if not isinstance(err, Exception):
         return Failure("crash", f"the engine raised {type(err).__name__}", type(err).__name__)
     return Failure("raises", _describe(err), type(err).__name__)
