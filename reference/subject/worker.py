@@ -119,7 +119,8 @@ def _failure(err: BaseException) -> Failure:
     if isinstance(err, UnknownCase):
         return Failure("unknown-case", "unknown case")
     if adcheck_bug(err):  # adcheck's own bug where the engine runs: surfaces in the main process (exit 4)
-        return Failure("internal", "in the engine's worker: " + "".join(traceback.format_exception(err)),
+        return Failure("internal", f"{_describe(err)} (in the engine's worker)\n"
+                       + "".join(traceback.format_exception(err)),
                        type(err).__name__)
     if not isinstance(err, Exception):
         return Failure("crash", f"the engine raised {type(err).__name__}", type(err).__name__)
