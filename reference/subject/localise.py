@@ -100,7 +100,7 @@ def _alone(program, k) -> dict:
 
 
 def _args(program) -> str:
-    return ", ".join(f"{v:g}" for v in program["leaves"])
+    return ", ".join(f"{k} = {v:g}" for k, v in sim.leaf_point(program).items())
 
 
 def localise(case, point, call, rtol: float = 1e-7) -> dict | None:
@@ -122,8 +122,11 @@ def localise(case, point, call, rtol: float = 1e-7) -> dict | None:
             res = call("run_program", alone)
             if isinstance(res, Failure) and res.kind == "raises":
                 op = program["nodes"][k - n][0]
+                m = len(alone["leaves"])
+                true = ", ".join(f"{g:.6g}" for g in sim.simulate(alone)[:m])
                 return {"kind": "raises", "op": op,
-                        "summary": f"{sim.text(alone)} raises {res.message} at {_args(alone)} (in {case.name} at "
+                        "summary": f"{sim.text(alone)} raises {res.message} at {_args(alone)}, where its value is "
+                                   f"{expected_values[k]:.6g} and its partials {true} (in {case.name} at "
                                    f"{_point(where['at'])})",
                         "evidence": [{**where, "probe": sim.text(alone), "at": sim.leaf_point(alone)}]}
         return None

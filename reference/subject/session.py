@@ -208,7 +208,7 @@ class Subject:
                 case = None
             key = (r["case"], tuple(r["point"].values()) if isinstance(r["point"], dict) else tuple(r["point"]))
             if case is not None and key not in self._explained:
-                todo.append((len(case.name), key, case))
+                todo.append(((len(case.ops), len(case.name)), key, case))  # the smallest case first
         precision = self.detected.get("precision", "float64")
         tried = 0
         for _, key, case in sorted(todo, key=lambda t: (t[0], t[1])):

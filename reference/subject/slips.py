@@ -87,6 +87,9 @@ def fit_forward(info, observations) -> str:
     """What a wrong forward computes instead, in words ('' if no simple pattern fits)."""
     tests = [("its operands are swapped", lambda p, c: info.forward(tuple(reversed(p)), c)),
              ("its sign is flipped", lambda p, c: -info.forward(p, c))]
+    if info.arity == 1:
+        tests.append((f"it is {info.name}(-x): the input's sign is flipped (a sign slip inside the formula)",
+                      lambda p, c: info.forward((-p[0],), c)))
     for summary, fn in tests:
         if all(close(got, fn(p, c)) for p, c, got in observations):
             return summary
