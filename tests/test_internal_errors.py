@@ -81,7 +81,7 @@ def test_a_bug_of_adcheck_where_the_engine_runs_is_exit_4_not_a_finding(tmp_path
     from reference.subject import tasks
 
     def broken(self, name):
-        return by_name("adcheck's own bug in probing")  # a KeyError raised inside reference/
+        return by_name("an adcheck bug in probing")  # a KeyError raised inside reference/
     monkeypatch.setattr(tasks.Tasks, "probe_op", broken)
     engine = pathlib.Path(__file__).parent / "learner_engines" / "correct_lecture.py"
     status = cli.main(["run", "--engine", f"{engine}:Value", "--only", "op:tanh", "--backends", "engine",
@@ -90,4 +90,4 @@ def test_a_bug_of_adcheck_where_the_engine_runs_is_exit_4_not_a_finding(tmp_path
     assert status == 4, err
     assert "internal error: InternalError" in err[-1] and "KeyError" in err[-1], err
     text = next(tmp_path.glob("adcheck-traceback-*.txt")).read_text()
-    assert "adcheck's own bug in probing" in text and "probe_op" in text
+    assert "an adcheck bug in probing" in text and "probe_op" in text

@@ -37,6 +37,7 @@ class Subject:
         self.diagnosed = False
         self.built_from: dict[str, set] = {}
         self._explained: set = set()
+        self._cases: dict = {}
 
     @classmethod
     def from_spec(cls, spec: EngineSpec) -> Subject:
@@ -163,6 +164,7 @@ class Subject:
         self.probes = probes
 
     def evaluate(self, case, point):
+        self._cases[case.name] = case  # ad-hoc cases too (check, the Python API), for ``explain``
         ref = case_ref(case) if self.isolated else case
         return self.call("evaluate", ref, tuple(point))
 
@@ -202,10 +204,12 @@ class Subject:
                    and (r.get("verdict") == "unjudged" or (r.get("verdict") == "mismatch" and not r.get("expected")))]
         todo = []
         for r in failing:
-            try:
-                case = case_by_name(r["case"])
-            except KeyError:  # an ad-hoc case (check, the Python API): not in the corpus
-                case = None
+            case = self._cases.get(r["case"])
+            if case is None:
+                try:
+                    case = case_by_name(r["case"])
+                except KeyError:  # an ad-hoc case this subject never ran
+                    case = None
             key = (r["case"], tuple(r["point"].values()) if isinstance(r["point"], dict) else tuple(r["point"]))
             if case is not None and key not in self._explained:
                 todo.append(((len(case.ops), len(case.name)), key, case))  # the smallest case first
@@ -227,6 +231,13 @@ class Subject:
             if found["op"] and any(f["op"] == found["op"] and f["kind"] == found["kind"] for f in self.findings):
                 continue
             self.findings.append(finding(found["kind"], found["op"], found["summary"], found["evidence"]))
+        if failing and not any(f["kind"] in FAILING_KINDS for f in self.findings):
+            # never a failure without a finding: what could not be localised is said as such
+            names = sorted({r["case"] for r in failing})
+            self.findings.append(finding("graph", None, f"{len(names)} failing case(s) could not be localised to one "
+                                         f"op (the case cannot be replayed op by op): {', '.join(names[:5])}"
+                                         + (" ..." if len(names) > 5 else ""),
+                                         [{"case": n} for n in names[:5]]))
 
     def subject_dict(self, records=None) -> dict:
         if records:

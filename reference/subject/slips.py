@@ -104,7 +104,7 @@ def _round_numbers():
         for m in range(1, 10):
             for sign in (1.0, -1.0):
                 yield sign * m * 10.0 ** k
-    yield from (0.0, 88.0, -88.0, 700.0, -700.0, 709.0, -709.0, 745.0, -745.0, 20.0, -20.0, 50.0, -50.0)
+    yield from (88.0, -88.0, 700.0, -700.0, 709.0, -709.0, 745.0, -745.0, 20.0, -20.0, 50.0, -50.0)
 
 
 def fit_clip(info, observations) -> str:
