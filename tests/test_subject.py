@@ -187,3 +187,27 @@ def test_a_method_returning_no_node_is_an_api_finding_not_a_lacking_op(tmp_path,
     assert any(d["kind"] == "api" and d["op"] == "exp" and words in d["summary"] for d in doc["diagnosis"])
     failing = [r for r in doc["records"] if r["backend"] == "engine" and r["case"] == "exp"]
     assert failing and all(r["status"] != "unsupported" for r in failing)
+
+
+EXP_FAR = textwrap.dedent("""
+    def exp(self):
+        out = Value(math.exp(self.data), (self,))
+        def b():
+            self.grad += out.data * out.grad * (2.0 if self.data > 100 else 1.0)
+        out._backward = b
+        return out
+""")
+
+
+def test_a_failure_the_probes_miss_is_localised_on_the_failing_case(tmp_path):
+    """exp's backward is wrong only far out (x > 100), where no probe goes but the corpus does: the failing
+    case is replayed op by op and its nodes' gradients compared with the true adjoints, naming exp."""
+    f = tmp_path / "far.py"
+    f.write_text(GOOD.replace("HOOK", "pass") + textwrap.indent(EXP_FAR, "    "))
+    out = tmp_path / "out"
+    status = main(["run", "--engine", f"{f}:Value", "--only", "op:exp", "--backends", "engine", "--out", str(out)])
+    doc = json.loads((out / "conformance.json").read_text())
+    assert status == 1
+    assert {d["op"] for d in doc["diagnosis"] if d["kind"] == "rule"} == {"exp"}, doc["diagnosis"]
+    found = next(d for d in doc["diagnosis"] if d["op"] == "exp")
+    assert "exp(a)" in found["summary"] and found["evidence"][0]["case"] == "exp", found
