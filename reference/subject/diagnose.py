@@ -226,6 +226,9 @@ def diagnose(call, probe_results: dict, precision: str = "float64", built_from: 
             fitted = slips.fit(info, i, [(p, c, g) for p, c, g, _ in bad]) if len(bad) == len(answers) else None
             where = ("at every probe point" if len(bad) == len(answers)
                      else f"at {len(bad)} of {len(answers)} probe points")
+            if fitted is None and len(bad) == len(answers):
+                shown = slips.fit_polynomial(info, i, [(p, c, g) for p, c, g, _ in bad])
+                fitted = ("formula", shown) if shown else None
             what = f": {fitted[1]}" if fitted else ""
             ev = [{"probe": f"d/d{slot} {info.name}{tuple(p)}", "got": g, "expected": e} for p, _, g, e in bad]
             findings.append(finding("rule", name, f"d/d{slot} is wrong {where}{what}", ev))

@@ -129,3 +129,49 @@ def fit_clip(info, observations) -> str:
     bounds = sorted({f"{c:g}" for _, c, _ in found})
     return (f"{got:.5g} = {info.name}({c:g}): looks clipped at {' and '.join(bounds)} "
             f"(the input is clamped before {info.name})")
+
+
+def fit_polynomial(info, i: int, observations) -> str:
+    """'looks like (1 - z)**2' when the engine's partial of a unary op is a small polynomial with simple
+    coefficients in its output z or its input x, at every probe point (a learner's slip in the formula)."""
+    if info.arity != 1 or len(observations) < 4:
+        return ""
+    from fractions import Fraction
+    for var in ("z", "x"):
+        rows, rhs = [], []
+        for p, c, got in observations:
+            t = info.forward(p, c) if var == "z" else p[0]
+            rows.append([1.0, t, t * t])
+            rhs.append(got)
+        coef = _solve3(rows[:3], rhs[:3])
+        if coef is None:
+            continue
+        simple = [Fraction(k).limit_denominator(4) for k in coef]
+        if any(abs(float(f) - k) > 1e-9 * max(1.0, abs(k)) or abs(f) > 10 for f, k in zip(simple, coef)):
+            continue
+        if not all(close(got, sum(float(f) * r for f, r in zip(simple, row)), 1e-9, 1e-12)
+                   for row, got in zip(rows, rhs)):
+            continue
+        t = sympy.Symbol(var, real=True)
+        expr = sum(sympy.Rational(f.numerator, f.denominator) * t ** k for k, f in enumerate(simple))
+        if expr == 0:
+            return ""
+        return f"looks like {sympy.factor(expr)} (the true partial is {_formula(info, i)})"
+    return ""
+
+
+def _solve3(rows, rhs):
+    """Cramer's rule for three equations (None if singular)."""
+    def det(m):
+        return (m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+                + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]))
+    d = det(rows)
+    if abs(d) < 1e-12:
+        return None
+    out = []
+    for j in range(3):
+        m = [list(r) for r in rows]
+        for k in range(3):
+            m[k][j] = rhs[k]
+        out.append(det(m) / d)
+    return out
