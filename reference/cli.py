@@ -15,7 +15,7 @@ from pathlib import Path
 
 from reference import __version__
 
-EXIT_OK, EXIT_MISMATCH, EXIT_USAGE, EXIT_UNCHECKED = 0, 1, 2, 3
+EXIT_OK, EXIT_MISMATCH, EXIT_USAGE, EXIT_UNCHECKED, EXIT_INTERNAL = 0, 1, 2, 3, 4
 # The names of reference.backends.BACKENDS, in its order (a test keeps them equal): known here
 # without importing the backends, which load torch and SymPy.
 BACKEND_NAMES = ("engine", "forward", "torch", "sympy", "fd-forward", "fd-central", "fd-five-point",
@@ -705,7 +705,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    return _guarded(lambda: args.run(args))
+    return _guarded(lambda: args.run(args), getattr(args, "out", None))
 
 
 def _quiet_broken_pipe() -> int:
@@ -718,8 +718,32 @@ def _quiet_broken_pipe() -> int:
     return 141  # 128 + SIGPIPE
 
 
-def _guarded(action) -> int:
-    """Run a command: bad input and interrupts become one line and an exit status."""
+def _internal_error(err: BaseException, out=None) -> int:
+    """A bug of adcheck itself: the traceback to a file (in --out if it can be written, else the temp dir),
+    one line naming the error and the file, exit status 4."""
+    import tempfile
+    import traceback
+    text = "".join(traceback.format_exception(type(err), err, err.__traceback__))
+    path = None
+    for folder in ((out,) if out else ()) + (tempfile.gettempdir(),):
+        try:
+            os.makedirs(folder, exist_ok=True)
+            fd, path = tempfile.mkstemp(prefix="adcheck-traceback-", suffix=".txt", dir=folder)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            break
+        except OSError:
+            path = None
+    first = (str(err).strip().splitlines() or [""])[0]
+    where = f"; the traceback is in {path}" if path else ""
+    print(f"adcheck: internal error: {type(err).__name__}{': ' + first if first else ''}{where} "
+          "(a bug of adcheck, not of the engine under test)", file=sys.stderr)
+    return EXIT_INTERNAL
+
+
+def _guarded(action, out=None) -> int:
+    """Run a command: bad input and interrupts become one line and an exit status; a bug of adcheck
+    itself (any other exception) one line and exit status 4."""
     try:
         status = action()
         sys.stdout.flush()
@@ -737,3 +761,5 @@ def _guarded(action) -> int:
     except KeyboardInterrupt:
         print("adcheck: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:  # adcheck's own bug: one line and the file with the traceback, never a bare traceback
+        return _internal_error(err, out)

@@ -132,3 +132,82 @@ def test_adding_a_registry_row_adds_a_probe(monkeypatch):
     row = dataclasses.replace(base, name="tanh2") if dataclasses.is_dataclass(base) else None
     monkeypatch.setitem(rules.RULES, "tanh2", row)
     assert "tanh2" in ops.ops()
+
+
+SPELLINGS = GOOD.replace("def tanh(self):", "def Tanh(self):") + textwrap.dedent("""
+        def ReLU(self):
+            out = Value(max(0.0, self.data), (self,))
+            def b():
+                self.grad += (self.data > 0) * out.grad
+            out._backward = b; return out
+        def __abs__(self):
+            out = Value(abs(self.data), (self,))
+            def b():
+                self.grad += (1.0 if self.data > 0 else -1.0 if self.data < 0 else 0.0) * out.grad
+            out._backward = b; return out
+        def sigmod(self):
+            s = 1 / (1 + math.exp(-self.data)); out = Value(s, (self,))
+            def b():
+                self.grad += s * (1 - s) * out.grad
+            out._backward = b; return out
+""").replace("\n", "\n    ").replace("\n    \n", "\n\n")
+
+
+def test_methods_are_matched_as_learners_spell_them_and_near_misses_are_named(tmp_path):
+    """Tanh and ReLU are tanh and relu, __abs__ is abs; `sigmod` is no op but is named, with how to map it."""
+    f = tmp_path / "spell.py"
+    f.write_text(SPELLINGS.replace("HOOK", "pass"))
+    status, doc = run(tmp_path, f"{f}:Value")
+    lacks = doc["subject"]["lacks"]
+    assert status == 0, doc["diagnosis"]
+    assert not {"tanh", "relu", "abs"} & set(lacks), lacks
+    assert "sigmoid" in lacks
+    assert any("sigmod" in n and "sigmoid" in n for n in doc["subject"]["notes"]), doc["subject"]["notes"]
+
+
+RETURNS = textwrap.dedent("""
+    def exp(self):
+        out = Value(math.exp(self.data), (self,))
+        def b():
+            self.grad += out.data * out.grad
+        out._backward = b
+        return NOTHING
+""")
+
+
+@pytest.mark.parametrize("returned, words", [("None", "returns None"), ("out.data", "returns a float"),
+                                            ("(out, 1)", "returns a tuple")])
+def test_a_method_returning_no_node_is_an_api_finding_not_a_lacking_op(tmp_path, returned, words):
+    f = tmp_path / "ret.py"
+    f.write_text(GOOD.replace("HOOK", "pass") + textwrap.indent(RETURNS.replace("NOTHING", returned), "    "))
+    out = tmp_path / "out"
+    status = main(["run", "--engine", f"{f}:Value", "--only", "op:exp", "--backends", "engine", "--out", str(out)])
+    doc = json.loads((out / "conformance.json").read_text())
+    assert status == 1 and "exp" not in doc["subject"]["lacks"]
+    assert any(d["kind"] == "api" and d["op"] == "exp" and words in d["summary"] for d in doc["diagnosis"])
+    failing = [r for r in doc["records"] if r["backend"] == "engine" and r["case"] == "exp"]
+    assert failing and all(r["status"] != "unsupported" for r in failing)
+
+
+EXP_FAR = textwrap.dedent("""
+    def exp(self):
+        out = Value(math.exp(self.data), (self,))
+        def b():
+            self.grad += out.data * out.grad * (2.0 if self.data > 100 else 1.0)
+        out._backward = b
+        return out
+""")
+
+
+def test_a_failure_the_probes_miss_is_localised_on_the_failing_case(tmp_path):
+    """exp's backward is wrong only far out (x > 100), where no probe goes but the corpus does: the failing
+    case is replayed op by op and its nodes' gradients compared with the true adjoints, naming exp."""
+    f = tmp_path / "far.py"
+    f.write_text(GOOD.replace("HOOK", "pass") + textwrap.indent(EXP_FAR, "    "))
+    out = tmp_path / "out"
+    status = main(["run", "--engine", f"{f}:Value", "--only", "op:exp", "--backends", "engine", "--out", str(out)])
+    doc = json.loads((out / "conformance.json").read_text())
+    assert status == 1
+    assert {d["op"] for d in doc["diagnosis"] if d["kind"] == "rule"} == {"exp"}, doc["diagnosis"]
+    found = next(d for d in doc["diagnosis"] if d["op"] == "exp")
+    assert "exp(a)" in found["summary"] and found["evidence"][0]["case"] == "exp", found

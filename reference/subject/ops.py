@@ -31,6 +31,7 @@ class OpInfo:
     sample: tuple
     edges: tuple
     rule: object
+    spelling_symbol: str = ""
 
     def variants(self, most: int = 8) -> list[OpInfo]:
         """This op at each of its constant parameters the registry's points use (probe's first): a
@@ -71,13 +72,23 @@ class OpInfo:
         z = self.forward(inputs, params)
         return float(self.rule.partial(i, FLOAT, z, *inputs, *params))
 
+    def extreme_points(self) -> list[tuple[tuple, tuple]]:
+        """(inputs, params) of the registry's own points for this op, edges and extremes included."""
+        out = []
+        for point in self.rule.sampling.points:
+            inputs = tuple(float(v) for v in point[:self.arity])
+            params = tuple(float(v) for v in point[self.arity:]) or self.probe_params
+            if len(inputs) == self.arity and len(params) == len(self.params):
+                out.append((inputs, params))
+        return out
+
     def on_edge(self, inputs, params=None) -> bool:
         params = self.probe_params if params is None else params
         for edge in self.edges:
             try:
                 if edge.test(*inputs, *params):
                     return True
-            except Exception:
+            except (ArithmeticError, ValueError):  # the edge's test itself fails there: count it as on the edge
                 return True
         return False
 
@@ -103,7 +114,7 @@ def _info(rule) -> OpInfo:
     names = tuple(rule.spelling.names) or (rule.name,)
     return OpInfo(rule.name, rule.arity, tuple(rule.params), rule.spelling.operator, rule.spelling.method, names,
                   tuple(rule.sampling.probe), tuple(rule.sampling.probe_params), tuple(rule.sampling.sample),
-                  tuple(rule.edges), rule)
+                  tuple(rule.edges), rule, rule.spelling.symbol or "")
 
 
 def ops() -> dict[str, OpInfo]:
@@ -126,5 +137,25 @@ def by_name(name: str) -> OpInfo | None:
     """The op called ``name`` in expressions (method names and aliases such as ln)."""
     for info in ops().values():
         if name == info.method or name in info.names or name == info.name:
+            return info
+    return None
+
+
+def by_label(label: str) -> OpInfo | None:
+    """The registry op an engine's own node label names ('+', '*', '**2', 'tanh', 'ReLU'), if any."""
+    text = str(label or "").strip()
+    if not text:
+        return None
+    if text.startswith("**"):
+        return by_operator("**", with_params=True)
+    for info in ops().values():
+        if info.operator and info.operator == text:
+            return by_operator(text, with_params=False)
+        if info.operator == "neg" and text in ("neg", "-x", "-v"):
+            return info
+    normal = text.replace("_", "").lower()
+    for info in ops().values():
+        spellings = {n.replace("_", "").lower() for n in (info.method, info.name, *info.names) if n}
+        if normal in spellings or (info.spelling_symbol and text == info.spelling_symbol):
             return info
     return None

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import os
 
+from reference.corpus.cases import by_name as case_by_name
 from reference.subject import ops as _ops
+from reference.subject.localise import localise
 from reference.subject.diagnose import FAILING_KINDS, diagnose, finding
+from reference.subject.adapter import InternalError
 from reference.subject.load import EngineSpec
 from reference.subject.worker import Failure, InProcess, Isolated, case_ref
 
@@ -37,6 +40,9 @@ class Subject:
         self.probes = {"ran": 0, "total": 0}
         self.prepared = False
         self.diagnosed = False
+        self.built_from: dict[str, set] = {}
+        self._explained: set = set()
+        self._cases: dict = {}
 
     @classmethod
     def from_spec(cls, spec: EngineSpec) -> Subject:
@@ -93,11 +99,11 @@ class Subject:
                 # a notebook runs its cells before the class exists, each with its own budget: more time to start
                 self.executor = Isolated(self.spec, None, self._timeout, 120.0 if self.spec.notebook else 30.0)
             else:
-                try:
-                    self.executor = InProcess(self.spec, self.cls, self._timeout)
-                except Exception as err:
-                    return Failure("raises", f"{type(err).__name__}: {err}", type(err).__name__)
-        return self.executor.call(name, *args, timeout=timeout)
+                self.executor = InProcess(self.spec, self.cls, self._timeout)
+        answer = self.executor.call(name, *args, timeout=timeout)
+        if isinstance(answer, Failure) and answer.kind == "internal":
+            raise InternalError(answer.message)
+        return answer
 
     def prepare(self, diagnose_too: bool = True) -> Subject:
         """Load, detect the adapter's names, probe every op in every form (and diagnose)."""
@@ -141,7 +147,9 @@ class Subject:
         return self
 
     def _plan_op(self, info, res, plan):
-        primary = res.get(info.primary_form) or res.get("call")
+        primary_form = info.primary_form if info.primary_form in res else "call"
+        primary = res.get(primary_form)
+        api_done = False
         for form, r in res.items():
             status = r.get("status")
             if status == "lifted":
@@ -150,14 +158,23 @@ class Subject:
                                                          f"{self.class_name}(c)").lstrip("; ")
             elif status == "lacks":
                 plan[(info.name, form)] = ("lacks", r["reason"])
-            elif status == "ok" and r.get("how", "").startswith(("method:", "function:")):
+            elif status == "ok" and r.get("how", "").startswith(("method:", "function:", "dunder:")):
                 plan[(info.name, "call")] = ("native", r["how"])
+            elif status == "api" and not api_done:  # defined, but returns no node: a bug, never "lacking"
+                api_done = True
+                self.findings.append(finding("api", info.name, r["reason"],
+                                             [{"probe": f"{info.name} ({form})", "at": _point(info)}]))
+            elif status == "raises" and form != primary_form:
+                self.findings.append(finding("raises", info.name, f"{info.name} ({form}) raises {r['reason']} at an "
+                                             f"ordinary point ({_point(info)})" + _cause(r),
+                                             [{"probe": f"{info.name} ({form})", "at": _point(info)}]))
         if primary is None or primary.get("status") == "lacks":
             self.lacks[info.name] = (primary or {}).get("reason", "not found")
         elif primary.get("status") == "raises":
             self.findings.append(finding("raises", info.name, f"{info.name} raises {primary['reason']} at an ordinary "
-                                         f"point ({_point(info)})", [{"probe": info.name, "at": _point(info)}]))
-        else:
+                                         f"point ({_point(info)})" + _cause(primary),
+                                         [{"probe": info.name, "at": _point(info)}]))
+        elif primary.get("status") != "api":
             missing = [f for f, r in res.items() if r.get("status") == "lacks"]
             for form in missing:
                 self.lacks[f"{info.name} ({form})"] = res[form]["reason"]
@@ -166,7 +183,8 @@ class Subject:
         self.diagnosed = True
         if self.broken:
             return
-        found, probes = diagnose(self.call, self.forms, self.detected.get("precision", "float64"))
+        found, probes = diagnose(self.call, self.forms, self.detected.get("precision", "float64"),
+                                 built_from=self.built_from)
         self.findings += found
         self.probes = probes
         self._locate()
@@ -182,6 +200,7 @@ class Subject:
                     d["where"] = found
 
     def evaluate(self, case, point):
+        self._cases[case.name] = case  # ad-hoc cases too (check, the Python API), for ``explain``
         ref = case_ref(case) if self.isolated else case
         return self.call("evaluate", ref, tuple(point))
 
@@ -198,16 +217,81 @@ class Subject:
     def bug_found(self) -> bool:
         return any(f["kind"] in FAILING_KINDS for f in self.findings)
 
+    # -- failures the probes did not explain -------------------------------------------------
+    def _blamed(self) -> set | None:
+        """Ops whose failures the findings explain (None: every failure, e.g. a faulty graph walk)."""
+        ops = set()
+        for f in self.findings:
+            if f["kind"] in ("graph", "crash", "timeout") and not f["op"]:
+                return None
+            if f["op"] and f["kind"] in FAILING_KINDS + ("api",):
+                ops.add(f["op"])
+        ops |= {op for op, inner in self.built_from.items() if inner & ops}
+        return ops
+
+    def explain(self, records, most: int = 6) -> None:
+        """Every failing record explained: the smallest failing cases no finding covers are localised on
+        the case itself (see ``localise``), until a finding covers each of them or ``most`` were tried."""
+        if self.broken or not self.prepared:
+            return
+        if not self.diagnosed:
+            self._diagnose()
+        failing = [r for r in records or () if r.get("backend") == "engine" and r.get("subject", True)
+                   and (r.get("verdict") == "unjudged" or (r.get("verdict") == "mismatch" and not r.get("expected")))]
+        todo = []
+        for r in failing:
+            case = self._cases.get(r["case"])
+            if case is None:
+                try:
+                    case = case_by_name(r["case"])
+                except KeyError:  # an ad-hoc case this subject never ran
+                    case = None
+            key = (r["case"], tuple(r["point"].values()) if isinstance(r["point"], dict) else tuple(r["point"]))
+            if case is not None and key not in self._explained:
+                todo.append(((len(case.ops), len(case.name)), key, case))  # the smallest case first
+        precision = self.detected.get("precision", "float64")
+        tried = 0
+        for _, key, case in sorted(todo, key=lambda t: (t[0], t[1])):
+            blamed = self._blamed()
+            if blamed is None:
+                return
+            if case.ops & blamed:
+                continue
+            if key in self._explained or tried >= most:
+                continue
+            self._explained.add(key)
+            tried += 1
+            found = localise(case, key[1], self.call, 1e-4 if precision == "float32" else 1e-7)
+            if found is None:
+                continue
+            if found["op"] and any(f["op"] == found["op"] and f["kind"] == found["kind"] for f in self.findings):
+                continue
+            self.findings.append(finding(found["kind"], found["op"], found["summary"], found["evidence"]))
+        if failing and not any(f["kind"] in FAILING_KINDS for f in self.findings):
+            # never a failure without a finding: what could not be localised is said as such
+            names = sorted({r["case"] for r in failing})
+            self.findings.append(finding("graph", None, f"{len(names)} failing case(s) could not be localised to one "
+                                         f"op (the case cannot be replayed op by op): {', '.join(names[:5])}"
+                                         + (" ..." if len(names) > 5 else ""),
+                                         [{"case": n} for n in names[:5]]))
+
     def subject_dict(self, records=None) -> dict:
+        if records:
+            self.explain(records)
         return {"class": self.class_name, "file": self.file, "lacks": dict(self.lacks),
                 "lifted": dict(self.lifted), "adapter": {k: v for k, v in self.detected.items() if k != "notes"},
                 "notes": list(self.detected.get("notes", [])),
+                "built_from": {op: sorted(inner) for op, inner in sorted(self.built_from.items())},
                 "coverage": coverage(records or [], self.probes), **({"broken": self.broken} if self.broken else {})}
 
     def diagnosis(self) -> list[dict]:
         order = {k: i for i, k in enumerate(("api", "crash", "timeout", "raises", "forward", "rule", "graph",
                                              "precision", "convention"))}
         return sorted(self.findings, key=lambda f: order.get(f["kind"], 99))
+
+
+def _cause(r) -> str:
+    return f": {r['cause']}" if r.get("cause") else ""
 
 
 def _point(info) -> str:

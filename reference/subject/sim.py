@@ -22,6 +22,11 @@ WALKS = {
     "merged": "nodes are merged by value (__eq__/__hash__ on the data): two distinct nodes with equal values "
               "count as one, so one of them never passes its gradient on",
     "overwrite_all": "gradients are overwritten (=) instead of accumulated (+=) when a node feeds several ops",
+    "append_in_loop": "the topological sort appends a node once per child (`topo.append(v)` indented inside the "
+                      "`for child` loop): a node with two distinct inputs runs its backward step twice, and leaves "
+                      "are never listed",
+    "grad_starts_at_one": "every node's gradient starts at 1 (`self.grad = 1.0` in the constructor) and backward "
+                          "does not seed the output: each node collects one too much",
 }
 
 
@@ -98,13 +103,16 @@ def simulate(program: dict, walk: str = "correct", slip: tuple | None = None, re
             if key(v) in visited:
                 return
             visited.add(key(v))
-        children = list(dict.fromkeys(kids[v], None)) if walk == "merged" else kids[v]
+        children = list(dict.fromkeys(kids[v], None)) if walk in ("merged", "append_in_loop") else kids[v]
         for c in (children[::-1] if reverse_children else children):
             build(c)
-        topo.append(v)
+            if walk == "append_in_loop":
+                topo.append(v)
+        if walk != "append_in_loop":
+            topo.append(v)
 
     build(root)
-    grads = [0.0] * len(values)
+    grads = [1.0 if walk == "grad_starts_at_one" else 0.0] * len(values)
     grads[root] = 1.0
     order = topo if walk == "not_reversed" else list(reversed(topo))
     for v in order:

@@ -7,6 +7,8 @@ slip that reproduces the engine's number at every probe point.
 """
 from __future__ import annotations
 
+import math
+
 import sympy
 
 from reference.oracle.rule_math import SYMPY_RULE_MATH
@@ -85,6 +87,9 @@ def fit_forward(info, observations) -> str:
     """What a wrong forward computes instead, in words ('' if no simple pattern fits)."""
     tests = [("its operands are swapped", lambda p, c: info.forward(tuple(reversed(p)), c)),
              ("its sign is flipped", lambda p, c: -info.forward(p, c))]
+    if info.arity == 1:
+        tests.append((f"it is {info.name}(-x): the input's sign is flipped (a sign slip inside the formula)",
+                      lambda p, c: info.forward((-p[0],), c)))
     for summary, fn in tests:
         if all(close(got, fn(p, c)) for p, c, got in observations):
             return summary
@@ -92,3 +97,81 @@ def fit_forward(info, observations) -> str:
     if ratios and all(close(r, ratios[0]) for r in ratios) and not close(ratios[0], 1.0):
         return f"it is {ratios[0]:.6g} times the true value at every probe point"
     return ""
+
+
+def _round_numbers():
+    for k in range(-20, 4):
+        for m in range(1, 10):
+            for sign in (1.0, -1.0):
+                yield sign * m * 10.0 ** k
+    yield from (88.0, -88.0, 700.0, -700.0, 709.0, -709.0, 745.0, -745.0, 20.0, -20.0, 50.0, -50.0)
+
+
+def fit_clip(info, observations) -> str:
+    """'looks clipped at c' when a wrong value equals the op at one round input c (unary ops)."""
+    if info.arity != 1:
+        return ""
+    found = []
+    for inputs, params, got in observations:
+        hit = None
+        for c in _round_numbers():
+            try:
+                v = info.forward((c,), params)
+            except (ValueError, OverflowError, ZeroDivisionError):
+                continue
+            if math.isfinite(v) and close(got, v, 1e-9, 1e-300):
+                hit = c
+                break
+        if hit is None:
+            return ""
+        found.append((inputs[0], hit, got))
+    _, c, got = found[0]
+    bounds = sorted({f"{c:g}" for _, c, _ in found})
+    return (f"{got:.5g} = {info.name}({c:g}): looks clipped at {' and '.join(bounds)} "
+            f"(the input is clamped before {info.name})")
+
+
+def fit_polynomial(info, i: int, observations) -> str:
+    """'looks like (1 - z)**2' when the engine's partial of a unary op is a small polynomial with simple
+    coefficients in its output z or its input x, at every probe point (a learner's slip in the formula)."""
+    if info.arity != 1 or len(observations) < 4:
+        return ""
+    from fractions import Fraction
+    for var in ("z", "x"):
+        rows, rhs = [], []
+        for p, c, got in observations:
+            t = info.forward(p, c) if var == "z" else p[0]
+            rows.append([1.0, t, t * t])
+            rhs.append(got)
+        coef = _solve3(rows[:3], rhs[:3])
+        if coef is None:
+            continue
+        simple = [Fraction(k).limit_denominator(4) for k in coef]
+        if any(abs(float(f) - k) > 1e-9 * max(1.0, abs(k)) or abs(f) > 10 for f, k in zip(simple, coef)):
+            continue
+        if not all(close(got, sum(float(f) * r for f, r in zip(simple, row)), 1e-9, 1e-12)
+                   for row, got in zip(rows, rhs)):
+            continue
+        t = sympy.Symbol(var, real=True)
+        expr = sum(sympy.Rational(f.numerator, f.denominator) * t ** k for k, f in enumerate(simple))
+        if expr == 0:
+            return ""
+        return f"looks like {sympy.factor(expr)} (the true partial is {_formula(info, i)})"
+    return ""
+
+
+def _solve3(rows, rhs):
+    """Cramer's rule for three equations (None if singular)."""
+    def det(m):
+        return (m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+                + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]))
+    d = det(rows)
+    if abs(d) < 1e-12:
+        return None
+    out = []
+    for j in range(3):
+        m = [list(r) for r in rows]
+        for k in range(3):
+            m[k][j] = rhs[k]
+        out.append(det(m) / d)
+    return out

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 from reference.subject import ops as _ops
-from reference.subject.adapter import _PYTHON_OPERATORS, Adapter, Broken, Lacks, _describe
+from reference.subject.adapter import _PYTHON_OPERATORS, Adapter, Broken, Lacks, _describe, adcheck_bug
 from reference.subject.load import EngineSpec, load
 from reference.core.errors import Unsupported as BackendUnsupported
 
@@ -68,11 +68,35 @@ for _symbol, (_name, _rname) in _ops.DUNDERS.items():
     setattr(SubjectValue, _rname, _binary(_symbol, True))
 
 
+class NotANode(TypeError):
+    """An op of the engine returned something other than one of its nodes (None, a float, a tuple)."""
+
+
+def _spelled(info, form, how) -> str:
+    if info.operator == "neg":
+        return "-V (__neg__)"
+    if info.operator:
+        name, rname = _ops.DUNDERS[info.operator]
+        return {"c op V": f"c {info.operator} V ({rname})"}.get(form, f"V {info.operator} "
+                                                                f"{'c' if form == 'V op c' else 'V'} ({name})")
+    return how.split(":", 1)[-1] or info.method or info.name
+
+
+def not_a_node(ad, info, form, how, got) -> str:
+    """What an op returning something other than a node looks like, in words."""
+    what = "None" if got is None else f"a {type(got).__name__}"
+    hint = ": a missing `return out`?" if got is None else ""
+    return f"{_spelled(info, form, how)} returns {what}, not a {ad.cls.__name__}{hint}"
+
+
 def _apply(ad, info, form, inputs, params):
     try:
         out = ad.apply(info, form, inputs, params)
     except Lacks as err:
         raise _backend_unsupported()(f"{info.name} ({form}): {err}") from None
+    if not ad.is_node(out):
+        how = ad.plan.get((info.name, "call"), ("", ""))[1]
+        raise NotANode(not_a_node(ad, info, form, how, out))
     trace = getattr(ad, "trace", None)
     if trace is not None:  # Tasks.graph: which node each op of the case made, in order
         trace.append(out)
@@ -169,13 +193,12 @@ class Tasks:
             inputs = make()
             try:
                 node = ad.native(info, form, inputs, params)
-                if not ad.is_node(node):
-                    raise TypeError(f"returns a {type(node).__name__}, not a {ad.cls.__name__}")
-                value = ad.data(node)
             except Lacks as err:
                 failure = {"status": "lacks", "reason": str(err)}
                 continue
-            except Exception as err:
+            except Exception as err:  # the engine's own code, or Python's dispatch finding no method
+                if adcheck_bug(err):
+                    raise
                 failure = self._construction_failure(info, form, primary, err)
                 if failure["status"] == "lacks" and not primary:
                     lifted = self._try_lift(info, form, pts, params)
@@ -183,21 +206,39 @@ class Tasks:
                         lifted["native_reason"] = failure["reason"]
                         return lifted
                 continue
+            if not ad.is_node(node):
+                failure = {"status": "api", "reason": not_a_node(ad, info, form, how, node)}
+                continue
+            try:
+                value = ad.data(node)
+            except (TypeError, ValueError, ArithmeticError) as err:
+                failure = {"status": "api", "reason": f"{_spelled(info, form, how)} gives a node whose "
+                                                      f".{ad.data_attr} is not a number ({_describe(err)})"}
+                continue
             result = self._backward(info, node, inputs, value)
             result["how"] = how or "operator"
             return result
         return failure
 
     def _construction_failure(self, info, form, primary, err) -> dict:
+        """Lacking (nothing defined, or a deliberate refusal) or raising (a slip in the learner's code)."""
         ad = self.adapter
-        inside = ad.raised_inside(err)
         what = _describe(err)
-        refuses = isinstance(err, (NotImplementedError, AssertionError)) or (
-            isinstance(err, TypeError) and ("unsupported operand" in str(err) or ad.cls.__name__ in str(err)))
-        if not inside:
+        if not ad.raised_inside(err):  # Python's dispatch found no method for this form
             return {"status": "lacks", "reason": self._missing(info, form) or what}
-        if not primary or refuses:
+        if isinstance(err, (NotImplementedError, AssertionError)) or ad.raised_by_statement(err):
             return {"status": "lacks", "reason": f"refuses: {what}"}
+        name = ad.cls.__name__
+        text = str(err)
+        if isinstance(err, TypeError):
+            own = f"'{name}'"
+            if "unary" in text and own in text:  # -other inside __sub__, with no __neg__: a slip
+                return {"status": "raises", "reason": what, "exception": type(err).__name__,
+                        "cause": f"{_spelled(info, form, '')} uses an operator {name} does not define"}
+            if "unsupported operand" in text and text.count(own) < 2:
+                return {"status": "lacks", "reason": f"refuses: {what}"}  # a number where it wants a node
+        if isinstance(err, AttributeError) and not primary and f"'{name}'" not in text:
+            return {"status": "lacks", "reason": f"refuses: {what}"}  # a plain number where it wants a node
         return {"status": "raises", "reason": what, "exception": type(err).__name__}
 
     def _missing(self, info, form) -> str:
@@ -218,7 +259,9 @@ class Tasks:
                 inputs = (ad.leaf(pts[0]), ad.leaf(pts[1]))
             node = ad.native(info, "V op V" if info.operator else "call", inputs, params)
             value = ad.data(node)
-        except Exception:
+        except Exception as err:  # lifting does not work on this engine either
+            if adcheck_bug(err):
+                raise
             return None
         result = self._backward(info, node, inputs, value)
         result["status"] = "lifted" if result["status"] == "ok" else result["status"]
@@ -230,7 +273,9 @@ class Tasks:
         try:
             ad.backward(node)
             grads = [ad.grad(x) if ad.is_node(x) else None for x in inputs]
-        except Exception as err:
+        except Exception as err:  # the engine's backward
+            if adcheck_bug(err):
+                raise
             return {"status": "raises", "reason": f"backward raises {_describe(err)}", "exception": type(err).__name__,
                     "value": value, "phase": "backward"}
         return {"status": "ok", "value": value, "grads": grads}
@@ -244,17 +289,30 @@ class Tasks:
         for op, form, refs, params in program["nodes"]:
             info = table[op]
             inputs = tuple(entries[r] if isinstance(r, int) else r[1] for r in refs)
-            entries.append(ad.apply(info, form, inputs, tuple(params)))
+            out = ad.apply(info, form, inputs, tuple(params))
+            if not ad.is_node(out):
+                raise NotANode(not_a_node(ad, info, form, ad.plan.get((op, "call"), ("", ""))[1], out))
+            entries.append(out)
         root = entries[-1]
         values = [ad.data(e) for e in entries]
         direct = None
+        built: list[str] = []
         if ad.children_attr:  # one engine node for the op, or a composition of several?
             kids = ad.children(root)
             inputs = [entries[r] for r in program["nodes"][-1][2] if isinstance(r, int)]
             direct = all(any(k is x for x in inputs) for k in kids) if kids else False
+            known = {id(e) for e in entries[:-1]}
+            stack, seen = [root], set()
+            while stack and len(seen) < 50:  # the nodes the last op made: their own op labels
+                node = stack.pop()
+                if id(node) in seen or id(node) in known:
+                    continue
+                seen.add(id(node))
+                built.append(ad.op_label(node))
+                stack.extend(k for k in ad.children(node) if ad.is_node(k))
         ad.backward(root)
         grads = [ad.grad(e) for e in entries]
-        return {"values": values, "grads": grads, "direct": direct}
+        return {"values": values, "grads": grads, "direct": direct, "built": built}
 
     # -- corpus cases -----------------------------------------------------------------------
     def evaluate(self, case, point) -> tuple[float, list[float]]:
@@ -312,14 +370,18 @@ class Tasks:
 def _label(node) -> str:
     try:
         return str(getattr(node, "label", "") or "")
-    except Exception:
+    except Exception as err:  # the engine's label property
+        if adcheck_bug(err):
+            raise
         return ""
 
 
 def _safe(fn, node) -> float:
     try:
         return fn(node)
-    except Exception:
+    except Exception as err:  # a node of the engine's whose number cannot be read
+        if adcheck_bug(err):
+            raise
         return math.nan
 
 

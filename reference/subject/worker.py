@@ -22,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -31,7 +32,7 @@ from reference.corpus.cases import by_name
 from reference.corpus.parser import to_case
 from reference.subject import ops as _ops
 from reference.subject.notebook import NotebookCellError, code_location
-from reference.subject.adapter import _describe
+from reference.subject.adapter import _describe, adcheck_bug
 from reference.subject.tasks import Tasks
 
 _LOCAL_CASES: dict[int, object] = {}
@@ -210,6 +211,10 @@ def _failure(err: BaseException) -> Failure:
         return Failure("unknown-case", "unknown case")
     if isinstance(err, NotebookCellError):
         return Failure("timeout" if err.timed_out else "raises", str(err), err.exception)
+    if adcheck_bug(err):  # adcheck's own bug where the engine runs: surfaces in the main process (exit 4)
+        return Failure("internal", f"{_describe(err)} (in the engine's worker)\n"
+                       + "".join(traceback.format_exception(err)),
+                       type(err).__name__)
     if not isinstance(err, Exception):
         return Failure("crash", f"the engine raised {type(err).__name__}", type(err).__name__)
     return Failure("raises", _describe(err), type(err).__name__)
