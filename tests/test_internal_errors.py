@@ -37,7 +37,7 @@ def _nested_imports():
 
 NESTED = _nested_imports()
 OPTIONAL = ("jax", "autograd", "mygrad", "tinygrad", "dask", "distributed", "IPython", "matplotlib", "graphviz",
-            "nbformat", "ipykernel", "jupyter_client")
+            "nbformat", "ipykernel", "jupyter_client", "ipywidgets")
 
 
 def test_there_are_in_function_imports_to_check():
@@ -77,12 +77,17 @@ def test_an_internal_error_is_one_line_a_traceback_file_and_exit_4(tmp_path, cap
 
 def test_a_bug_of_adcheck_where_the_engine_runs_is_exit_4_not_a_finding(tmp_path, capsys, monkeypatch):
     """A KeyError in adcheck's own probing code (in the isolated worker) is not "the engine raises"."""
-    from reference.corpus.cases import by_name
-    from reference.subject import tasks
-
-    def broken(self, name):
-        return by_name("an adcheck bug in probing")  # a KeyError raised inside reference/
-    monkeypatch.setattr(tasks.Tasks, "probe_op", broken)
+    # The worker is a fresh interpreter: the bug is planted there by a sitecustomize it imports at start.
+    plant = tmp_path / "plant"
+    plant.mkdir()
+    (plant / "sitecustomize.py").write_text(
+        "from reference.corpus.cases import by_name\n"
+        "from reference.subject import tasks\n"
+        "def broken(self, name):\n"
+        "    return by_name('an adcheck bug in probing')  # a KeyError raised inside reference/\n"
+        "tasks.Tasks.probe_op = broken\n")
+    import os
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(plant), os.environ.get("PYTHONPATH", "")]))
     engine = pathlib.Path(__file__).parent / "learner_engines" / "correct_lecture.py"
     status = cli.main(["run", "--engine", f"{engine}:Value", "--only", "op:tanh", "--backends", "engine",
                        "--out", str(tmp_path)])

@@ -6,6 +6,7 @@ import statistics
 import time
 from collections.abc import Callable
 
+from reference.core.processes import pool_context
 
 
 def median_time(fn: Callable[[], object], repeats: int, gc_enabled: bool = True, setup=None,
@@ -53,8 +54,7 @@ def _forked_call(conn, fn, args) -> None:
 def in_fresh_process(fn: Callable, *args):
     """fn(*args) in a process forked from this one: timed on a heap no earlier benchmark has churned
     (as each peer of the training step is), so a profile is comparable with the peers' rows."""
-    import multiprocessing
-    ctx = multiprocessing.get_context("fork")
+    ctx = pool_context()  # a fork, unless a threaded system (JAX) is loaded here
     mine, theirs = ctx.Pipe()
     proc = ctx.Process(target=_forked_call, args=(theirs, fn, args), daemon=True)
     proc.start()
