@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+from reference.subject import explain
 from reference.subject import ops as _ops
 from reference.subject.diagnose import FAILING_KINDS, diagnose, finding
 from reference.subject.load import EngineSpec
@@ -91,6 +92,7 @@ class Subject:
         if "broken" in found:
             self.broken = found["broken"]
             self.findings.append(finding("api", None, found["broken"], [{"file": self.file}]))
+            self.explain()
             return self
         self.detected = found
         if found.get("precision") == "float32":
@@ -144,6 +146,11 @@ class Subject:
         found, probes = diagnose(self.call, self.forms, self.detected.get("precision", "float64"))
         self.findings += found
         self.probes = probes
+        self.explain()
+
+    def explain(self) -> None:
+        """Where each finding is in the subject's source, and the finding in plain words (issue 24)."""
+        explain.annotate(self.findings, lambda op, form: self.call("locate", op, form))
 
     def evaluate(self, case, point):
         ref = case_ref(case) if self.isolated else case
