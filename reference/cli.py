@@ -143,8 +143,11 @@ def _subject_lines(subject, summary) -> list[str]:
             other + ([f"{', '.join(plain)} (no such method)"] if plain else [])))
     for form, why in subject.lifted.items():
         lines.append(f"{subject.class_name}: {form}: {why} (still checked)")
+    from reference.output.wording import finding_lines, is_problem, prose
+    for hint in subject.hints:
+        lines.append(f"hint: {prose(hint)}")
     for d in subject.diagnosis():
-        lines.append(f"{d['kind']}{' ' + d['op'] if d['op'] else ''}: {d['summary']}")
+        lines += finding_lines(d, markdown=False, evidence=1) if is_problem(d) else [f"note: {prose(d['summary'])}"]
     return lines
 
 
@@ -196,10 +199,10 @@ def cmd_run(args) -> int:
         for v, n in summary["counts"][b].items():
             if n:
                 mine[v] = mine.get(v, 0) + n
-    findings = len(summary["reference_findings"]) + len(summary["known"])
+    from reference.output.wording import counts_line
     print(f"{summary['records']} records in {time.perf_counter() - start:.1f} s; the subject's: "
-          + ", ".join(f"{n} {v}" for v, n in mine.items())
-          + f"; {findings} finding(s) about the reference methods (not failures). Wrote {out / 'conformance.md'}")
+          + ", ".join(f"{n} {v}" for v, n in mine.items()) + f". Wrote {out / 'conformance.md'}")
+    print(f"Not failures: {counts_line(summary)}.")
     if subject is not None:
         print("\n".join(_subject_lines(subject, summary)))
         subject.close()
@@ -325,8 +328,10 @@ def cmd_check(args) -> int:
         if args.order == 2:
             text += "\n" + _hessian_table(result)
         print(text, end="")
+        from reference.output.wording import finding_lines, is_problem, prose
         for d in result.get("diagnosis", []):
-            print(f"{d['kind']}{' ' + d['op'] if d['op'] else ''}: {d['summary']}")
+            print("\n".join(finding_lines(d, markdown=False, evidence=1) if is_problem(d)
+                            else [f"note: {prose(d['summary'])}"]))
     return status
 
 

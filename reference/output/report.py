@@ -9,6 +9,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from reference.core.files import write_pair
+from reference.output import wording
 from reference.corpus.conventions import ANY, CONVENTIONS
 from reference.core.formatting import fmt as number
 from reference.judging.judge import VERDICTS
@@ -66,17 +67,24 @@ def _grads(g: dict, limit: int = 3) -> str:
 
 
 def diagnosis_section(meta: dict) -> list[str]:
-    """The findings of the diagnosis (meta["diagnosis"]) in plain words: which rule, what it does instead."""
+    """The findings of the diagnosis (meta["diagnosis"]) in plain words (``wording.finding_lines``): the problems
+    under "What is wrong", notes that are not problems (float32 precision, conventions) apart."""
     diagnosis = meta.get("diagnosis") or []
-    if not diagnosis:
-        return []
-    out = ["## What is wrong, in plain words", ""]
-    for d in diagnosis:
-        op = f" `{d['op']}`" if d.get("op") else ""
-        out.append(f"- **{d.get('kind', '?')}**{op}: {_cell(d.get('summary', ''), 170)}")
-        for ev in list(d.get("evidence") or [])[:3]:
-            out.append(f"  - {_cell(ev if isinstance(ev, str) else json.dumps(json_safe(ev)), 160)}")
-    return [*out, ""]
+    problems = [d for d in diagnosis if wording.is_problem(d)]
+    notes = [d for d in diagnosis if not wording.is_problem(d)]
+    hints = (meta.get("subject") or {}).get("hints") or []
+    out = []
+    if problems:
+        out += ["## What is wrong, in plain words", ""]
+        for d in problems:
+            out += wording.finding_lines(d, markdown=True)
+        out.append("")
+    if notes or hints:
+        out += ["## Notes (not problems)", ""]
+        out += [f"- {wording.prose(d.get('summary', ''))}" for d in notes]
+        out += [f"- Hint: {wording.prose(h)}" for h in hints]
+        out.append("")
+    return out
 
 
 def subject_section(meta: dict) -> list[str]:
@@ -121,6 +129,9 @@ def conformance_markdown(summary: dict, meta: dict) -> str:
                  f", in cases using {', '.join(ops[:8])}" if ops else "")
         out.append(f"**Verdict: {len(failures)} failure(s) of the subject** ({engine}){where}. See *What is wrong* "
                    "and *Failures of the subject*.")
+    elif meta.get("subject") and cov.get("records") and not cov.get("records_run"):
+        out.append(f"**Verdict: the subject could not be checked** ({engine}): none of its {cov['records']} records "
+                   "ran. See *Notes* and *The subject* for why.")
     else:
         out.append(f"**Verdict: no failure of the subject** ({engine}): every disagreement with the oracle is a "
                    "declared convention, an undefined point or a known limitation of a method.")
@@ -129,10 +140,7 @@ def conformance_markdown(summary: dict, meta: dict) -> str:
     if cov.get("records"):
         out.append(f"- **Coverage:** the subject ran {cov['records_run']} of its {cov['records']} records "
                    f"({cov['cases_run']} of {cov['cases']} cases); {cov.get('unsupported', 0)} unsupported.")
-    conventions = len(summary.get("conventions") or [])
-    out.append(f"- **Findings:** {len(raises)} raise(s) at domain edges (float semantics, not a derivative "
-               f"bug); {len(findings)} about the reference methods; {len(summary['known'])} known limitations "
-               f"of the methods; {conventions} convention(s) met at kinks and edges.")
+    out.append(f"- **Findings:** {wording.counts_line(summary)}.")
     out.append(f"- **Corpus:** {summary['cases']} cases, {summary['points']} points, {summary['records']} records; "
                f"oracle: {_cell(meta.get('oracle', '?'), 110).rstrip('.')}.")
     out += ["", f"![Each backend on each op: worst share of its tolerance used, failures in red]({PICTURE})", "",
@@ -269,7 +277,8 @@ def _op_cell(c: list) -> str:
 
 def _mismatch_table(records: list[dict]) -> str:
     rows = [[_cell(r["case"], 30), _cell(_point(r["point"]), 40), r["backend"], _cell(_grads(r["grad"]), 40),
-             _cell(_grads(r["oracle_grad"]), 40), fmt(r["max_rel_err"]), _cell(r["note"] or r["message"], 80)]
+             _cell(_grads(r["oracle_grad"]), 40), _cell(wording.record_error(r) or fmt(r["max_rel_err"]), 60),
+             _cell(r["note"] or r["message"], 80)]
             for r in records]
     return tabulate(rows, ["case", "point", "backend", "gradient", "oracle", "error", "why"], tablefmt="github")
 

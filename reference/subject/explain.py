@@ -54,12 +54,11 @@ def off_by(got, true) -> str:
     if g != 0 and abs(g + t) <= 1e-9 * abs(t):
         return "the opposite sign"
     ratio = g / t
-    if ratio > 0 and abs(ratio - round(ratio, 2)) < 1e-6 * abs(ratio) and ratio not in (1.0,) and \
-            (ratio >= 1.5 or ratio <= 0.75):
-        return f"{num(round(ratio, 4))} times the true value"
+    for nice in (2.0, 3.0, 4.0, 10.0, 0.5, 0.25, 1.5):
+        if abs(ratio - nice) <= 1e-9 * nice:
+            return f"{num(nice)} times the true value"
     rel = d / abs(t)
-    share = f"{rel:.1%}" if rel < 10 else f"{num(rel)} times the true value's size"
-    return f"off by {num(d)} ({share})"
+    return f"off by {num(d)} ({rel:.1%})" if rel < 1 else f"off by {num(d)}"
 
 
 # -- where -------------------------------------------------------------------------------------------
@@ -136,7 +135,9 @@ def true_partial(info, i: int) -> str:
         return f"d/d{slot} ({op})"
     formula = re.sub(r"\bz\b", f"({op})" if info.operator else op, formula)
     shown = f"({op})" if info.operator else op
-    return f"d/d{slot} {shown} = {formula}"
+    notes = [text for fn, text in (("step(", "step(u) is 1 for u > 0 and 0 for u < 0"),
+                                   ("sign(", "sign(u) is 1 for u > 0 and -1 for u < 0")) if fn in formula]
+    return f"d/d{slot} {shown} = {formula}" + (f" ({'; '.join(notes)})" if notes else "")
 
 
 # -- what to change ----------------------------------------------------------------------------------
@@ -340,3 +341,50 @@ def _forward(f, info, evidence, where) -> str:
     slip = f" ({analysis})" if analysis else (f" ({size})" if size else "")
     fix = fix_for(analysis or original)
     return head + slip + "." + _in(where) + (f" Fix: {fix}." if fix else "")
+
+
+# -- the evidence, in words (the report's and the terminal's lines under a finding) -------------------------
+def evidence_words(ev) -> str:
+    """One piece of evidence as a line of prose (no braces, no tuples)."""
+    if isinstance(ev, str):
+        return ev
+    if not isinstance(ev, dict):
+        return num(ev) if isinstance(ev, (int, float)) else str(ev)
+    if "also" in ev:
+        return ev["also"] + (f" (alone it read: {ev['first']})" if ev.get("first") else "")
+    probe = str(ev.get("probe", ""))
+    parsed = _point_of(probe)
+    got, expected = ev.get("got"), ev.get("expected")
+    if parsed and not isinstance(got, dict):
+        slot, name, point = parsed
+        info = _ops.ops().get(name)
+        names = ["x", "y"][:info.arity] if info else ["x", "y"][:len(point)]
+        size = off_by(got, expected)
+        return (f"d/d{slot} {name} at {_at(names, point)}: yours {num(got)}, true {num(expected)}"
+                + (f" ({size})" if size else ""))
+    m = re.match(r"^(\w+) at \((.*)\)$", probe)
+    if m and not isinstance(got, dict):
+        try:
+            point = tuple(float(v) for v in m.group(2).split(",") if v.strip())
+        except ValueError:
+            point = ()
+        size = off_by(got, expected)
+        return (f"{m.group(1)} at {_at(['x', 'y'], point)}: yours {num(got)}, true {num(expected)}"
+                + (f" ({size})" if size else ""))
+    at = ev.get("at")
+    where = (", ".join(f"{k} = {num(v)}" for k, v in at.items()) if isinstance(at, dict) else str(at or ""))
+    head = probe + (f" at {where}" if where else "")
+    if isinstance(got, dict):
+        parts = [f"d/d{k}: yours {num(v)}, true {num((expected or {}).get(k))}" for k, v in got.items()]
+        text = f"{head}: " + "; ".join(parts)
+        if "first wrong node" in ev:
+            text += (f"; first wrong node going back: {ev['first wrong node']} (grad {num(ev.get('its grad'))}, "
+                     f"true {num(ev.get('true adjoint'))})")
+        return text
+    if got is not None or expected is not None:
+        return f"{head}: yours {num(got)}, true {num(expected)}"
+    if "file" in ev and len(ev) == 1:
+        return f"in {ev['file']}"
+    rest = "; ".join(f"{k} {num(v) if isinstance(v, (int, float)) else v}" for k, v in ev.items()
+                     if k not in ("probe", "at"))
+    return head + (f": {rest}" if rest and head else rest)

@@ -7,7 +7,7 @@
 """
 from __future__ import annotations
 
-from reference.subject import explain
+from reference.subject import explain, hints
 from reference.subject import ops as _ops
 from reference.subject.diagnose import FAILING_KINDS, diagnose, finding
 from reference.subject.load import EngineSpec
@@ -28,6 +28,7 @@ class Subject:
         self.detected: dict = {}
         self.forms: dict[str, dict] = {}
         self.lacks: dict[str, str] = {}
+        self.hints: list[str] = []
         self.lifted: dict[str, str] = {}
         self.findings: list[dict] = []
         self.probes = {"ran": 0, "total": 0}
@@ -110,6 +111,8 @@ class Subject:
                 continue
             self.forms[name] = res
             self._plan_op(info, res, plan)
+        self.hints = hints.functions_hint(self.file, self.class_name, self.lacks,
+                                          bool(self.spec is not None and self.spec.functions))
         if isinstance(self.executor, Isolated):
             self.executor.plan.update(plan)
         self.call("set_plan", plan)
@@ -171,7 +174,7 @@ class Subject:
 
     def subject_dict(self, records=None) -> dict:
         return {"class": self.class_name, "file": self.file, "lacks": dict(self.lacks),
-                "lifted": dict(self.lifted), "adapter": {k: v for k, v in self.detected.items() if k != "notes"},
+                "lifted": dict(self.lifted), "hints": list(self.hints), "adapter": {k: v for k, v in self.detected.items() if k != "notes"},
                 "notes": list(self.detected.get("notes", [])),
                 "coverage": coverage(records or [], self.probes), **({"broken": self.broken} if self.broken else {})}
 

@@ -1,0 +1,106 @@
+"""The words a learner reads, the same in the terminal, the Markdown report, test failures and notebooks.
+
+A finding (``reference.subject.explain`` has already put it in plain words and found its place in
+the subject's source) is shown as its kind and op, ``file:line (function)``, the sentence, its
+evidence in words and, in the report, its picture. The counts of the run's other findings come
+from one function, so the terminal and the report never disagree.
+"""
+from __future__ import annotations
+
+import re
+
+from reference.subject.explain import evidence_words, num, off_by, place
+
+PROBLEMS = ("api", "crash", "timeout", "raises", "forward", "rule", "graph")  # what "What is wrong" lists
+
+
+def is_problem(finding: dict) -> bool:
+    """A finding that is something to fix (not a note such as float32 precision or a convention)."""
+    return finding.get("kind") in PROBLEMS
+
+
+def prose(text) -> str:
+    """Text for people: one line, no Python reprs (braces and tuple commas read as plain lists)."""
+    text = " ".join(str(text).split())
+    text = re.sub(r"\((-?[\d.e+-]+),\)", r"(\1)", text)  # (1.5,) -> (1.5)
+    return text.replace("{", "(").replace("}", ")")
+
+
+def headline(finding: dict) -> str:
+    """``rule relu at my_engine.py:42 (relu's _backward)``."""
+    op = f" {finding['op']}" if finding.get("op") else ""
+    where = place(finding.get("where"))
+    return f"{finding.get('kind', '?')}{op}" + (f" at {where}" if where else "")
+
+
+def finding_lines(finding: dict, markdown: bool = True, evidence: int = 3) -> list[str]:
+    """A finding as lines: the headline and sentence, then up to ``evidence`` lines of evidence in words,
+    then (Markdown) its picture or why there is none."""
+    items = [evidence_words(e) for e in (finding.get("evidence") or [])][:evidence]
+    items = [prose(i) for i in items if i]
+    summary = prose(finding.get("summary", ""))
+    where = place(finding.get("where"))
+    if where:  # the headline names the place already
+        summary = summary.replace(f" Change it in {where}.", "")
+    if finding.get("op") and summary.startswith(f"{finding['op']}: "):
+        summary = summary[len(finding["op"]) + 2:]
+    if not markdown:
+        return [f"{headline(finding)}: {summary}", *[f"    e.g. {i}" for i in items]]
+    op = f" `{finding['op']}`" if finding.get("op") else ""
+    out = [f"- **{finding.get('kind', '?')}**{op}" + (f" in `{where}`" if where else "") + f": {summary}"]
+    out += [f"  - {i}" for i in items]
+    picture = finding.get("picture")
+    if picture:
+        out.append(f"  - The engine's own graph of {picture['case']} after backward: each node's .grad beside its "
+                   f"true adjoint, the first wrong node in red:")
+        out.append(f"    ![{picture['case']}]({picture['file']})")
+    elif finding.get("picture_note"):
+        out.append(f"  - {finding['picture_note']}")
+    return out
+
+
+def counts(summary: dict) -> dict:
+    """The run's counts of things that are not failures, the one source for the terminal and the report."""
+    return {"raises": len(summary.get("subject_raises") or []),
+            "reference": len(summary.get("reference_findings") or []),
+            "known": len(summary.get("known") or []),
+            "conventions": len(summary.get("conventions") or [])}
+
+
+def counts_line(summary: dict) -> str:
+    c = counts(summary)
+    return (f"{c['raises']} raise(s) at domain edges (float semantics, not a derivative bug); {c['reference']} about "
+            f"the reference methods; {c['known']} known limitation(s) of the methods; {c['conventions']} "
+            "convention(s) met at kinks and edges")
+
+
+def _float(x):
+    if isinstance(x, str):
+        return float(x) if x in ("nan", "inf", "-inf") else None
+    return float(x) if isinstance(x, (int, float)) else None
+
+
+def record_error(r: dict) -> str:
+    """A failing record's error as people read it: the worst component, yours against the true value
+    ('x: 1 vs 0, off by 1 where the true value is 0'), never a bare relative error such as 1e+300."""
+    pairs = [("value", r.get("value"), r.get("oracle_value"))]
+    pairs += [(k, v, (r.get("oracle_grad") or {}).get(k)) for k, v in (r.get("grad") or {}).items()]
+    errors, tols = r.get("errors") or {}, r.get("tolerances") or {}
+    worst, key = None, None
+    for name, got, true in pairs:
+        g, t = _float(got), _float(true)
+        if g is None or t is None:
+            continue
+        e = _float(errors.get(name))
+        tol = _float(tols.get(name)) or 0.0
+        if e is None:
+            e = abs(g - t) if g == g and t == t else float("inf")
+        score = (e > tol, e / tol if tol else e)
+        if g != t and (key is None or score > key):
+            worst, key = (name, g, t), score
+    if worst is None:
+        return ""
+    name, g, t = worst
+    size = off_by(g, t)
+    label = "value" if name == "value" else f"d/d{name}"
+    return f"{label}: {num(g)} vs {num(t)}" + (f", {size}" if size else "")
