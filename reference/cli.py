@@ -191,7 +191,11 @@ def cmd_run(args) -> int:
         if engine.missing:
             meta["engine_lacks"] = engine.missing
     out = Path(args.out)
-    write_report(out, summary, meta, records)
+    pictures = {}
+    if subject is not None and not subject.broken:
+        from reference.output.pictures import finding_pictures
+        pictures = finding_pictures(subject, meta["diagnosis"])
+    write_report(out, summary, meta, records, pictures)
     status = _subject_exit(exit_status(summary, getattr(args, "strict", False)), subject)
     print(_verdict_line(meta, summary, status))
     mine: dict[str, int] = {}
@@ -385,8 +389,8 @@ def _graph_of_engine(args, at: dict, path: Path) -> int:
     if not case.variables:
         raise UsageError("the expression has no variables: there is no graph to draw")
     point = case.points[0].values
+    from reference.output.pictures import draw, engine_graph, first_wrong_words
     from reference.subject.session import Subject
-    from reference.subject.tasks import Tasks
     from reference.subject.worker import Failure
     subject = Subject.from_spec(spec)
     try:
@@ -395,7 +399,7 @@ def _graph_of_engine(args, at: dict, path: Path) -> int:
             print(f"adcheck: {subject.class_name} from {subject.file} could not be used: {subject.broken}",
                   file=sys.stderr)
             return EXIT_UNCHECKED
-        got = subject.graph(case, point)
+        got = engine_graph(subject, case, point)
     finally:
         subject.close()
     if isinstance(got, Failure):
@@ -404,25 +408,10 @@ def _graph_of_engine(args, at: dict, path: Path) -> int:
             return EXIT_UNCHECKED
         print(f"adcheck: {subject.class_name} failed on {case.name}: {got.kind}: {got.message}", file=sys.stderr)
         return EXIT_MISMATCH
-    nodes = got.get("nodes", [])
+    nodes, wrong = got["nodes"], got["wrong"]
     if not nodes:
         raise UsageError("the expression has no variables: there is no graph to draw")
-    truth = Tasks(cls=_project_value())
-    truth.setup()
-    true_nodes = truth.graph(case, point)["nodes"]
-    by_step = {n["step"]: n for n in true_nodes if n.get("step") is not None}
-    by_variable = {n["variable"]: n for n in true_nodes if n.get("variable")}
-    for node in nodes:
-        match = by_variable.get(node.get("variable")) if node.get("variable") else by_step.get(node.get("step"))
-        if match is not None:
-            node["true_grad"] = match["grad"]
-        if node.get("variable"):
-            node["label"] = node["variable"]
-    nodes[-1]["label"] = nodes[-1].get("label") or "out"
-    from autodiff.draw import _close, draw_nodes
-    rtol = 1e-4 if subject.detected.get("precision") == "float32" else 1e-9
-    wrong = [i for i, n in enumerate(nodes) if "true_grad" in n and not _close(n["grad"], n["true_grad"], rtol)]
-    _write_graph(draw_nodes(nodes, rankdir=args.rankdir, rtol=rtol), path)
+    _write_graph(draw(got, rankdir=args.rankdir), path)
     checked = sum("true_grad" in n for n in nodes)
     print(f"wrote {path}: the graph of {subject.class_name} from {subject.file}, {len(nodes)} nodes, "
           f"{checked} with a true gradient beside their own")
@@ -430,32 +419,10 @@ def _graph_of_engine(args, at: dict, path: Path) -> int:
         print(f"{subject.class_name}'s nodes do not name their inputs (looked for _prev, prev, _children, "
               f"_parents): only the output is drawn")
     if wrong:
-        print(f"{len(wrong)} of {checked} nodes have a wrong gradient (red). {_first_wrong(nodes, wrong[-1])}")
+        print(f"{len(wrong)} of {checked} nodes have a wrong gradient (red). {first_wrong_words(nodes, wrong[-1])}")
         return EXIT_MISMATCH
     print("every gradient matches the true adjoint")
     return EXIT_OK
-
-
-def _first_wrong(nodes: list[dict], k: int) -> str:
-    """Where backward first goes wrong: the wrong node nearest the output, and the ops it feeds.
-
-    Nodes run inputs first, so every node after ``k`` is right: ``k``'s gradient is wrong because
-    one of the backward steps of the nodes it feeds (or their accumulation into it) is.
-    """
-    node = nodes[k]
-    what = f"the {node['op']} node" if node.get("op") else "the leaf"
-    if node.get("label") and node.get("variable"):
-        what += f" {node['label']}"
-    users = [n for n in nodes if k in n.get("inputs", [])]
-    ops = list(dict.fromkeys(n.get("op") or "?" for n in users))
-    text = (f"Going back from the output, the first wrong one is {what} (data {node['data']:.6g}): grad "
-            f"{node['grad']:.6g}, true {node['true_grad']:.6g}.")
-    if len(users) == 1:
-        text += f" It feeds one {ops[0]} node, whose backward step passes it the wrong gradient."
-    elif users:
-        text += (f" It feeds {len(users)} nodes ({', '.join(ops)}): one of their backward steps is wrong, or "
-                 "their contributions are not all added up (+=).")
-    return text
 
 
 def _project_value():

@@ -327,10 +327,15 @@ def conformance_json(summary: dict, meta: dict, records: list[dict]) -> str:
     return dumps(doc) + "\n"
 
 
-def write_report(out: Path, summary: dict, meta: dict, records: list[dict]) -> None:
-    """conformance.md, its picture and conformance.json, replaced together."""
+def write_report(out: Path, summary: dict, meta: dict, records: list[dict], pictures: dict | None = None) -> None:
+    """conformance.md, its picture and conformance.json, replaced together (with ``pictures``, more SVG files
+    by name: the subject's own graphs the findings refer to; older ones of an earlier run are removed)."""
+    pictures = pictures or {}
+    for old in Path(out).glob("finding-*.svg"):
+        if old.name not in pictures:
+            old.unlink(missing_ok=True)
     write_pair(Path(out), {"conformance.json": conformance_json(summary, meta, records),
-                           PICTURE: grid_svg(summary),
+                           PICTURE: grid_svg(summary), **pictures,
                            "conformance.md": conformance_markdown(summary, meta)})
 
 

@@ -14,7 +14,6 @@ import math
 import os
 import re
 
-from reference.core.formatting import fmt
 from reference.subject import ops as _ops
 from reference.subject import slips
 from reference.subject import where as _where

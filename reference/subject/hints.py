@@ -25,6 +25,21 @@ def _functions_in(path: str) -> set[str]:
     return {node.name for node in tree.body if isinstance(node, ast.FunctionDef) and node.args.args}
 
 
+def _imports(path: str, module: str) -> bool:
+    """Whether a file imports ``module`` (``import module``, ``from module import ...``, relative too)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            tree = ast.parse(handle.read(), filename=path)
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(a.name.split(".")[-1] == module for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[-1] == module:
+            return True
+    return False
+
+
 def functions_hint(engine_file: str, class_name: str, lacks: dict, functions_given: bool) -> list[str]:
     """``--functions MODULE`` when the ops the class lacks as methods are functions of its own file or of a
     sibling module; one hint per module, the engine's own file first."""
@@ -48,7 +63,10 @@ def functions_hint(engine_file: str, class_name: str, lacks: dict, functions_giv
     files = [os.path.abspath(engine_file)] + [os.path.join(folder, f) for f in siblings
                                               if os.path.join(folder, f) != os.path.abspath(engine_file)]
     out = []
+    stem = os.path.splitext(os.path.basename(engine_file))[0]
     for path in files:
+        if path != files[0] and not _imports(path, stem):
+            continue  # a sibling's functions work on this class only if it imports the engine's module
         found = [n for n in _functions_in(path) if n in wanted]
         if not found:
             continue

@@ -174,7 +174,8 @@ class Subject:
 
     def subject_dict(self, records=None) -> dict:
         return {"class": self.class_name, "file": self.file, "lacks": dict(self.lacks),
-                "lifted": dict(self.lifted), "hints": list(self.hints), "adapter": {k: v for k, v in self.detected.items() if k != "notes"},
+                "lifted": dict(self.lifted), "hints": list(self.hints),
+                "adapter": {k: v for k, v in self.detected.items() if k != "notes"},
                 "notes": list(self.detected.get("notes", [])),
                 "coverage": coverage(records or [], self.probes), **({"broken": self.broken} if self.broken else {})}
 
