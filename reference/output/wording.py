@@ -11,6 +11,9 @@ import re
 
 from reference.subject.explain import evidence_words, num, off_by, place
 
+__all__ = ["counts", "counts_line", "finding_lines", "headline", "is_problem", "num", "off_by", "place", "prose",
+           "record_error"]
+
 PROBLEMS = ("api", "crash", "timeout", "raises", "forward", "rule", "graph")  # what "What is wrong" lists
 
 

@@ -57,6 +57,8 @@ def off_by(got, true) -> str:
         if abs(ratio - nice) <= 1e-9 * nice:
             return f"{num(nice)} times the true value"
     rel = d / abs(t)
+    if rel < 1e-3:
+        return f"off by {num(d)} ({rel:.2g} relative)"
     return f"off by {num(d)} ({rel:.1%})" if rel < 1 else f"off by {num(d)}"
 
 
