@@ -29,7 +29,7 @@ TUPLE_REPR = re.compile(r"\(\s*-?[\d.e+-]+\s*,\s*\)|\(\s*-?[\d.e+-]+\s*,\s*-?[\d
 def _spec(stem):
     e = ENGINES[stem]
     opts = e["options"]
-    value = lambda flag: opts[opts.index(flag) + 1] if flag in opts else None  # noqa: E731
+    value = lambda flag: opts[opts.index(flag) + 1] if flag in opts else None
     return parse_spec(f"{path(stem)}:{e['class']}", value("--grad-attr"), value("--backward-method"),
                       value("--functions"))
 
@@ -72,7 +72,7 @@ def diagnoses():
 
 @pytest.mark.parametrize("stem", list(ENGINES))
 def test_each_finding_names_the_line_of_the_function_that_implements_the_op(stem, diagnoses):
-    diagnosis, subject = diagnoses(stem)
+    diagnosis, _subject = diagnoses(stem)
     for d in diagnosis:
         if d["kind"] not in LOCATED:
             continue
