@@ -299,7 +299,8 @@ def _convention_tables(summary: dict) -> list[str]:
     if seen:
         out += ["### Where the run met them", ""]
         rows = [[_cell(r["case"], 30), _cell(_point(r["point"]), 40), r["backend"], _cell(_grads(r["grad"]), 30),
-                 _cell(_grads(r["oracle_grad"]), 30), _cell(r["note"], 80)] for r in seen]
+                 _cell(wording.valid_set(r) or _grads(r["oracle_grad"]), 30),
+                 _cell((r.get("subject") and wording.subject_convention(r)) or r["note"], 110)] for r in seen]
         out.append(tabulate(rows, ["case", "point", "backend", "gradient", "oracle", "convention"],
                             tablefmt="github"))
     return out
@@ -356,13 +357,19 @@ def _cell_colour(c: dict) -> str:
 def grid_svg(summary: dict) -> str:
     """Backends x ops, each cell coloured by the worst share of tolerance used (red: failed, grey: lacking)."""
     grid, backends = summary.get("grid") or {}, summary["backends"]
-    w, h, left, top = 74, 18, 92, 46
-    width, height = left + w * len(backends) + 40, top + h * len(grid) + 44
+    w, h, left = 74, 18, 92
+    # column labels slanted at 40 degrees from each column's centre: room above for the longest, and to the right
+    # of the last column for its run (about 6.2 px a character at font-size 10)
+    longest = 6.2 * max((len(b) for b in backends), default=0)
+    cos, sin = 0.766, 0.643
+    top = int(16 + longest * sin)
+    width = int(max(left + w * len(backends) + 12, left + w * (len(backends) - 0.5) + longest * cos + 12, 520))
+    height = top + h * len(grid) + 44
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
            'font-size="10">', f'<rect width="{width}" height="{height}" fill="white"/>']
     for j, b in enumerate(backends):
         x = left + j * w + w / 2
-        out.append(f'<text x="{x:g}" y="{top - 8}" text-anchor="middle" transform="rotate(-20 {x:g} {top - 8})">'
+        out.append(f'<text x="{x:g}" y="{top - 6}" text-anchor="start" transform="rotate(-40 {x:g} {top - 6})">'
                    f'{b}</text>')
     for i, (op, cells) in enumerate(grid.items()):
         y = top + i * h

@@ -107,3 +107,45 @@ def record_error(r: dict) -> str:
     size = off_by(g, t)
     label = "value" if name == "value" else f"d/d{name}"
     return f"{label}: {num(g)} vs {num(t)}" + (f", {size}" if size else "")
+
+
+def _kink(r: dict):
+    """(edge key, Edge, slopes per input) of a primitive record met at one kink; None otherwise."""
+    from reference.corpus.conventions import EDGES
+    chosen = r.get("chosen") or {}
+    if "primitive" not in (r.get("tags") or []) or len(chosen) != 1:
+        return None
+    key = next(iter(chosen))
+    found = EDGES.get(key)
+    if found is None or found[1].kind != "kink":
+        return None
+    try:
+        slopes = found[1].slopes()
+    except TypeError:  # slopes that depend on a constant parameter the record does not carry
+        return None
+    return (key, found[1], slopes) if slopes else None
+
+
+def valid_set(r: dict) -> str:
+    """At a kink, the oracle column's valid set ('[0, 1]'; per input for two inputs); '' elsewhere."""
+    kink = _kink(r)
+    if kink is None:
+        return ""
+    return ", ".join(f"[{num(lo)}, {num(hi)}]" for lo, hi in kink[2])
+
+
+def subject_convention(r: dict) -> str:
+    """What the subject does at a kink, in its own words: "your relu'(x) at x = 0 is 1: a valid subgradient
+    (any value in [0, 1]); torch uses 0"; '' when the record is not at one kink."""
+    from reference.corpus.conventions import CONVENTIONS
+    kink = _kink(r)
+    if kink is None:
+        return ""
+    key, edge, slopes = kink
+    op = key.split("@")[0]
+    yours = ", ".join(num(v) for v in (r.get("grad") or {}).values())
+    conv = CONVENTIONS.get(key)
+    torch = conv.expected.get("torch") if conv is not None else None
+    also = f"; torch uses {', '.join(num(v) for v in torch)}" if torch else ""
+    interval = ", ".join(f"[{num(lo)}, {num(hi)}]" for lo, hi in slopes)
+    return f"your {op}'(x) at {edge.where} is {yours}: a valid subgradient (any value in {interval}){also}"
