@@ -143,7 +143,8 @@ def _subject_lines(subject, summary) -> list[str]:
             other + ([f"{', '.join(plain)} (no such method)"] if plain else [])))
     for form, why in subject.lifted.items():
         lines.append(f"{subject.class_name}: {form}: {why} (still checked)")
-    from reference.output.wording import finding_lines, is_problem, prose
+    from reference.output.wording import finding_lines, is_problem, patterns, prose
+    lines += patterns(subject.diagnosis())
     for hint in subject.hints:
         lines.append(f"hint: {prose(hint)}")
     for d in subject.diagnosis():
@@ -208,7 +209,9 @@ def cmd_run(args) -> int:
           + ", ".join(f"{n} {v}" for v, n in mine.items()) + f". Wrote {out / 'conformance.md'}")
     print(f"Not failures: {counts_line(summary)}.")
     if subject is not None:
-        print("\n".join(_subject_lines(subject, summary)))
+        from reference.output.wording import unexplained
+        print("\n".join(_subject_lines(subject, summary) + unexplained(summary["subject_failures"],
+                                                                        meta["diagnosis"])))
         subject.close()
     return status
 

@@ -66,18 +66,23 @@ def _grads(g: dict, limit: int = 3) -> str:
     return ", ".join(fmt(v) for v in list(g.values())[:limit]) + (" ..." if len(g) > limit else "")
 
 
-def diagnosis_section(meta: dict) -> list[str]:
+def diagnosis_section(meta: dict, failures: list[dict] | None = None) -> list[str]:
     """The findings of the diagnosis (meta["diagnosis"]) in plain words (``wording.finding_lines``): the problems
-    under "What is wrong", notes that are not problems (float32 precision, conventions) apart."""
+    under "What is wrong", notes that are not problems (float32 precision, conventions) apart. With the subject's
+    ``failures`` and no finding to explain them, the simplest failing cases take the findings' place."""
     diagnosis = meta.get("diagnosis") or []
     problems = [d for d in diagnosis if wording.is_problem(d)]
     notes = [d for d in diagnosis if not wording.is_problem(d)]
     hints = (meta.get("subject") or {}).get("hints") or []
     out = []
-    if problems:
+    unexplained = wording.unexplained(failures or [], diagnosis) if meta.get("subject") else []
+    if problems or unexplained:
         out += ["## What is wrong, in plain words", ""]
+        out += [f"- {line}" for line in wording.patterns(diagnosis)]
         for d in problems:
             out += wording.finding_lines(d, markdown=True)
+        if unexplained:
+            out += [f"- {unexplained[0]}"] + [f"  - {wording.prose(line)}" for line in unexplained[1:]]
         out.append("")
     if notes or hints:
         out += ["## Notes (not problems)", ""]
@@ -136,7 +141,7 @@ def conformance_markdown(summary: dict, meta: dict) -> str:
         out.append(f"**Verdict: no failure of the subject** ({engine}): every disagreement with the oracle is a "
                    "declared convention, an undefined point or a known limitation of a method.")
     out.append("")
-    out += diagnosis_section(meta)
+    out += diagnosis_section(meta, failures)
     if cov.get("records"):
         out.append(f"- **Coverage:** the subject ran {cov['records_run']} of its {cov['records']} records "
                    f"({cov['cases_run']} of {cov['cases']} cases); {cov.get('unsupported', 0)} unsupported.")

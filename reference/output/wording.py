@@ -101,6 +101,8 @@ def record_error(r: dict) -> str:
         score = (e > tol, e / tol if tol else e)
         if g != t and (key is None or score > key):
             worst, key = (name, g, t), score
+    if r.get("status") not in (None, "ok"):
+        return {"error": "raised", "crash": "crashed", "timeout": "timed out"}.get(r.get("kind") or "error", "raised")
     if worst is None:
         return ""
     name, g, t = worst
@@ -149,3 +151,43 @@ def subject_convention(r: dict) -> str:
     also = f"; torch uses {', '.join(num(v) for v in torch)}" if torch else ""
     interval = ", ".join(f"[{num(lo)}, {num(hi)}]" for lo, hi in slopes)
     return f"your {op}'(x) at {edge.where} is {yours}: a valid subgradient (any value in {interval}){also}"
+
+
+def unexplained(failures: list[dict], diagnosis: list[dict], most: int = 3) -> list[str]:
+    """When the corpus fails the subject but the op probes found nothing: the smallest failing cases, in words
+    (primitive cases first, then by the number of variables), so the learner has somewhere to start."""
+    if not failures or any(is_problem(d) for d in diagnosis):
+        return []
+    mine = [r for r in failures if r.get("subject")]
+    mine.sort(key=lambda r: ("primitive" not in (r.get("tags") or []), len(r.get("point") or {}), r["case"]))
+    out = [f"The op probes found no fault, but {len(mine)} corpus record(s) fail; the simplest:"]
+    for r in mine[:most]:
+        at = ", ".join(f"{k} = {num(v)}" for k, v in (r.get("point") or {}).items())
+        what = r.get("note") or r.get("message") or ""
+        error = record_error(r) if r.get("status") == "ok" else ""
+        out.append(f"{r['case']} at {at}: " + "; ".join(t for t in (error, what) if t))
+    return out
+
+
+def patterns(diagnosis: list[dict]) -> list[str]:
+    """One line when many ops go wrong the same way, which points past the ops to what they share."""
+    rules = [d for d in diagnosis if d.get("kind") == "rule" and d.get("op")]
+    ops = {d["op"] for d in rules}
+    if len(ops) < 3:
+        return []
+    diffs, ratios = [], []
+    for d in rules:
+        for e in d.get("evidence") or []:
+            got, true = (e.get("got"), e.get("expected")) if isinstance(e, dict) else (None, None)
+            if isinstance(got, (int, float)) and isinstance(true, (int, float)):
+                diffs.append(got - true)
+                ratios.append(got / true if true else None)
+    if diffs and all(abs(x - 1) < 1e-9 for x in diffs):
+        return [f"Every one of these {len(ops)} ops gives its input a gradient exactly 1 too high, whatever its "
+                "rule: the fault is likely shared, not in each op. Does each node's .grad start at 0 (not 1) "
+                "in __init__, with only the output set to 1 by backward()?"]
+    if ratios and all(r is not None and abs(r - 2) < 1e-9 for r in ratios):
+        return [f"Every one of these {len(ops)} ops gives exactly 2 times the true gradient: the fault is likely "
+                "shared, not in each op. Does backward() run each node's _backward more than once (a node listed "
+                "twice in the topological order, e.g. topo.append inside the loop over children)?"]
+    return []
