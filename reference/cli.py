@@ -195,7 +195,14 @@ def cmd_run(args) -> int:
     pictures = {}
     if subject is not None and not subject.broken:
         from reference.output.pictures import finding_pictures
+        from reference.output.wording import is_problem, simplest
         pictures = finding_pictures(subject, meta["diagnosis"])
+        if not any(is_problem(d) for d in meta["diagnosis"]):  # failures the probes did not explain: where they raise
+            for r in simplest(summary["subject_failures"])[:3]:
+                if r.get("status") != "ok" and r.get("kind") == "raises":
+                    where = subject.call("locate", None, None, r["case"], tuple(r["point"].values()))
+                    if isinstance(where, dict):
+                        r["where"] = where
     write_report(out, summary, meta, records, pictures)
     status = _subject_exit(exit_status(summary, getattr(args, "strict", False)), subject)
     print(_verdict_line(meta, summary, status))

@@ -153,19 +153,26 @@ def subject_convention(r: dict) -> str:
     return f"your {op}'(x) at {edge.where} is {yours}: a valid subgradient (any value in {interval}){also}"
 
 
+def simplest(failures: list[dict]) -> list[dict]:
+    """The subject's failing records, simplest first (primitive cases, then fewest variables)."""
+    mine = [r for r in failures if r.get("subject")]
+    return sorted(mine, key=lambda r: ("primitive" not in (r.get("tags") or []), len(r.get("point") or {}), r["case"]))
+
+
 def unexplained(failures: list[dict], diagnosis: list[dict], most: int = 3) -> list[str]:
     """When the corpus fails the subject but the op probes found nothing: the smallest failing cases, in words
     (primitive cases first, then by the number of variables), so the learner has somewhere to start."""
     if not failures or any(is_problem(d) for d in diagnosis):
         return []
-    mine = [r for r in failures if r.get("subject")]
-    mine.sort(key=lambda r: ("primitive" not in (r.get("tags") or []), len(r.get("point") or {}), r["case"]))
+    mine = simplest(failures)
     out = [f"The op probes found no fault, but {len(mine)} corpus record(s) fail; the simplest:"]
     for r in mine[:most]:
         at = ", ".join(f"{k} = {num(v)}" for k, v in (r.get("point") or {}).items())
         what = r.get("note") or r.get("message") or ""
         error = record_error(r) if r.get("status") == "ok" else ""
-        out.append(f"{r['case']} at {at}: " + "; ".join(t for t in (error, what) if t))
+        where = place(r.get("where"))
+        out.append(f"{r['case']} at {at}: " + "; ".join(t for t in (error, what) if t)
+                   + (f", in {where}" if where else ""))
     return out
 
 

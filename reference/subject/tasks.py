@@ -257,8 +257,11 @@ class Tasks:
         grads = [ad.grad(e) for e in entries]
         return {"values": values, "grads": grads, "direct": direct}
 
-    def locate(self, name, form=None) -> dict:
-        """Where this op's code is in the engine's source (reference.subject.where, issue 24)."""
+    def locate(self, name, form=None, case=None, point=None) -> dict | None:
+        """Where this op's code is in the engine's source (reference.subject.where, issue 24); with ``case`` (a
+        corpus case's name) and ``point``, where evaluating it raises."""
+        if case is not None:
+            return _where.raised_in_case(self, case, point)
         return _where.locate(self.adapter, name, form)
 
     # -- corpus cases -----------------------------------------------------------------------

@@ -9,8 +9,8 @@ Only plain data comes back.
 from __future__ import annotations
 
 import inspect
-import traceback
 
+from reference.corpus.cases import by_name
 from reference.subject import ops as _ops
 
 
@@ -59,11 +59,14 @@ def _builder(adapter, info, form: str):
 
 def _raised_at(adapter, err: BaseException, files: set) -> dict | None:
     """The deepest frame of the engine's own code in the traceback of ``err``."""
-    frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename in files]
-    if not frames:
-        return None
-    f = frames[-1]
-    return {"file": f.filename, "line": f.lineno, "function": _short(getattr(f, "name", "?"))}
+    found, tb = None, err.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_filename in files:
+            found = {"file": code.co_filename, "line": tb.tb_lineno,
+                     "function": _short(getattr(code, "co_qualname", code.co_name))}
+        tb = tb.tb_next
+    return found
 
 
 def locate(adapter, name: str | None, form: str | None = None) -> dict:
@@ -136,3 +139,18 @@ def pick(found: dict, kind: str) -> dict | None:
     if builder and chosen is not builder:
         where["method"] = {k: builder[k] for k in ("file", "line", "function")}
     return where
+
+
+def raised_in_case(tasks, name: str, point) -> dict | None:
+    """Where evaluating the corpus case ``name`` at ``point`` raises: the deepest frame of the engine's own code
+    (None if it does not raise or there is no such case)."""
+    adapter = tasks.adapter
+    try:
+        case = by_name(name)
+    except KeyError:
+        return None
+    try:
+        tasks.evaluate(case, tuple(point))
+    except Exception as err:
+        return _raised_at(adapter, err, set(adapter.engine_files))
+    return None
