@@ -143,13 +143,9 @@ def _subject_lines(subject, summary) -> list[str]:
             other + ([f"{', '.join(plain)} (no such method)"] if plain else [])))
     for form, why in subject.lifted.items():
         lines.append(f"{subject.class_name}: {form}: {why} (still checked)")
-    from reference.output.wording import finding_lines, is_problem, patterns, prose
-    lines += patterns(subject.diagnosis())
-    for hint in subject.hints:
-        lines.append(f"hint: {prose(hint)}")
-    for d in subject.diagnosis():
-        lines += finding_lines(d, markdown=False, evidence=1) if is_problem(d) else [f"note: {prose(d['summary'])}"]
-    return lines
+    from reference.output.wording import prose, terminal_lines
+    lines += [f"hint: {prose(hint)}" for hint in subject.hints]
+    return lines + terminal_lines(subject.diagnosis())
 
 
 def cmd_run(args) -> int:
@@ -342,10 +338,11 @@ def cmd_check(args) -> int:
         if args.order == 2:
             text += "\n" + _hessian_table(result)
         print(text, end="")
-        from reference.output.wording import finding_lines, is_problem, prose
-        for d in result.get("diagnosis", []):
-            print("\n".join(finding_lines(d, markdown=False, evidence=1) if is_problem(d)
-                            else [f"note: {prose(d['summary'])}"]))
+        from reference.output.wording import prose, terminal_lines
+        lines = [f"hint: {prose(h)}" for h in (result.get("subject") or {}).get("hints", [])]
+        lines += terminal_lines(result.get("diagnosis", []), report="check --json")
+        if lines:
+            print("\n".join(lines))
     return status
 
 

@@ -198,3 +198,25 @@ def patterns(diagnosis: list[dict]) -> list[str]:
                 "shared, not in each op. Does backward() run each node's _backward more than once (a node listed "
                 "twice in the topological order, e.g. topo.append inside the loop over children)?"]
     return []
+
+
+def terminal_lines(diagnosis: list[dict], most: int = 6, report: str = "conformance.md") -> list[str]:
+    """The findings for a terminal: patterns first, each problem as its headline and one line of evidence (a
+    second partial of the same op and place as one 'also' line), at most ``most`` of them, then the notes."""
+    out = list(patterns(diagnosis))
+    problems = [d for d in diagnosis if is_problem(d)]
+    shown, last = 0, None
+    for d in problems:
+        key = (d.get("kind"), d.get("op"), place(d.get("where")))
+        if key == last and d.get("evidence"):
+            out.append(f"    also {prose(evidence_words(d['evidence'][0]))}")
+            continue
+        if shown == most:
+            break
+        out += finding_lines(d, markdown=False, evidence=1)
+        shown, last = shown + 1, key
+    rest = len({(d.get("kind"), d.get("op"), place(d.get("where"))) for d in problems}) - shown
+    if rest > 0:
+        out.append(f"... and {rest} more finding(s): see {report}")
+    out += [f"note: {prose(d['summary'])}" for d in diagnosis if not is_problem(d)]
+    return out

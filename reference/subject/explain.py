@@ -163,6 +163,7 @@ FIXES = [  # (words in the analysis, the change to make)
                              "`__rsub__` must compute other - self (`return Value(other) - self`), "
                              "`__rtruediv__` other / self, `__rpow__` other ** self"),
     ("its sign is flipped", "the forward's sign is flipped: check the formula against the maths above"),
+    ("flipped inside the formula", "check the sign of x inside the formula (e.g. exp(-x) where exp(x) is written)"),
     ("times the true value", "the forward computes a different function: check the formula (log is natural "
                              "log, math.log; not log10)"),
     ("is not reversed", "run the steps from the output back: `for node in reversed(topo): node._backward()`"),
@@ -322,6 +323,19 @@ def _same(a, b) -> bool:
     return a == b or abs(a - b) <= 1e-9 * max(1.0, abs(b))
 
 
+def _forward_slip(info, point, got) -> str:
+    """What a wrong value matches, beyond the diagnosis' own fits: the op at -x (a sign slip inside)."""
+    try:
+        flipped = info.forward(tuple(-v for v in point))
+        got = float(got)
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        return ""
+    if math.isfinite(flipped) and abs(got - flipped) <= 1e-9 * max(1.0, abs(flipped)):
+        inner = f"{info.method or info.name}(-x)"
+        return f"yours is {inner}: the sign of x is flipped inside the formula"
+    return ""
+
+
 def _forward(f, info, evidence, where) -> str:
     original = f.get("detail") or f.get("summary") or ""
     analysis = _analysis(f)
@@ -339,6 +353,8 @@ def _forward(f, info, evidence, where) -> str:
     else:
         head = original.split(": ", 1)[0]
     size = off_by(e.get("got"), e.get("expected")) if e else ""
+    if not analysis and m:
+        analysis = _forward_slip(info, point, e.get("got"))
     slip = f" ({analysis})" if analysis else (f" ({size})" if size else "")
     fix = fix_for(analysis or original)
     return head + slip + "." + _in(where) + (f" Fix: {fix}." if fix else "")
