@@ -291,6 +291,10 @@ def check_result(expression: str, at: dict, backend_names=None, engine=None,
         doc["subject"]["coverage"] = {**summary.get("coverage", {}), "probes": dict(subject.probes)}
         doc["diagnosis"] = subject.diagnosis()
         subject.close()
+        from reference.output.wording import subject_kink_note
+        mine = doc["backends"].get("engine") or {}
+        if mine.get("note"):
+            mine["note"] = subject_kink_note(mine["note"])
         if status == EXIT_MISMATCH and doc["verdict"] != "mismatch":
             # this expression came out right, but the engine's op probes did not: the engine is wrong
             blamed = sorted({d["op"] for d in doc["diagnosis"] if d.get("op") and d["kind"] not in

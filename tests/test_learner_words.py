@@ -177,3 +177,25 @@ def test_terminal_and_report_give_the_same_counts(tmp_path, capsys):
     md = (tmp_path / "conformance.md").read_text()
     line = re.search(r"Not failures: (.*)\.", out).group(1)
     assert f"**Findings:** {line}." in md
+
+
+def test_without_dot_one_line_says_so_and_the_report_stands(tmp_path, monkeypatch):
+    from reference.cli import main
+    from reference.output import pictures
+    monkeypatch.setattr(pictures.shutil, "which", lambda name: None)
+    status = main(["run", "--engine", f"{path('bug_no_visited')}:Value", "--only", "op:tanh", "--backends", "engine",
+                   "--out", str(tmp_path)])
+    assert status == 1
+    md = (tmp_path / "conformance.md").read_text()
+    assert "No picture of" in md and "`dot`" in md and "## What is wrong" in md
+    assert not list(tmp_path.glob("finding-*.svg"))
+
+
+def test_at_a_kink_the_subject_row_says_what_it_does_and_the_oracle_shows_the_valid_set():
+    from reference.cli import check_result
+    from reference.output.report import check_table
+    result = check_result("relu(x)", {"x": 0.0}, ["engine", "torch"], parse_spec(f"{path('correct_relu_one')}:Value"))
+    text = check_table(result)
+    assert "[0, 1]" in text.splitlines()[4]  # the oracle row
+    assert "your relu' at the kink is 1: a valid subgradient" in result["backends"]["engine"]["note"]
+    assert "torch uses 0" in result["backends"]["engine"]["note"]

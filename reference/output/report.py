@@ -412,7 +412,8 @@ def check_table(result: dict) -> str:
     """``adcheck check`` as a table: value and partials per backend, and each error."""
     variables = list(result["point"])
     oracle = result["oracle"]
-    oracle_grads = [_fmt_full(oracle["grad"].get(v, "")) for v in variables]
+    valid = wording.kink_valid_sets(result["expression"], result["point"])  # at a kink: the valid set, not one slope
+    oracle_grads = [valid.get(v) or _fmt_full(oracle["grad"].get(v, "")) for v in variables]
     rows = [["oracle", "", _fmt_full(oracle["value"]), *oracle_grads, "", ""]]
     for name, b in result["backends"].items():
         grads = [_fmt_full(b.get("grad", {}).get(v, "")) for v in variables]

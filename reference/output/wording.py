@@ -220,3 +220,41 @@ def terminal_lines(diagnosis: list[dict], most: int = 6, report: str = "conforma
         out.append(f"... and {rest} more finding(s): see {report}")
     out += [f"note: {prose(d['summary'])}" for d in diagnosis if not is_problem(d)]
     return out
+
+
+def kink_valid_sets(expression: str, point: dict) -> dict[str, str]:
+    """For an expression that is one op on its variables (``relu(x)``, ``maximum(x, y)``), sitting on a kink of
+    that op: the valid set of each variable's partial there ({"x": "[0, 1]"}); {} otherwise."""
+    from reference.subject import ops as _ops
+    m = re.fullmatch(r"\s*(\w+)\(\s*(\w+)\s*(?:,\s*(\w+)\s*)?\)\s*", expression)
+    if not m:
+        return {}
+    info = _ops.by_name(m.group(1))
+    names = [n for n in m.groups()[1:] if n]
+    if info is None or info.operator or info.params or len(names) != info.arity or len(set(names)) != len(names) \
+            or any(n not in point for n in names):
+        return {}
+    values = tuple(float(point[n]) for n in names)
+    for edge in info.edges:
+        try:
+            on = edge.kind == "kink" and edge.test(*values)
+            slopes = edge.slopes() if on else None
+        except (TypeError, ValueError, ZeroDivisionError):
+            continue
+        if slopes:
+            return {n: f"[{num(lo)}, {num(hi)}]" for n, (lo, hi) in zip(names, slopes)}
+    return {}
+
+
+def subject_kink_note(note: str) -> str:
+    """The judge's "relu' = 1 at the kink (valid: [0, 1])" for the subject, in its own words: "your relu' at
+    the kink is 1: a valid subgradient (any value in [0, 1]); torch uses 0"; other notes unchanged."""
+    from reference.corpus.conventions import CONVENTIONS
+    m = re.fullmatch(r"(\w+)' = (\S+) at the kink \(valid: (\[[^\]]*\])\)", note or "")
+    if not m:
+        return note
+    op = m.group(1)
+    torch = next((c.expected.get("torch") for c in CONVENTIONS.values() if c.op == op and c.edge.kind == "kink"),
+                 None)
+    also = f"; torch uses {', '.join(num(v) for v in torch)}" if torch else ""
+    return f"your {op}' at the kink is {num(float(m.group(2)))}: a valid subgradient (any value in {m.group(3)}){also}"
