@@ -192,12 +192,16 @@ def finding_pictures(subject, findings: list[dict], prefix: str = "finding") -> 
     """SVG text per file name for each finding with a failing case; each finding gets ``picture``
     (``{"file", "case"}``) or ``picture_note`` (why there is none)."""
     files: dict[str, str] = {}
+    drawn: dict = {}  # (expression, point) -> the picture already drawn of it
     k = 0
     for f in findings:
         found = finding_case(f)
         if found is None:
             continue
         text, at = found
+        if (text, tuple(at.items())) in drawn:
+            f["picture"] = drawn[(text, tuple(at.items()))]
+            continue
         try:
             case = probe_case(text, at)
         except ExpressionError:
@@ -221,7 +225,8 @@ def finding_pictures(subject, findings: list[dict], prefix: str = "finding") -> 
         k += 1
         name = f"{prefix}-{k}.svg"
         files[name] = svg
-        f["picture"] = {"file": name, "case": shown,
-                        **({"first_wrong": first_wrong_words(graph["nodes"], graph["first"])}
-                           if graph["first"] is not None else {})}
+        picture = {"file": name, "case": shown}
+        if graph["first"] is not None:
+            picture["first_wrong"] = first_wrong_words(graph["nodes"], graph["first"])
+        f["picture"] = drawn[(text, tuple(at.items()))] = picture
     return files

@@ -79,8 +79,14 @@ def diagnosis_section(meta: dict, failures: list[dict] | None = None) -> list[st
     if problems or unexplained:
         out += ["## What is wrong, in plain words", ""]
         out += [f"- {line}" for line in wording.patterns(diagnosis)]
+        last = None
         for d in problems:
+            key = (d.get("kind"), d.get("op"), wording.place(d.get("where")))
+            if key == last:  # the other partial of the same op, at the same line: one more line under it
+                out.append(f"  - Also: {wording.finding_lines(d, markdown=False, evidence=0)[0].split(': ', 1)[1]}")
+                continue
             out += wording.finding_lines(d, markdown=True)
+            last = key
         if unexplained:
             out += [f"- {unexplained[0]}"] + [f"  - {wording.prose(line)}" for line in unexplained[1:]]
         out.append("")
