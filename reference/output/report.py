@@ -209,7 +209,7 @@ def conformance_markdown(summary: dict, meta: dict) -> str:
         out += ["The `engine` rows below are this project's engine. The subject checked here is held to any valid "
                 "subgradient at a kink", "and, elsewhere on an edge, to IEEE results or a raise of Python's float "
                 "semantics (see *Raises at domain edges*).", ""]
-    out += _convention_tables(summary)
+    out += _convention_tables(summary, bool(meta.get("subject")))
     if summary.get("second_order"):
         out += [""] + second_order_section(summary["second_order"])
     if summary["mlp"]:
@@ -294,7 +294,7 @@ def _mismatch_table(records: list[dict]) -> str:
     return tabulate(rows, ["case", "point", "backend", "gradient", "oracle", "error", "why"], tablefmt="github")
 
 
-def _convention_tables(summary: dict) -> list[str]:
+def _convention_tables(summary: dict, other_engine: bool = False) -> list[str]:
     out = ["Declared per op in `reference/conventions.py`: what mathematics says, and what each backend returns "
            "there and why. `any` marks a method", "whose number has no meaning at that point.", ""]
     for c in CONVENTIONS.values():
@@ -311,7 +311,8 @@ def _convention_tables(summary: dict) -> list[str]:
         out += ["### Where the run met them", ""]
         rows = [[_cell(r["case"], 30), _cell(_point(r["point"]), 40), r["backend"], _cell(_grads(r["grad"]), 30),
                  _cell(wording.valid_set(r) or _grads(r["oracle_grad"]), 30),
-                 _cell((r.get("subject") and wording.subject_convention(r)) or r["note"], 110)] for r in seen]
+                 _cell((other_engine and r.get("subject") and wording.subject_convention(r)) or r["note"], 110)]
+                for r in seen]
         out.append(tabulate(rows, ["case", "point", "backend", "gradient", "oracle", "convention"],
                             tablefmt="github"))
     return out

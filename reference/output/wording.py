@@ -57,6 +57,8 @@ def finding_lines(finding: dict, markdown: bool = True, evidence: int = 3) -> li
         out.append(f"  - The engine's own graph of {picture['case']} after backward: each node's .grad beside its "
                    f"true adjoint, the first wrong node in red:")
         out.append(f"    ![{picture['case']}]({picture['file']})")
+        if picture.get("first_wrong") and finding.get("kind") == "graph":
+            out.append(f"  - {prose(picture['first_wrong'])}")
     elif finding.get("picture_note"):
         out.append(f"  - {finding['picture_note']}")
     return out
