@@ -182,7 +182,7 @@ def patterns(diagnosis: list[dict]) -> list[str]:
     """One line when many ops go wrong the same way, which points past the ops to what they share."""
     rules = [d for d in diagnosis if d.get("kind") == "rule" and d.get("op")]
     ops = {d["op"] for d in rules}
-    if len(ops) < 3:
+    if len(ops) < 2:
         return []
     diffs, ratios = [], []
     for d in rules:
@@ -191,14 +191,15 @@ def patterns(diagnosis: list[dict]) -> list[str]:
             if isinstance(got, (int, float)) and isinstance(true, (int, float)):
                 diffs.append(got - true)
                 ratios.append(got / true if true else None)
-    if diffs and all(abs(x - 1) < 1e-9 for x in diffs):
+    if len(ops) >= 3 and diffs and all(abs(x - 1) < 1e-9 for x in diffs):
         return [f"Every one of these {len(ops)} ops gives its input a gradient exactly 1 too high, whatever its "
                 "rule: the fault is likely shared, not in each op. Does each node's .grad start at 0 (not 1) "
                 "in __init__, with only the output set to 1 by backward()?"]
     if ratios and all(r is not None and abs(r - 2) < 1e-9 for r in ratios):
-        return [f"Every one of these {len(ops)} ops gives exactly 2 times the true gradient: the fault is likely "
-                "shared, not in each op. Does backward() run each node's _backward more than once (a node listed "
-                "twice in the topological order, e.g. topo.append inside the loop over children)?"]
+        return [f"Every one of these {len(ops)} ops ({', '.join(sorted(ops))}) gives exactly 2 times the true "
+                "gradient: the fault is likely shared, not in each op. Does backward() run a node's _backward more "
+                "than once (a node listed twice in the topological order, e.g. topo.append inside the loop over "
+                "children)?"]
     return []
 
 
