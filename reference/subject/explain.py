@@ -83,11 +83,12 @@ def _form_of(finding: dict) -> str | None:
     return None
 
 
-def annotate(findings: list[dict], locate) -> None:
+def annotate(findings: list[dict], locate, done: set | None = None) -> None:
     """Add ``where`` and the plain-words ``summary`` to each finding (``locate(op, form)`` asks the engine's
-    worker; a Failure or None leaves ``where`` out)."""
+    worker; a Failure or None leaves ``where`` out). ``done`` holds the ids of findings already annotated."""
+    done = set() if done is None else done
     for f in findings:
-        if f.get("explained"):
+        if id(f) in done:
             continue
         if f["kind"] in LOCATED and "where" not in f:
             found = locate(f.get("op"), _form_of(f))
@@ -105,7 +106,7 @@ def annotate(findings: list[dict], locate) -> None:
         if text and text != f["summary"]:
             f["detail"] = f["summary"]
             f["summary"] = text
-        f["explained"] = True
+        done.add(id(f))
 
 
 # -- the op as maths ----------------------------------------------------------------------------------

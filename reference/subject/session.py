@@ -29,6 +29,7 @@ class Subject:
         self.forms: dict[str, dict] = {}
         self.lacks: dict[str, str] = {}
         self.hints: list[str] = []
+        self._explained: set[int] = set()  # ids of the findings already put in plain words
         self.lifted: dict[str, str] = {}
         self.findings: list[dict] = []
         self.probes = {"ran": 0, "total": 0}
@@ -153,7 +154,7 @@ class Subject:
 
     def explain(self) -> None:
         """Where each finding is in the subject's source, and the finding in plain words (issue 24)."""
-        explain.annotate(self.findings, lambda op, form: self.call("locate", op, form))
+        explain.annotate(self.findings, lambda op, form: self.call("locate", op, form), self._explained)
 
     def evaluate(self, case, point):
         ref = case_ref(case) if self.isolated else case
