@@ -138,7 +138,7 @@ def test_check_gradients_with_an_engine_whose_bug_the_expression_does_not_reveal
 
 
 def test_the_pytest_failure_names_the_op_and_its_file_and_line(pytester):
-    pytester.makepyfile(test_engine=f"""
+    pytester.makepyfile(test_learners_mul=f"""
         def test_mul(gradcheck):
             gradcheck("x * y", at={{"x": 0.5, "y": -1.2}}, backends="torch",
                       engine={path('bug_add_assign_sub_built') + ':Value'!r})
