@@ -73,7 +73,7 @@ def functions_hint(engine_file: str, class_name: str, lacks: dict, functions_giv
         shown = os.path.relpath(path) if not os.path.relpath(path).startswith("..") else path
         ops = ", ".join(sorted(found))
         out.append(f"{ops} {'is a function' if len(found) == 1 else 'are functions'} in {shown}, not "
-                   f"method(s) of {class_name}: give --functions {shown} (functions= in the Python API) to check "
+                   f"method(s) of {class_name}: give --functions {shown} to check "
                    f"{'it' if len(found) == 1 else 'them'} too")
         break
     return out
