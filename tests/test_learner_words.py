@@ -199,3 +199,16 @@ def test_at_a_kink_the_subject_row_says_what_it_does_and_the_oracle_shows_the_va
     assert "[0, 1]" in text.splitlines()[4]  # the oracle row
     assert "your relu' at the kink is 1: a valid subgradient" in result["backends"]["engine"]["note"]
     assert "torch uses 0" in result["backends"]["engine"]["note"]
+
+
+def test_a_notebook_cells_filename_passes_through_where():
+    import types
+    module = types.ModuleType("adcheck_test_nbcell")
+    source = open(path("bug_tanh_input"), encoding="utf-8").read()
+    exec(compile(source, "<nb.ipynb cell 4>", "exec"), module.__dict__)
+    subject = Subject.from_class(module.Value)
+    subject.prepare()
+    (d,) = [d for d in subject.diagnosis() if d["kind"] == "rule"]
+    assert d["where"]["file"] == "<nb.ipynb cell 4>" and d["where"]["function"] == "tanh's _backward"
+    from reference.output.wording import headline
+    assert headline(d).startswith("rule tanh at <nb.ipynb cell 4>:")
