@@ -135,11 +135,11 @@ def true_partial(info, i: int) -> str:
         formula = _clean(slips._formula(info, i))
     except (TypeError, ValueError, AttributeError):
         return f"d/d{slot} ({op})"
-    formula = re.sub(r"\bz\b", f"({op})" if info.operator else op, formula)
     shown = f"({op})" if info.operator else op
+    output = f", with z = {op} the op's output" if re.search(r"\bz\b", formula) else ""
     notes = [text for fn, text in (("step(", "step(u) is 1 for u > 0 and 0 for u < 0"),
                                    ("sign(", "sign(u) is 1 for u > 0 and -1 for u < 0")) if fn in formula]
-    return f"d/d{slot} {shown} = {formula}" + (f" ({'; '.join(notes)})" if notes else "")
+    return f"d/d{slot} {shown} = {formula}{output}" + (f" ({'; '.join(notes)})" if notes else "")
 
 
 # -- what to change ----------------------------------------------------------------------------------
@@ -250,6 +250,39 @@ def sentence(f: dict) -> str:
     return original
 
 
+# What a learner's one-input partial often is instead, over the input x and the op's output z (a display aid:
+# the diagnosis's own slips come first; these are only tried when none of them fitted).
+_LOOKALIKES = (("(1 - z)**2", lambda x, z: (1 - z) ** 2), ("1 - z*2", lambda x, z: 1 - z * 2),
+               ("1 + z**2", lambda x, z: 1 + z ** 2), ("z**2", lambda x, z: z ** 2), ("1 - z", lambda x, z: 1 - z),
+               ("1 + z", lambda x, z: 1 + z), ("z*(1 + z)", lambda x, z: z * (1 + z)),
+               ("z*(1 - z)", lambda x, z: z * (1 - z)), ("1 - z**2", lambda x, z: 1 - z ** 2),
+               ("x*(1 - x)", lambda x, z: x * (1 - x)), ("1 - x**2", lambda x, z: 1 - x ** 2),
+               ("(1 - x)**2", lambda x, z: (1 - x) ** 2), ("1/z", lambda x, z: 1 / z), ("z", lambda x, z: z),
+               ("x", lambda x, z: x), ("-z", lambda x, z: -z), ("2*z", lambda x, z: 2 * z), ("z/x", lambda x, z: z / x),
+               ("1/x", lambda x, z: 1 / x), ("-1/x", lambda x, z: -1 / x), ("x**2", lambda x, z: x ** 2),
+               ("-1/x**2", lambda x, z: -1 / x ** 2), ("1/(2*x)", lambda x, z: 1 / (2 * x)),
+               ("1/(2*z)", lambda x, z: 1 / (2 * z)), ("2*x", lambda x, z: 2 * x), ("1/x**2", lambda x, z: 1 / x ** 2))
+
+
+def _lookalike(info, evidence) -> str:
+    """A simple formula in x and z that gives the engine's number at every bad point ('' if none does)."""
+    points = []
+    for e in evidence:
+        parsed = _point_of(e.get("probe"))
+        if not parsed or len(parsed[2]) != 1 or not isinstance(e.get("got"), (int, float)):
+            return ""
+        points.append((parsed[2][0], float(e["got"]), e.get("expected")))
+    if len(points) < 2:
+        return ""
+    for text, fn in _LOOKALIKES:
+        try:
+            if all(abs(fn(x, info.forward((x,))) - got) <= 1e-9 * max(1.0, abs(got)) for x, got, _ in points):
+                return text
+        except (ZeroDivisionError, OverflowError, ValueError):
+            continue
+    return ""
+
+
 def _rule_alone(f, info, evidence, where) -> str:
     slot, _name, point = _point_of(evidence[0]["probe"])
     i = "xy".index(slot) if info.arity == 2 else 0
@@ -267,6 +300,10 @@ def _rule_alone(f, info, evidence, where) -> str:
     slip = ""
     if analysis and not analysis.startswith(("at every", "at ")):
         slip = f" Yours {analysis}." if analysis.startswith("looks like") else f" The slip: {analysis}."
+    elif info.arity == 1 and not info.params:
+        shape = _lookalike(info, evidence)
+        if shape:
+            slip = f" Yours matches {shape} at every point tried."
     fix = fix_for(analysis)
     return (f"{head}: {numbers}" + (f" ({size})" if size else "") + f". The true partial: {truth}." + slip
             + _in(where) + (f" Fix: {fix}." if fix else ""))
