@@ -154,8 +154,9 @@ FIXES = [  # (words in the analysis, the change to make)
     ("the output, not the input", "use the input x where the rule needs it, not the op's output"),
     ("the sign is flipped", "flip the sign of this partial"),
     ("precedence slip", "put the exponent in parentheses: `n * x**(n - 1)`, not `n * x**n - 1`"),
-    ("partials of the two inputs are swapped", "give each input the partial with respect to itself: "
-                                               "d/dx goes to self, d/dy to other"),
+    ("partials of the two inputs are swapped", "give each input the partial with respect to itself (for x * y "
+                                               "each uses the other's data: `self.grad += other.data * out.grad`, "
+                                               "`other.grad += self.data * out.grad`)"),
     ("a factor", "put the missing (or extra) factor right: compare the line with the true partial above"),
     ("times the true partial", "the constant factor is off: compare the line with the true partial above"),
     ("no gradient reaches this input", "give this input its share: `other.grad += ... * out.grad`"),
