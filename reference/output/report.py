@@ -78,14 +78,16 @@ def diagnosis_section(meta: dict, failures: list[dict] | None = None) -> list[st
     unexplained = wording.unexplained(failures or [], diagnosis) if meta.get("subject") else []
     if problems or unexplained:
         out += ["## What is wrong, in plain words", ""]
-        out += [f"- {line}" for line in wording.patterns(diagnosis)]
+        shared = wording.patterns(diagnosis)
+        out += [f"- {line}" for line in shared]
         last = None
         for d in problems:
             key = (d.get("kind"), d.get("op"), wording.place(d.get("where")))
             if key == last:  # the other partial of the same op, at the same line: one more line under it
-                out.append(f"  - Also: {wording.finding_lines(d, markdown=False, evidence=0)[0].split(': ', 1)[1]}")
+                also = wording.finding_lines(d, markdown=False, evidence=0, shared=bool(shared))[0]
+                out.append(f"  - Also: {also.split(': ', 1)[1]}")
                 continue
-            out += wording.finding_lines(d, markdown=True)
+            out += wording.finding_lines(d, markdown=True, shared=bool(shared))
             last = key
         if unexplained:
             out += [f"- {unexplained[0]}"] + [f"  - {wording.prose(line)}" for line in unexplained[1:]]

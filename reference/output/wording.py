@@ -36,12 +36,15 @@ def headline(finding: dict) -> str:
     return f"{finding.get('kind', '?')}{op}" + (f" at {where}" if where else "")
 
 
-def finding_lines(finding: dict, markdown: bool = True, evidence: int = 3) -> list[str]:
+def finding_lines(finding: dict, markdown: bool = True, evidence: int = 3, shared: bool = False) -> list[str]:
     """A finding as lines: the headline and sentence, then up to ``evidence`` lines of evidence in words,
-    then (Markdown) its picture or why there is none."""
+    then (Markdown) its picture or why there is none. ``shared``: a pattern line above says the fault is likely
+    shared by the ops, so a rule finding's own 'Fix:' (a guess for that op alone) is left out."""
     items = [evidence_words(e) for e in (finding.get("evidence") or [])][:evidence]
     items = [prose(i) for i in items if i]
     summary = prose(finding.get("summary", ""))
+    if shared and finding.get("kind") == "rule":
+        summary = summary.split(" Fix: ", 1)[0]
     where = place(finding.get("where"))
     if where:  # the headline names the place already
         summary = summary.replace(f" Change it in {where}.", "")
@@ -207,6 +210,7 @@ def terminal_lines(diagnosis: list[dict], most: int = 6, report: str = "conforma
     """The findings for a terminal: patterns first, each problem as its headline and one line of evidence (a
     second partial of the same op and place as one 'also' line), at most ``most`` of them, then the notes."""
     out = list(patterns(diagnosis))
+    shared = bool(out)
     problems = [d for d in diagnosis if is_problem(d)]
     shown, last = 0, None
     for d in problems:
@@ -216,7 +220,7 @@ def terminal_lines(diagnosis: list[dict], most: int = 6, report: str = "conforma
             continue
         if shown == most:
             break
-        out += finding_lines(d, markdown=False, evidence=1)
+        out += finding_lines(d, markdown=False, evidence=1, shared=shared)
         shown, last = shown + 1, key
     rest = len({(d.get("kind"), d.get("op"), place(d.get("where"))) for d in problems}) - shown
     if rest > 0:
