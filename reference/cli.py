@@ -146,9 +146,9 @@ def _subject_lines(subject, summary) -> list[str]:
     lines += [f"{subject.class_name}: {n}" for n in subject.detected.get("notes", []) if n.startswith(said)]
     for form, why in subject.lifted.items():
         lines.append(f"{subject.class_name}: {form}: {why} (still checked)")
-    for d in subject.diagnosis():
-        lines.append(f"{d['kind']}{' ' + d['op'] if d['op'] else ''}: {d['summary']}")
-    return lines
+    from reference.output.wording import prose, terminal_lines
+    lines += [f"hint: {prose(hint)}" for hint in subject.hints]
+    return lines + terminal_lines(subject.diagnosis())
 
 
 def cmd_run(args) -> int:
@@ -191,7 +191,18 @@ def cmd_run(args) -> int:
         if engine.missing:
             meta["engine_lacks"] = engine.missing
     out = Path(args.out)
-    write_report(out, summary, meta, records)
+    pictures = {}
+    if subject is not None and not subject.broken:
+        from reference.output.pictures import finding_pictures
+        from reference.output.wording import is_problem, simplest
+        pictures = finding_pictures(subject, meta["diagnosis"])
+        if not any(is_problem(d) for d in meta["diagnosis"]):  # failures the probes did not explain: where they raise
+            for r in simplest(summary["subject_failures"])[:3]:
+                if r.get("status") != "ok" and r.get("kind") == "raises":
+                    where = subject.call("locate", None, None, r["case"], tuple(r["point"].values()))
+                    if isinstance(where, dict):
+                        r["where"] = where
+    write_report(out, summary, meta, records, pictures)
     status = _subject_exit(exit_status(summary, getattr(args, "strict", False)), subject)
     print(_verdict_line(meta, summary, status))
     mine: dict[str, int] = {}
@@ -199,12 +210,14 @@ def cmd_run(args) -> int:
         for v, n in summary["counts"][b].items():
             if n:
                 mine[v] = mine.get(v, 0) + n
-    findings = len(summary["reference_findings"]) + len(summary["known"])
+    from reference.output.wording import counts_line
     print(f"{summary['records']} records in {time.perf_counter() - start:.1f} s; the subject's: "
-          + ", ".join(f"{n} {v}" for v, n in mine.items())
-          + f"; {findings} finding(s) about the reference methods (not failures). Wrote {out / 'conformance.md'}")
+          + ", ".join(f"{n} {v}" for v, n in mine.items()) + f". Wrote {out / 'conformance.md'}")
+    print(f"Not failures: {counts_line(summary)}.")
     if subject is not None:
-        print("\n".join(_subject_lines(subject, summary)))
+        from reference.output.wording import unexplained
+        print("\n".join(_subject_lines(subject, summary) + unexplained(summary["subject_failures"],
+                                                                        meta["diagnosis"])))
         subject.close()
     return status
 
@@ -281,6 +294,10 @@ def check_result(expression: str, at: dict, backend_names=None, engine=None,
         doc["subject"]["coverage"] = {**summary.get("coverage", {}), "probes": dict(subject.probes)}
         doc["diagnosis"] = subject.diagnosis()
         subject.close()
+        from reference.output.wording import subject_kink_note
+        mine = doc["backends"].get("engine") or {}
+        if mine.get("note"):
+            mine["note"] = subject_kink_note(mine["note"])
         if status == EXIT_MISMATCH and doc["verdict"] != "mismatch":
             # this expression came out right, but the engine's op probes did not: the engine is wrong
             blamed = sorted({d["op"] for d in doc["diagnosis"] if d.get("op") and d["kind"] not in
@@ -328,8 +345,11 @@ def cmd_check(args) -> int:
         if args.order == 2:
             text += "\n" + _hessian_table(result)
         print(text, end="")
-        for d in result.get("diagnosis", []):
-            print(f"{d['kind']}{' ' + d['op'] if d['op'] else ''}: {d['summary']}")
+        from reference.output.wording import prose, terminal_lines
+        lines = [f"hint: {prose(h)}" for h in (result.get("subject") or {}).get("hints", [])]
+        lines += terminal_lines(result.get("diagnosis", []), report="check --json")
+        if lines:
+            print("\n".join(lines))
     return status
 
 
@@ -383,8 +403,8 @@ def _graph_of_engine(args, at: dict, path: Path) -> int:
     if not case.variables:
         raise UsageError("the expression has no variables: there is no graph to draw")
     point = case.points[0].values
+    from reference.output.pictures import draw, engine_graph, first_wrong_words
     from reference.subject.session import Subject
-    from reference.subject.tasks import Tasks
     from reference.subject.worker import Failure
     subject = Subject.from_spec(spec)
     try:
@@ -393,7 +413,7 @@ def _graph_of_engine(args, at: dict, path: Path) -> int:
             print(f"adcheck: {subject.class_name} from {subject.file} could not be used: {subject.broken}",
                   file=sys.stderr)
             return EXIT_UNCHECKED
-        got = subject.graph(case, point)
+        got = engine_graph(subject, case, point)
     finally:
         subject.close()
     if isinstance(got, Failure):
@@ -402,25 +422,10 @@ def _graph_of_engine(args, at: dict, path: Path) -> int:
             return EXIT_UNCHECKED
         print(f"adcheck: {subject.class_name} failed on {case.name}: {got.kind}: {got.message}", file=sys.stderr)
         return EXIT_MISMATCH
-    nodes = got.get("nodes", [])
+    nodes, wrong = got["nodes"], got["wrong"]
     if not nodes:
         raise UsageError("the expression has no variables: there is no graph to draw")
-    truth = Tasks(cls=_project_value())
-    truth.setup()
-    true_nodes = truth.graph(case, point)["nodes"]
-    by_step = {n["step"]: n for n in true_nodes if n.get("step") is not None}
-    by_variable = {n["variable"]: n for n in true_nodes if n.get("variable")}
-    for node in nodes:
-        match = by_variable.get(node.get("variable")) if node.get("variable") else by_step.get(node.get("step"))
-        if match is not None:
-            node["true_grad"] = match["grad"]
-        if node.get("variable"):
-            node["label"] = node["variable"]
-    nodes[-1]["label"] = nodes[-1].get("label") or "out"
-    from autodiff.draw import _close, draw_nodes
-    rtol = 1e-4 if subject.detected.get("precision") == "float32" else 1e-9
-    wrong = [i for i, n in enumerate(nodes) if "true_grad" in n and not _close(n["grad"], n["true_grad"], rtol)]
-    _write_graph(draw_nodes(nodes, rankdir=args.rankdir, rtol=rtol), path)
+    _write_graph(draw(got, rankdir=args.rankdir), path)
     checked = sum("true_grad" in n for n in nodes)
     print(f"wrote {path}: the graph of {subject.class_name} from {subject.file}, {len(nodes)} nodes, "
           f"{checked} with a true gradient beside their own")
@@ -428,32 +433,10 @@ def _graph_of_engine(args, at: dict, path: Path) -> int:
         print(f"{subject.class_name}'s nodes do not name their inputs (looked for _prev, prev, _children, "
               f"_parents): only the output is drawn")
     if wrong:
-        print(f"{len(wrong)} of {checked} nodes have a wrong gradient (red). {_first_wrong(nodes, wrong[-1])}")
+        print(f"{len(wrong)} of {checked} nodes have a wrong gradient (red). {first_wrong_words(nodes, wrong[-1])}")
         return EXIT_MISMATCH
     print("every gradient matches the true adjoint")
     return EXIT_OK
-
-
-def _first_wrong(nodes: list[dict], k: int) -> str:
-    """Where backward first goes wrong: the wrong node nearest the output, and the ops it feeds.
-
-    Nodes run inputs first, so every node after ``k`` is right: ``k``'s gradient is wrong because
-    one of the backward steps of the nodes it feeds (or their accumulation into it) is.
-    """
-    node = nodes[k]
-    what = f"the {node['op']} node" if node.get("op") else "the leaf"
-    if node.get("label") and node.get("variable"):
-        what += f" {node['label']}"
-    users = [n for n in nodes if k in n.get("inputs", [])]
-    ops = list(dict.fromkeys(n.get("op") or "?" for n in users))
-    text = (f"Going back from the output, the first wrong one is {what} (data {node['data']:.6g}): grad "
-            f"{node['grad']:.6g}, true {node['true_grad']:.6g}.")
-    if len(users) == 1:
-        text += f" It feeds one {ops[0]} node, whose backward step passes it the wrong gradient."
-    elif users:
-        text += (f" It feeds {len(users)} nodes ({', '.join(ops)}): one of their backward steps is wrong, or "
-                 "their contributions are not all added up (+=).")
-    return text
 
 
 def _project_value():

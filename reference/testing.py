@@ -9,6 +9,7 @@ given as ``subject``) and every named backend are measured against the exact Sym
 """
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -16,6 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tabulate import tabulate
+
+from reference.output import wording
+from reference.subject.explain import num, off_by
 
 from reference.backends import Backend, EngineBackend, load_class, make_backends
 from reference.corpus.cases import Case, Point, variables_of
@@ -79,10 +83,33 @@ class Comparison:
 
     checks: list = field(default_factory=list)  # reference.judging.gradcheck results (reentrant, zero upstream, linear)
     second: list[dict] = field(default_factory=list)  # order-2 records (Hessians), with order=2
+    diagnosis: list[dict] = field(default_factory=list)  # the engine's findings (its op probes), as in adcheck run
+
+    @property
+    def problems(self) -> list[dict]:
+        """The engine's findings that are something to fix (a convention or float32 note is not)."""
+        return [d for d in self.diagnosis if wording.is_problem(d)]
 
     @property
     def ok(self) -> bool:
-        return bool(self.records) and not self.failures and all(c.ok for c in self.checks)
+        """Checked and right: the expression, and (for an engine) every op the probes tried."""
+        return bool(self.records) and not self.failures and all(c.ok for c in self.checks) and not self.problems
+
+    def why(self) -> str:
+        """Why this comparison is not ok, in words ('' when it is): the diagnosis first, with its file:line."""
+        lines = []
+        if self.problems and not self.failures:
+            lines.append(f"{self.case.name} agrees here, but the engine's op probes found a bug:")
+        elif self.problems:
+            lines.append("the engine's op probes found:")
+        lines += [f"  {line}" for d in self.problems for line in wording.finding_lines(d, markdown=False, evidence=1)]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.table()
+
+    def __repr__(self) -> str:
+        return self.table()
 
     def table(self) -> str:
         """Each backend's value and partials, the oracle's, each error and tolerance; never raises."""
@@ -109,9 +136,8 @@ class Comparison:
             rows.append([r["backend"] + (" (subject)" if r.get("subject") else ""), *map(_num, vals),
                          "FAILED " + r["verdict"] if r in self.failures else r["verdict"],
                          r["note"] or r["message"]])
-            errs = [f"{c}: |error| {r['errors'][c]:.3g} {'>' if r['errors'][c] > r['tolerances'][c] else '<='} "
-                    f"tolerance {r['tolerances'][c]:.3g}" for c in comps
-                    if c in r.get("errors", {})]
+            errs = [_component_error(r, c) for c in comps if c in r.get("errors", {})
+                    and r["errors"][c] > r["tolerances"].get(c, 0.0)]
             if r in self.failures and errs:
                 rows.append(["", *[""] * len(comps), "", "; ".join(errs)])
         table = tabulate(rows, ["backend", "value", *[f"d/d{v}" for v in names], "verdict", "note"],
@@ -131,29 +157,30 @@ class Comparison:
         if self.checks:
             table += "\n\n" + "\n".join(f"{c.name}: {c.status.upper() if c.status == 'fail' else c.status}: {c.why}"
                                          for c in self.checks)
-        return "\n".join(head) + "\n" + table
+        why = self.why()
+        return (why + "\n\n" if why else "") + "\n".join(head) + "\n" + table
 
     def _rows(self) -> tuple[list[str], list[tuple[list[str], bool]]]:
         """Header and rows (cells, failed?) for the notebook tables: oracle first, then each backend."""
         first = self.records[0]
         names = list(first["point"])
-        head = ["backend", "value", *[f"d/d{v}" for v in names], "verdict", "largest error / tolerance", "note"]
+        head = ["backend", "value", *[f"d/d{v}" for v in names], "verdict", "error", "note"]
         rows = [(["oracle", _num(first["oracle_value"]), *[_num(first["oracle_grad"].get(v)) for v in names],
                   "", "", "" if first["oracle_grad"] else "no oracle: " + (first["note"] or first["message"])],
                  False)]
         for r in self.records:
-            share = max((r["errors"][c] / r["tolerances"][c] for c in r.get("errors", {})
-                         if r["tolerances"].get(c) and r["errors"][c] == r["errors"][c]), default=None)
             failed = r in self.failures
             rows.append(([r["backend"] + (" (subject)" if r.get("subject") else ""), _num(r["value"]),
                           *[_num(r["grad"].get(v)) for v in names],
-                          ("FAILED " if failed else "") + r["verdict"], "" if share is None else f"{share:.3g}",
+                          ("FAILED " if failed else "") + r["verdict"], wording.record_error(r) if failed else "",
                           r["note"] or r["message"]], failed))
         return head, rows
 
     def _caption(self) -> str:
         at = ", ".join(f"{k}={v!r}" for k, v in self.records[0]["point"].items())
         verdict = "checked and right" if self.ok else "FAILED"
+        if self.problems and not self.failures:
+            verdict = "FAILED: this expression agrees, but the engine's op probes found a bug"
         return f"{self.case.name} at {at}: {verdict}"
 
     def _repr_markdown_(self) -> str:
@@ -165,8 +192,20 @@ class Comparison:
         lines = [f"**{self._caption()}**", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(("**" + cell(c) + "**" if failed and c else cell(c)) for c in cells) + " |"
                   for cells, failed in rows]
-        extra = self.table().split("\n\n", 1)
-        return "\n".join(lines) + ("\n\n```\n" + extra[1] + "\n```" if len(extra) > 1 else "")
+        if self.problems:
+            lines += ["", "What is wrong in the engine:", ""]
+            lines += [line for d in self.problems for line in wording.finding_lines(d, markdown=True, evidence=1)]
+        extra = self._table_tail()
+        return "\n".join(lines) + ("\n\n```\n" + extra + "\n```" if extra else "")
+
+    def _table_tail(self) -> str:
+        """What the plain table has after its first table (Hessians, gradchecks), '' if nothing."""
+        text = self.table()
+        why = self.why()
+        if why:
+            text = text[len(why) + 2:]
+        parts = text.split("\n\n", 1)
+        return parts[1] if len(parts) > 1 else ""
 
     def _repr_html_(self) -> str:
         """An HTML table, failed rows in red (Jupyter)."""
@@ -180,14 +219,30 @@ class Comparison:
             style = ' style="color:#b00020;font-weight:bold"' if failed else ""
             out.append(f"<tr{style}>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
         out.append("</table>")
-        extra = self.table().split("\n\n", 1)
-        if len(extra) > 1:
-            out.append(f"<pre>{html.escape(extra[1])}</pre>")
+        if self.problems:
+            out.append("<p><b>What is wrong in the engine:</b></p><ul>")
+            out += [f'<li style="color:#b00020">{html.escape(line)}</li>'
+                    for d in self.problems for line in wording.finding_lines(d, markdown=False, evidence=1)[:1]]
+            out.append("</ul>")
+        extra = self._table_tail()
+        if extra:
+            out.append(f"<pre>{html.escape(extra)}</pre>")
         return "\n".join(out)
 
 
 def _num(x) -> str:
     return fmt(x, 17)  # every digit: the failure message must show where two numbers part
+
+
+def _component_error(r: dict, c: str) -> str:
+    """One failing component in words: 'd/dy: -9 vs -6, off by 3 (50.0%)' (never 'tolerance 0')."""
+    got = r["value"] if c == "value" else (r.get("grad") or {}).get(c)
+    true = r["oracle_value"] if c == "value" else (r.get("oracle_grad") or {}).get(c)
+    label = "value" if c == "value" else f"d/d{c}"
+    size = off_by(got, true)
+    tol = r["tolerances"].get(c, 0.0)
+    allowed = f" (tolerance {tol:.2g})" if tol and size else ""
+    return f"{label}: {num(got)} vs {num(true)}" + (f", {size}{allowed}" if size else "")
 
 
 def _as_case(f: Callable | str | Case, at) -> Case:
@@ -275,8 +330,39 @@ def check_gradients(f: Callable | str | Case, at: dict | Sequence[float],
             checks = [Check("gradchecks", SKIP, why)]
     for recorder in _RECORDERS:
         recorder.extend(records)
+    diagnosis = engine_diagnosis(chosen_subject) if subject is None and engine else []
     return Comparison(case, [r for r in records if r.get("order", 1) == 1], failures, checks,
-                      [r for r in records if r.get("order") == 2])
+                      [r for r in records if r.get("order") == 2], diagnosis)
+
+
+_DIAGNOSES: dict = {}  # engine -> its findings, once per engine and session (the op probes take a second or two)
+
+
+def _engine_key(backend) -> tuple | None:
+    subject = getattr(backend, "engine", None)
+    if subject is None:
+        return None
+    if subject.spec is not None:
+        spec = subject.spec
+        try:
+            stamp = os.stat(spec.path).st_mtime_ns if spec.path else 0
+        except OSError:
+            stamp = 0
+        return ("spec", spec.text, spec.grad_attr, spec.backward_method, spec.functions, stamp)
+    return ("class", id(subject.cls), subject.cls)
+
+
+def engine_diagnosis(backend) -> list[dict]:
+    """The findings of an engine backend's op probes (as ``adcheck run --engine`` makes them), cached per engine
+    (and, for a file, per version of it) for the session; [] for this project's engine or a callable."""
+    key = _engine_key(backend)
+    if key is None:
+        return []
+    if key not in _DIAGNOSES:
+        subject = backend.engine
+        subject.prepare()
+        _DIAGNOSES[key] = subject.diagnosis()
+    return _DIAGNOSES[key]
 
 
 def _value_class(engine):
@@ -308,6 +394,10 @@ def assert_gradients_agree(f: Callable | str | Case, at: dict | Sequence[float],
                         + [f"{c.name}: {c.why}" for c in comparison.checks if not c.ok])
         unchecked = comparison.records and all(r["verdict"] in ("unjudged", "unsupported", "error")
                                                for r in comparison.failures)
+        problems = comparison.problems
+        if problems:  # the diagnosis leads: which op, which line of which file
+            what = "the engine is wrong: " + wording.finding_lines(problems[0], markdown=False, evidence=0)[0]
+            raise AssertionError(f"{what}\n{comparison.table()}")
         what = "the gradients could not be checked" if unchecked else "the gradients are wrong"
         raise AssertionError(f"{what}: {why}\n{comparison.table()}")
     return comparison

@@ -9,6 +9,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from reference.core.files import write_pair
+from reference.output import wording
 from reference.corpus.conventions import ANY, CONVENTIONS
 from reference.core.formatting import fmt as number
 from reference.judging.judge import VERDICTS
@@ -65,18 +66,38 @@ def _grads(g: dict, limit: int = 3) -> str:
     return ", ".join(fmt(v) for v in list(g.values())[:limit]) + (" ..." if len(g) > limit else "")
 
 
-def diagnosis_section(meta: dict) -> list[str]:
-    """The findings of the diagnosis (meta["diagnosis"]) in plain words: which rule, what it does instead."""
+def diagnosis_section(meta: dict, failures: list[dict] | None = None) -> list[str]:
+    """The findings of the diagnosis (meta["diagnosis"]) in plain words (``wording.finding_lines``): the problems
+    under "What is wrong", notes that are not problems (float32 precision, conventions) apart. With the subject's
+    ``failures`` and no finding to explain them, the simplest failing cases take the findings' place."""
     diagnosis = meta.get("diagnosis") or []
-    if not diagnosis:
-        return []
-    out = ["## What is wrong, in plain words", ""]
-    for d in diagnosis:
-        op = f" `{d['op']}`" if d.get("op") else ""
-        out.append(f"- **{d.get('kind', '?')}**{op}: {_cell(d.get('summary', ''), 170)}")
-        for ev in list(d.get("evidence") or [])[:3]:
-            out.append(f"  - {_cell(ev if isinstance(ev, str) else json.dumps(json_safe(ev)), 160)}")
-    return [*out, ""]
+    problems = [d for d in diagnosis if wording.is_problem(d)]
+    notes = [d for d in diagnosis if not wording.is_problem(d)]
+    hints = (meta.get("subject") or {}).get("hints") or []
+    out = []
+    unexplained = wording.unexplained(failures or [], diagnosis) if meta.get("subject") else []
+    if problems or unexplained:
+        out += ["## What is wrong, in plain words", ""]
+        shared = wording.patterns(diagnosis)
+        out += [f"- {line}" for line in shared]
+        last = None
+        for d in problems:
+            key = (d.get("kind"), d.get("op"), wording.place(d.get("where")))
+            if key == last:  # the other partial of the same op, at the same line: one more line under it
+                also = wording.finding_lines(d, markdown=False, evidence=0, shared=bool(shared))[0]
+                out.append(f"  - Also: {also.split(': ', 1)[1]}")
+                continue
+            out += wording.finding_lines(d, markdown=True, shared=bool(shared))
+            last = key
+        if unexplained:
+            out += [f"- {unexplained[0]}"] + [f"  - {wording.prose(line)}" for line in unexplained[1:]]
+        out.append("")
+    if notes or hints:
+        out += ["## Notes (not problems)", ""]
+        out += [f"- {wording.prose(d.get('summary', ''))}" for d in notes]
+        out += [f"- Hint: {wording.prose(h)}" for h in hints]
+        out.append("")
+    return out
 
 
 def subject_section(meta: dict) -> list[str]:
@@ -121,18 +142,18 @@ def conformance_markdown(summary: dict, meta: dict) -> str:
                  f", in cases using {', '.join(ops[:8])}" if ops else "")
         out.append(f"**Verdict: {len(failures)} failure(s) of the subject** ({engine}){where}. See *What is wrong* "
                    "and *Failures of the subject*.")
+    elif meta.get("subject") and cov.get("records") and not cov.get("records_run"):
+        out.append(f"**Verdict: the subject could not be checked** ({engine}): none of its {cov['records']} records "
+                   "ran. See *Notes* and *The subject* for why.")
     else:
         out.append(f"**Verdict: no failure of the subject** ({engine}): every disagreement with the oracle is a "
                    "declared convention, an undefined point or a known limitation of a method.")
     out.append("")
-    out += diagnosis_section(meta)
+    out += diagnosis_section(meta, failures)
     if cov.get("records"):
         out.append(f"- **Coverage:** the subject ran {cov['records_run']} of its {cov['records']} records "
                    f"({cov['cases_run']} of {cov['cases']} cases); {cov.get('unsupported', 0)} unsupported.")
-    conventions = len(summary.get("conventions") or [])
-    out.append(f"- **Findings:** {len(raises)} raise(s) at domain edges (float semantics, not a derivative "
-               f"bug); {len(findings)} about the reference methods; {len(summary['known'])} known limitations "
-               f"of the methods; {conventions} convention(s) met at kinks and edges.")
+    out.append(f"- **Findings:** {wording.counts_line(summary)}.")
     out.append(f"- **Corpus:** {summary['cases']} cases, {summary['points']} points, {summary['records']} records; "
                f"oracle: {_cell(meta.get('oracle', '?'), 110).rstrip('.')}.")
     out += ["", f"![Each backend on each op: worst share of its tolerance used, failures in red]({PICTURE})", "",
@@ -190,7 +211,7 @@ def conformance_markdown(summary: dict, meta: dict) -> str:
         out += ["The `engine` rows below are this project's engine. The subject checked here is held to any valid "
                 "subgradient at a kink", "and, elsewhere on an edge, to IEEE results or a raise of Python's float "
                 "semantics (see *Raises at domain edges*).", ""]
-    out += _convention_tables(summary)
+    out += _convention_tables(summary, bool(meta.get("subject")))
     if summary.get("second_order"):
         out += [""] + second_order_section(summary["second_order"])
     if summary["mlp"]:
@@ -269,12 +290,13 @@ def _op_cell(c: list) -> str:
 
 def _mismatch_table(records: list[dict]) -> str:
     rows = [[_cell(r["case"], 30), _cell(_point(r["point"]), 40), r["backend"], _cell(_grads(r["grad"]), 40),
-             _cell(_grads(r["oracle_grad"]), 40), fmt(r["max_rel_err"]), _cell(r["note"] or r["message"], 80)]
+             _cell(_grads(r["oracle_grad"]), 40), _cell(wording.record_error(r) or fmt(r["max_rel_err"]), 60),
+             _cell(r["note"] or r["message"], 80)]
             for r in records]
     return tabulate(rows, ["case", "point", "backend", "gradient", "oracle", "error", "why"], tablefmt="github")
 
 
-def _convention_tables(summary: dict) -> list[str]:
+def _convention_tables(summary: dict, other_engine: bool = False) -> list[str]:
     out = ["Declared per op in `reference/conventions.py`: what mathematics says, and what each backend returns "
            "there and why. `any` marks a method", "whose number has no meaning at that point.", ""]
     for c in CONVENTIONS.values():
@@ -290,7 +312,9 @@ def _convention_tables(summary: dict) -> list[str]:
     if seen:
         out += ["### Where the run met them", ""]
         rows = [[_cell(r["case"], 30), _cell(_point(r["point"]), 40), r["backend"], _cell(_grads(r["grad"]), 30),
-                 _cell(_grads(r["oracle_grad"]), 30), _cell(r["note"], 80)] for r in seen]
+                 _cell(wording.valid_set(r) or _grads(r["oracle_grad"]), 30),
+                 _cell((other_engine and r.get("subject") and wording.subject_convention(r)) or r["note"], 110)]
+                for r in seen]
         out.append(tabulate(rows, ["case", "point", "backend", "gradient", "oracle", "convention"],
                             tablefmt="github"))
     return out
@@ -318,10 +342,15 @@ def conformance_json(summary: dict, meta: dict, records: list[dict]) -> str:
     return dumps(doc) + "\n"
 
 
-def write_report(out: Path, summary: dict, meta: dict, records: list[dict]) -> None:
-    """conformance.md, its picture and conformance.json, replaced together."""
+def write_report(out: Path, summary: dict, meta: dict, records: list[dict], pictures: dict | None = None) -> None:
+    """conformance.md, its picture and conformance.json, replaced together (with ``pictures``, more SVG files
+    by name: the subject's own graphs the findings refer to; older ones of an earlier run are removed)."""
+    pictures = pictures or {}
+    for old in Path(out).glob("finding-*.svg"):
+        if old.name not in pictures:
+            old.unlink(missing_ok=True)
     write_pair(Path(out), {"conformance.json": conformance_json(summary, meta, records),
-                           PICTURE: grid_svg(summary),
+                           PICTURE: grid_svg(summary), **pictures,
                            "conformance.md": conformance_markdown(summary, meta)})
 
 
@@ -342,13 +371,19 @@ def _cell_colour(c: dict) -> str:
 def grid_svg(summary: dict) -> str:
     """Backends x ops, each cell coloured by the worst share of tolerance used (red: failed, grey: lacking)."""
     grid, backends = summary.get("grid") or {}, summary["backends"]
-    w, h, left, top = 74, 18, 92, 46
-    width, height = left + w * len(backends) + 40, top + h * len(grid) + 44
+    w, h, left = 74, 18, 92
+    # column labels slanted at 40 degrees from each column's centre: room above for the longest, and to the right
+    # of the last column for its run (about 6.2 px a character at font-size 10)
+    longest = 6.2 * max((len(b) for b in backends), default=0)
+    cos, sin = 0.766, 0.643
+    top = int(16 + longest * sin)
+    width = int(max(left + w * len(backends) + 12, left + w * (len(backends) - 0.5) + longest * cos + 12, 520))
+    height = top + h * len(grid) + 44
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
            'font-size="10">', f'<rect width="{width}" height="{height}" fill="white"/>']
     for j, b in enumerate(backends):
         x = left + j * w + w / 2
-        out.append(f'<text x="{x:g}" y="{top - 8}" text-anchor="middle" transform="rotate(-20 {x:g} {top - 8})">'
+        out.append(f'<text x="{x:g}" y="{top - 6}" text-anchor="start" transform="rotate(-40 {x:g} {top - 6})">'
                    f'{b}</text>')
     for i, (op, cells) in enumerate(grid.items()):
         y = top + i * h
@@ -386,11 +421,16 @@ def check_table(result: dict) -> str:
     """``adcheck check`` as a table: value and partials per backend, and each error."""
     variables = list(result["point"])
     oracle = result["oracle"]
-    oracle_grads = [_fmt_full(oracle["grad"].get(v, "")) for v in variables]
+    valid = wording.kink_valid_sets(result["expression"], result["point"])  # at a kink: the valid set, not one slope
+    oracle_grads = [valid.get(v) or _fmt_full(oracle["grad"].get(v, "")) for v in variables]
     rows = [["oracle", "", _fmt_full(oracle["value"]), *oracle_grads, "", ""]]
     for name, b in result["backends"].items():
         grads = [_fmt_full(b.get("grad", {}).get(v, "")) for v in variables]
-        rows.append([name, b["verdict"], _fmt_full(b.get("value", "")), *grads, fmt(b.get("max_rel_err", "")),
+        error = fmt(b.get("max_rel_err", ""))
+        if b.get("verdict") == "mismatch" and b.get("status") == "ok":  # yours against the true value, in words
+            error = wording.record_error({"status": "ok", "value": b.get("value"), "grad": b.get("grad") or {},
+                                          "oracle_value": oracle["value"], "oracle_grad": oracle["grad"]}) or error
+        rows.append([name, b["verdict"], _fmt_full(b.get("value", "")), *grads, error,
                      b.get("note") or b.get("message", "")])
     head = ["backend", "verdict", "value", *[f"d/d{v}" for v in variables], "error", "note"]
     return (f"{result['expression']} at {_point(result['point'])}\n\n"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from reference.corpus.cases import by_name as case_by_name
+from reference.subject import explain, hints
 from reference.subject import ops as _ops
 from reference.subject.localise import localise
 from reference.subject.diagnose import FAILING_KINDS, diagnose, finding
@@ -35,6 +36,8 @@ class Subject:
         self.detected: dict = {}
         self.forms: dict[str, dict] = {}
         self.lacks: dict[str, str] = {}
+        self.hints: list[str] = []
+        self._worded: set[int] = set()  # ids of the findings already put in plain words
         self.lifted: dict[str, str] = {}
         self.findings: list[dict] = []
         self.probes = {"ran": 0, "total": 0}
@@ -122,6 +125,7 @@ class Subject:
         if "broken" in found:
             self.broken = found["broken"]
             self.findings.append(finding("api", None, found["broken"], [{"file": self.file}]))
+            self.word_findings()
             return self
         self.detected = found
         if found.get("precision") == "float32":
@@ -139,6 +143,8 @@ class Subject:
                 continue
             self.forms[name] = res
             self._plan_op(info, res, plan)
+        self.hints = hints.functions_hint(self.file, self.class_name, self.lacks,
+                                          bool(self.spec is not None and self.spec.functions))
         if isinstance(self.executor, Isolated):
             self.executor.plan.update(plan)
         self.call("set_plan", plan)
@@ -187,7 +193,12 @@ class Subject:
                                  built_from=self.built_from)
         self.findings += found
         self.probes = probes
+        self.word_findings()
         self._locate()
+
+    def word_findings(self) -> None:
+        """Where each finding is in the subject's source, and the finding in plain words (issue 24)."""
+        explain.annotate(self.findings, lambda op, form: self.call("locate", op, form), self._worded)
 
     def _locate(self) -> None:
         """``where`` for a finding on an op that does not say yet: the engine's method or operator that builds it
@@ -278,8 +289,10 @@ class Subject:
     def subject_dict(self, records=None) -> dict:
         if records:
             self.explain(records)
+            self.word_findings()  # the findings localising added, in plain words too
         return {"class": self.class_name, "file": self.file, "lacks": dict(self.lacks),
-                "lifted": dict(self.lifted), "adapter": {k: v for k, v in self.detected.items() if k != "notes"},
+                "lifted": dict(self.lifted), "hints": list(self.hints),
+                "adapter": {k: v for k, v in self.detected.items() if k != "notes"},
                 "notes": list(self.detected.get("notes", [])),
                 "built_from": {op: sorted(inner) for op, inner in sorted(self.built_from.items())},
                 "coverage": coverage(records or [], self.probes), **({"broken": self.broken} if self.broken else {})}

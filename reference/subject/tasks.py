@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 from reference.subject import ops as _ops
+from reference.subject import where as _where
 from reference.subject.adapter import _PYTHON_OPERATORS, Adapter, Broken, Lacks, _describe, adcheck_bug
 from reference.subject.load import EngineSpec, load
 from reference.core.errors import Unsupported as BackendUnsupported
@@ -313,6 +314,13 @@ class Tasks:
         ad.backward(root)
         grads = [ad.grad(e) for e in entries]
         return {"values": values, "grads": grads, "direct": direct, "built": built}
+
+    def locate(self, name, form=None, case=None, point=None) -> dict | None:
+        """Where this op's code is in the engine's source (reference.subject.where, issue 24); with ``case`` (a
+        corpus case's name) and ``point``, where evaluating it raises."""
+        if case is not None:
+            return _where.raised_in_case(self, case, point)
+        return _where.locate(self.adapter, name, form)
 
     # -- corpus cases -----------------------------------------------------------------------
     def evaluate(self, case, point) -> tuple[float, list[float]]:
