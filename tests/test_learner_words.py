@@ -211,4 +211,4 @@ def test_a_notebook_cells_filename_passes_through_where():
     (d,) = [d for d in subject.diagnosis() if d["kind"] == "rule"]
     assert d["where"]["file"] == "<nb.ipynb cell 4>" and d["where"]["function"] == "tanh's _backward"
     from reference.output.wording import headline
-    assert headline(d).startswith("rule tanh at <nb.ipynb cell 4>:")
+    assert headline(d).startswith("rule tanh at nb.ipynb, cell 4, line ")  # the cell in words (describe_location)

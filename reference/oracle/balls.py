@@ -14,7 +14,9 @@ from mpmath import mpc, mpf
 
 from reference.core.errors import NoOracle
 
-from reference.oracle.definitions import maximum, relu
+from autodiff.rules import RULES
+
+from reference.oracle.definitions import SYMPY_NS, maximum, relu
 
 SCHEDULE = (128, 256, 512, 1024, 2048, 4096)  # bits of working precision, tried in turn
 
@@ -425,7 +427,7 @@ class Program:
                 else:
                     self._add(e, "pow", args, None)
             else:
-                fn = _FUNCTIONS.get(type(e)) or _FUNCTIONS.get(e.func)
+                fn = _FUNCTIONS.get(type(e)) or _FUNCTIONS.get(e.func) or _row_ball(type(e))
                 if fn is None:
                     if isinstance(e, sympy.calculus.accumulationbounds.AccumBounds):
                         self._add(e, "const", (), sympy.nan)
@@ -533,3 +535,37 @@ def settle(compute: Callable[[], list], schedule: Sequence[int] | None = None,
         if all(r is not None for r in result):
             break
     return result or [], bits
+
+
+# -- a smooth unary op known only by its registry row -----------------------------------------------
+_ROW_BALLS: dict[type, Callable | None] = {}
+
+
+def _row_ball(cls: type) -> Callable | None:
+    """The ball function of a SymPy function that a registry row is defined as (erf, say), found once.
+
+    Its value is mpmath's function of the same name; the bound on its slope over the ball is its SymPy
+    derivative evaluated on that ball by a ``Program``, which encloses the derivative at every point of
+    the ball. So a new smooth op needs no entry here, only its row (None: no such row or no mpmath twin).
+    """
+    if cls not in _ROW_BALLS:
+        _ROW_BALLS[cls] = _make_row_ball(cls)
+    return _ROW_BALLS[cls]
+
+
+def _make_row_ball(cls: type) -> Callable | None:
+    f = getattr(mpmath, cls.__name__, None)
+    defined = any(rule.systems.sympy is not None and rule.arity == 1 and not rule.params
+                  and isinstance(rule.systems.sympy(SYMPY_NS, _X), cls) for rule in RULES.values())
+    if f is None or not defined:
+        return None
+    slope = Program([sympy.diff(cls(_X), _X)], [_X])
+
+    def bound(x, e):
+        ((m, err),) = slope.run([(x, e)])
+        return _error_sum(abs(m), err) if _isfinite(m) and _isfinite(err) else _INF
+
+    return _ball_smooth(f, bound)
+
+
+_X = sympy.Symbol("x", real=True)

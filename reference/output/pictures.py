@@ -195,6 +195,8 @@ def finding_pictures(subject, findings: list[dict], prefix: str = "finding") -> 
     drawn: dict = {}  # (expression, point) -> the picture already drawn of it
     k = 0
     for f in findings:
+        f.pop("picture", None)  # a subject shared in this process keeps its findings: no picture of another report
+        f.pop("picture_note", None)
         found = finding_case(f)
         if found is None:
             continue

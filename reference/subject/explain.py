@@ -240,7 +240,9 @@ def sentence(f: dict) -> str:
     original = f.get("detail") or f.get("summary") or ""
     if kind == "rule" and info is not None and evidence and _point_of(evidence[0].get("probe")):
         return _rule_alone(f, info, evidence, where)
-    if kind in ("rule", "graph") and evidence and isinstance(evidence[0].get("at"), dict):
+    # a probe's evidence (gradients by input name); a localised case carries its own shape and its own words
+    if (kind in ("rule", "graph") and evidence and isinstance(evidence[0].get("at"), dict)
+            and isinstance(evidence[0].get("got", {}), dict)):
         return _in_context(f, info, evidence[0], where)
     if kind == "forward" and info is not None:
         return _forward(f, info, evidence, where)
@@ -307,6 +309,11 @@ def _rule_alone(f, info, evidence, where) -> str:
     fix = fix_for(analysis)
     return (f"{head}: {numbers}" + (f" ({size})" if size else "") + f". The true partial: {truth}." + slip
             + _in(where) + (f" Fix: {fix}." if fix else ""))
+
+
+def _numbers(x) -> str:
+    """A number, or a list of them (a localised case's value and partials), as people read them."""
+    return ", ".join(num(v) for v in x) if isinstance(x, (list, tuple)) else num(x)
 
 
 def _grads(d: dict) -> str:
@@ -437,7 +444,7 @@ def evidence_words(ev) -> str:
                      f"true {num(ev.get('true adjoint'))})")
         return text
     if got is not None or expected is not None:
-        return f"{head}: yours {num(got)}, true {num(expected)}"
+        return f"{head}: yours {_numbers(got)}, true {_numbers(expected)}"
     if "file" in ev and len(ev) == 1:
         return f"in {ev['file']}"
     rest = "; ".join(f"{k} {num(v) if isinstance(v, (int, float)) else v}" for k, v in ev.items()
