@@ -129,7 +129,7 @@ def test_check_engine_on_a_class_gives_the_findings_of_its_file(tmp_path):
     assert (result.ok, result.exit_status) == (False, 1)
     assert {d["op"] for d in result.diagnosis if d["op"]} == {"tanh"}
     assert result.report == tmp_path / "conformance.md" and result.report.exists()
-    assert "tanh" in result._repr_html_() and "slip_rule_copy.py:91" in result._repr_markdown_()  # its _backward closure
+    assert "tanh" in result._repr_html_() and "slip_rule_copy.py:91" in result._repr_markdown_()
     _, file_run = _run(tmp_path / "file", f"{HERE / 'slip_rule_copy.py'}:Value")
     assert [d["summary"] for d in result.diagnosis] == [d["summary"] for d in file_run["diagnosis"]]
     assert seconds < 30  # about 3 s on an idle machine (issue 25: under 10 s)
