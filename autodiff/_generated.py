@@ -16,31 +16,33 @@ from .rules import FLOAT, RULES
 Value = _coerce = VALUE_MATH = _local_step = None
 _new = object.__new__
 
-# The rows this code is written from.
-_ADD = RULES["add"]
-_SUB = RULES["sub"]
-_MUL = RULES["mul"]
-_DIV = RULES["div"]
-_NEG = RULES["neg"]
-_POWC = RULES["powc"]
-_POW = RULES["pow"]
-_EXP = RULES["exp"]
-_LOG = RULES["log"]
-_TANH = RULES["tanh"]
-_SIGMOID = RULES["sigmoid"]
-_RELU = RULES["relu"]
-_SIN = RULES["sin"]
-_COS = RULES["cos"]
-_SQRT = RULES["sqrt"]
-_ABS = RULES["abs"]
-_TAN = RULES["tan"]
-_ATAN = RULES["atan"]
-_LOG1P = RULES["log1p"]
-_SOFTPLUS = RULES["softplus"]
-_LEAKY_RELU = RULES["leaky_relu"]
-_MAXIMUM = RULES["maximum"]
-_SINH = RULES["sinh"]
-_COSH = RULES["cosh"]
+# The rows this code is written from, and their functions on floats (IEEE results where Python's
+# math would raise) with the helpers. A row removed since gives None: the engine then runs this
+# code regenerated in memory, and `python -m autodiff.regenerate` still runs.
+_ADD = RULES.get("add")
+_SUB = RULES.get("sub")
+_MUL = RULES.get("mul")
+_DIV = RULES.get("div")
+_NEG = RULES.get("neg")
+_POWC = RULES.get("powc")
+_POW = RULES.get("pow")
+_EXP = RULES.get("exp")
+_LOG = RULES.get("log")
+_TANH = RULES.get("tanh")
+_SIGMOID = RULES.get("sigmoid")
+_RELU = RULES.get("relu")
+_SIN = RULES.get("sin")
+_COS = RULES.get("cos")
+_SQRT = RULES.get("sqrt")
+_ABS = RULES.get("abs")
+_TAN = RULES.get("tan")
+_ATAN = RULES.get("atan")
+_LOG1P = RULES.get("log1p")
+_SOFTPLUS = RULES.get("softplus")
+_LEAKY_RELU = RULES.get("leaky_relu")
+_MAXIMUM = RULES.get("maximum")
+_SINH = RULES.get("sinh")
+_COSH = RULES.get("cosh")
 ROWS = {
     "add": _ADD,
     "sub": _SUB,
@@ -68,30 +70,29 @@ ROWS = {
     "cosh": _COSH,
 }
 
-# Their functions on floats (IEEE results where Python's math would raise) and the helpers.
-_abs = FLOAT.abs
-_atan = FLOAT.atan
-_cos = FLOAT.cos
-_cosh = FLOAT.cosh
-_div = FLOAT.div
-_exp = FLOAT.exp
-_heaviside = FLOAT.heaviside
-_leaky_relu = FLOAT.leaky_relu
-_log = FLOAT.log
-_log1p = FLOAT.log1p
-_maximum = FLOAT.maximum
-_mul0 = FLOAT.mul0
-_pow = FLOAT.pow
-_relu = FLOAT.relu
-_sigmoid = FLOAT.sigmoid
-_sign = FLOAT.sign
-_sin = FLOAT.sin
-_sinh = FLOAT.sinh
-_softplus = FLOAT.softplus
-_sqrt = FLOAT.sqrt
-_tan = FLOAT.tan
-_tanh = FLOAT.tanh
-_where = FLOAT.where
+_abs = getattr(FLOAT, "abs", None)
+_atan = getattr(FLOAT, "atan", None)
+_cos = getattr(FLOAT, "cos", None)
+_cosh = getattr(FLOAT, "cosh", None)
+_div = getattr(FLOAT, "div", None)
+_exp = getattr(FLOAT, "exp", None)
+_heaviside = getattr(FLOAT, "heaviside", None)
+_leaky_relu = getattr(FLOAT, "leaky_relu", None)
+_log = getattr(FLOAT, "log", None)
+_log1p = getattr(FLOAT, "log1p", None)
+_maximum = getattr(FLOAT, "maximum", None)
+_mul0 = getattr(FLOAT, "mul0", None)
+_pow = getattr(FLOAT, "pow", None)
+_relu = getattr(FLOAT, "relu", None)
+_sigmoid = getattr(FLOAT, "sigmoid", None)
+_sign = getattr(FLOAT, "sign", None)
+_sin = getattr(FLOAT, "sin", None)
+_sinh = getattr(FLOAT, "sinh", None)
+_softplus = getattr(FLOAT, "softplus", None)
+_sqrt = getattr(FLOAT, "sqrt", None)
+_tan = getattr(FLOAT, "tan", None)
+_tanh = getattr(FLOAT, "tanh", None)
+_where = getattr(FLOAT, "where", None)
 
 
 class ValueOps:
@@ -106,7 +107,7 @@ class ValueOps:
             if other is None:
                 return NotImplemented
         out = _new(Value)
-        out.data = (self.data + other.data)
+        out.data = self.data + other.data
         out.grad = 0.0
         out.label = ""
         out._a = self
@@ -126,7 +127,7 @@ class ValueOps:
             if other is None:
                 return NotImplemented
         out = _new(Value)
-        out.data = (self.data - other.data)
+        out.data = self.data - other.data
         out.grad = 0.0
         out.label = ""
         out._a = self
@@ -146,7 +147,7 @@ class ValueOps:
             if other is None:
                 return NotImplemented
         out = _new(Value)
-        out.data = (self.data * other.data)
+        out.data = self.data * other.data
         out.grad = 0.0
         out.label = ""
         out._a = self
@@ -182,7 +183,7 @@ class ValueOps:
     def __neg__(self) -> Value:
         """-self: a new node of the row ``neg``."""
         out = _new(Value)
-        out.data = (-self.data)
+        out.data = -self.data
         out.grad = 0.0
         out.label = ""
         out._a = self
@@ -416,14 +417,14 @@ class ValueOps:
         if x.__class__ is not Value or w.__class__ is not Value or acc.__class__ is not Value:
             return acc + w * x
         mul = _new(Value)
-        mul.data = (w.data * x.data)
+        mul.data = w.data * x.data
         mul.grad = 0.0
         mul.label = ""
         mul._a = w
         mul._b = x
         mul._rule = _MUL
         out = _new(Value)
-        out.data = (acc.data + mul.data)
+        out.data = acc.data + mul.data
         out.grad = 0.0
         out.label = ""
         out._a = acc
@@ -449,7 +450,7 @@ def chain_rule_into_grad(order: list[Value], grads: dict | None) -> None:
             a = node._a
             b = node._b
             a.grad += g
-            b.grad += (-g)
+            b.grad += -g
         elif rule is _MUL:
             a = node._a
             b = node._b
@@ -463,24 +464,24 @@ def chain_rule_into_grad(order: list[Value], grads: dict | None) -> None:
             z = node.data
             y = b.data
             a.grad += g * _div(1.0, y)
-            b.grad += g * _div((-z), y)
+            b.grad += g * _div(-z, y)
         elif rule is _NEG:
             a = node._a
-            a.grad += (-g)
+            a.grad += -g
         elif rule is _POWC:
             a = node._a
             b = node._b
             x = a.data
             c = b
-            a.grad += g * _mul0(c, _pow(x, (c - 1)))
+            a.grad += g * _mul0(c, _pow(x, c - 1))
         elif rule is _POW:
             a = node._a
             b = node._b
             z = node.data
             x = a.data
             y = b.data
-            a.grad += g * _mul0(y, _pow(x, (y - 1)))
-            b.grad += g * _where(_abs(x), (z * _log(x)), _mul0(z, _log(x)))
+            a.grad += g * _mul0(y, _pow(x, y - 1))
+            b.grad += g * _where(_abs(x), z * _log(x), _mul0(z, _log(x)))
         elif rule is _EXP:
             a = node._a
             z = node.data
@@ -524,11 +525,11 @@ def chain_rule_into_grad(order: list[Value], grads: dict | None) -> None:
         elif rule is _ATAN:
             a = node._a
             x = a.data
-            a.grad += g * _div(1.0, (1.0 + (x * x)))
+            a.grad += g * _div(1.0, 1.0 + (x * x))
         elif rule is _LOG1P:
             a = node._a
             x = a.data
-            a.grad += g * _div(1.0, (1.0 + x))
+            a.grad += g * _div(1.0, 1.0 + x)
         elif rule is _SOFTPLUS:
             a = node._a
             x = a.data
@@ -544,8 +545,8 @@ def chain_rule_into_grad(order: list[Value], grads: dict | None) -> None:
             b = node._b
             x = a.data
             y = b.data
-            a.grad += g * _heaviside((x - y), 0.5)
-            b.grad += g * _heaviside((y - x), 0.5)
+            a.grad += g * _heaviside(x - y, 0.5)
+            b.grad += g * _heaviside(y - x, 0.5)
         elif rule is _SINH:
             a = node._a
             x = a.data
@@ -581,7 +582,7 @@ def chain_rule_floats(order: list[Value], grads: dict | None) -> None:
             d = g
             old = grads.get(a)
             grads[a] = d if old is None else old + d
-            d = (-g)
+            d = -g
             old = grads.get(b)
             grads[b] = d if old is None else old + d
         elif rule is _MUL:
@@ -603,12 +604,12 @@ def chain_rule_floats(order: list[Value], grads: dict | None) -> None:
             d = g * _div(1.0, y)
             old = grads.get(a)
             grads[a] = d if old is None else old + d
-            d = g * _div((-z), y)
+            d = g * _div(-z, y)
             old = grads.get(b)
             grads[b] = d if old is None else old + d
         elif rule is _NEG:
             a = node._a
-            d = (-g)
+            d = -g
             old = grads.get(a)
             grads[a] = d if old is None else old + d
         elif rule is _POWC:
@@ -616,7 +617,7 @@ def chain_rule_floats(order: list[Value], grads: dict | None) -> None:
             b = node._b
             x = a.data
             c = b
-            d = g * _mul0(c, _pow(x, (c - 1)))
+            d = g * _mul0(c, _pow(x, c - 1))
             old = grads.get(a)
             grads[a] = d if old is None else old + d
         elif rule is _POW:
@@ -625,10 +626,10 @@ def chain_rule_floats(order: list[Value], grads: dict | None) -> None:
             z = node.data
             x = a.data
             y = b.data
-            d = g * _mul0(y, _pow(x, (y - 1)))
+            d = g * _mul0(y, _pow(x, y - 1))
             old = grads.get(a)
             grads[a] = d if old is None else old + d
-            d = g * _where(_abs(x), (z * _log(x)), _mul0(z, _log(x)))
+            d = g * _where(_abs(x), z * _log(x), _mul0(z, _log(x)))
             old = grads.get(b)
             grads[b] = d if old is None else old + d
         elif rule is _EXP:
@@ -694,13 +695,13 @@ def chain_rule_floats(order: list[Value], grads: dict | None) -> None:
         elif rule is _ATAN:
             a = node._a
             x = a.data
-            d = g * _div(1.0, (1.0 + (x * x)))
+            d = g * _div(1.0, 1.0 + (x * x))
             old = grads.get(a)
             grads[a] = d if old is None else old + d
         elif rule is _LOG1P:
             a = node._a
             x = a.data
-            d = g * _div(1.0, (1.0 + x))
+            d = g * _div(1.0, 1.0 + x)
             old = grads.get(a)
             grads[a] = d if old is None else old + d
         elif rule is _SOFTPLUS:
@@ -722,10 +723,10 @@ def chain_rule_floats(order: list[Value], grads: dict | None) -> None:
             b = node._b
             x = a.data
             y = b.data
-            d = g * _heaviside((x - y), 0.5)
+            d = g * _heaviside(x - y, 0.5)
             old = grads.get(a)
             grads[a] = d if old is None else old + d
-            d = g * _heaviside((y - x), 0.5)
+            d = g * _heaviside(y - x, 0.5)
             old = grads.get(b)
             grads[b] = d if old is None else old + d
         elif rule is _SINH:
@@ -767,7 +768,7 @@ def chain_rule_values(order: list[Value], grads: dict | None) -> None:
             d = g
             old = grads.get(a)
             grads[a] = d if old is None else old + d
-            d = (-g)
+            d = -g
             old = grads.get(b)
             grads[b] = d if old is None else old + d
         elif rule is _MUL:
@@ -789,12 +790,12 @@ def chain_rule_values(order: list[Value], grads: dict | None) -> None:
             d = g * VALUE_MATH.div(1.0, y)
             old = grads.get(a)
             grads[a] = d if old is None else old + d
-            d = g * VALUE_MATH.div((-z), y)
+            d = g * VALUE_MATH.div(-z, y)
             old = grads.get(b)
             grads[b] = d if old is None else old + d
         elif rule is _NEG:
             a = node._a
-            d = (-g)
+            d = -g
             old = grads.get(a)
             grads[a] = d if old is None else old + d
         elif rule is _POWC:
@@ -802,7 +803,7 @@ def chain_rule_values(order: list[Value], grads: dict | None) -> None:
             b = node._b
             x = a
             c = b
-            d = g * VALUE_MATH.mul0(c, VALUE_MATH.pow(x, (c - 1)))
+            d = g * VALUE_MATH.mul0(c, VALUE_MATH.pow(x, c - 1))
             old = grads.get(a)
             grads[a] = d if old is None else old + d
         elif rule is _POW:
@@ -811,10 +812,10 @@ def chain_rule_values(order: list[Value], grads: dict | None) -> None:
             z = node
             x = a
             y = b
-            d = g * VALUE_MATH.mul0(y, VALUE_MATH.pow(x, (y - 1)))
+            d = g * VALUE_MATH.mul0(y, VALUE_MATH.pow(x, y - 1))
             old = grads.get(a)
             grads[a] = d if old is None else old + d
-            d = g * VALUE_MATH.where(VALUE_MATH.abs(x), (z * VALUE_MATH.log(x)), VALUE_MATH.mul0(z, VALUE_MATH.log(x)))
+            d = g * VALUE_MATH.where(VALUE_MATH.abs(x), z * VALUE_MATH.log(x), VALUE_MATH.mul0(z, VALUE_MATH.log(x)))
             old = grads.get(b)
             grads[b] = d if old is None else old + d
         elif rule is _EXP:
@@ -880,13 +881,13 @@ def chain_rule_values(order: list[Value], grads: dict | None) -> None:
         elif rule is _ATAN:
             a = node._a
             x = a
-            d = g * VALUE_MATH.div(1.0, (1.0 + (x * x)))
+            d = g * VALUE_MATH.div(1.0, 1.0 + (x * x))
             old = grads.get(a)
             grads[a] = d if old is None else old + d
         elif rule is _LOG1P:
             a = node._a
             x = a
-            d = g * VALUE_MATH.div(1.0, (1.0 + x))
+            d = g * VALUE_MATH.div(1.0, 1.0 + x)
             old = grads.get(a)
             grads[a] = d if old is None else old + d
         elif rule is _SOFTPLUS:
@@ -908,10 +909,10 @@ def chain_rule_values(order: list[Value], grads: dict | None) -> None:
             b = node._b
             x = a
             y = b
-            d = g * VALUE_MATH.heaviside((x - y), 0.5)
+            d = g * VALUE_MATH.heaviside(x - y, 0.5)
             old = grads.get(a)
             grads[a] = d if old is None else old + d
-            d = g * VALUE_MATH.heaviside((y - x), 0.5)
+            d = g * VALUE_MATH.heaviside(y - x, 0.5)
             old = grads.get(b)
             grads[b] = d if old is None else old + d
         elif rule is _SINH:

@@ -194,7 +194,7 @@ class SourceMath(CodeMath):
 
         def emit(*args):
             self.used.add(name)
-            return Code(f"{self.prefix}{name}({', '.join(self.source(a) for a in args)})", self)
+            return Code(f"{self.prefix}{name}({', '.join(bare(self.source(a)) for a in args)})", self)
         emit.__name__ = name
         self.__dict__[name] = emit
         return emit
@@ -219,7 +219,20 @@ class SourceMath(CodeMath):
         """A call of the rule's own function (``self.reference``) on the base namespace."""
         if not self.reference:
             raise NotExpressible("no name for this rule's function in the generated module")
-        return Code(f"{self.reference}({self.base_name}, {', '.join(self.source(a) for a in args)})", self)
+        return Code(f"{self.reference}({self.base_name}, {', '.join(bare(self.source(a)) for a in args)})", self)
+
+
+def bare(src: str) -> str:
+    """``src`` without a pair of parentheses around all of it (which a call's argument or the right
+    side of an assignment does not need; the operations and their order stay as they are)."""
+    if not (src.startswith("(") and src.endswith(")")):
+        return src
+    depth = 0
+    for i, ch in enumerate(src):
+        depth += (ch == "(") - (ch == ")")
+        if depth == 0:
+            return src[1:-1] if i == len(src) - 1 else src
+    return src
 
 
 def _row_name(rule) -> str:
@@ -247,7 +260,7 @@ def _step_lines(rule, index: str, ns: SourceMath, into: str, on_values: bool) ->
     lines += [f"{n} = {sources[n]}" for n in names if n in used]
     for target, text in zip(["a", "b"], texts):
         # g * 1.0 is g and g * -1.0 is -g, bit for bit (nan, inf and -0.0 included): skip the product.
-        text = {"1.0": "g", "(-1.0)": "(-g)"}.get(text, f"g * {text}")
+        text = {"1.0": "g", "(-1.0)": "-g"}.get(text, f"g * {text}")
         if into == "grad":
             lines.append(f"{target}.grad += {text}")
         else:
@@ -307,7 +320,7 @@ def _method_source(rule, ns: SourceMath) -> list[str]:
                      *(f"{p}: float = {defaults[p]!r}" if p in defaults else f"{p}: float" for p in params)]
     data = [Code(f"{v}.data", ns) for v in inputs] + [Code(p, ns) for p in params]
     ns.reference = f"{_row_name(rule)}.forward"
-    forward = ns.source(rule_code(ns, rule.forward, data))
+    forward = bare(ns.source(rule_code(ns, rule.forward, data)))
     lines = [f"def {name}({', '.join(signature)}) -> Value:",
              f'    """{_spelled(rule, inputs, params)}: a new node of the row ``{rule.name}``."""']
     if rule.arity == 2:
@@ -340,9 +353,9 @@ def _mul_add_source(ns: SourceMath) -> list[str]:
     """``acc + w * x`` in one call: a neuron's weighted sum, the mul and add nodes as their methods make them."""
     mul, add = RULES["mul"], RULES["add"]
     ns.reference = "_MUL.forward"
-    product = ns.source(rule_code(ns, mul.forward, [Code("w.data", ns), Code("x.data", ns)]))
+    product = bare(ns.source(rule_code(ns, mul.forward, [Code("w.data", ns), Code("x.data", ns)])))
     ns.reference = "_ADD.forward"
-    total = ns.source(rule_code(ns, add.forward, [Code("acc.data", ns), Code("mul.data", ns)]))
+    total = bare(ns.source(rule_code(ns, add.forward, [Code("acc.data", ns), Code("mul.data", ns)])))
     return ["@staticmethod",
             "def _mul_add(acc: Value, w: Value, x: Value) -> Value:",
             '    """acc + w * x for three Values in one call (one Python call instead of two); anything but',
@@ -392,7 +405,7 @@ def engine_module() -> str:
     loops = []
     for name, into, on_values, doc in LOOPS:
         loops += ["", "", *_loop_source(name, into, on_values, doc, values if on_values else floats)]
-    rows = [f'{_row_name(rule)} = RULES["{rule.name}"]' for rule in RULES.values()]
+    rows = [f'{_row_name(rule)} = RULES.get("{rule.name}")' for rule in RULES.values()]
     if len(set(rows)) != len(rows):
         raise ValueError("two rows with the same name in upper case")
     used = floats.used | values.used
@@ -406,14 +419,15 @@ def engine_module() -> str:
               f"{' = '.join(ENGINE_NAMES)} = None",
               "_new = object.__new__",
               "",
-              "# The rows this code is written from.",
+              "# The rows this code is written from, and their functions on floats (IEEE results where Python's",
+              "# math would raise) with the helpers. A row removed since gives None: the engine then runs this",
+              f"# code regenerated in memory, and `{COMMAND}` still runs.",
               *rows,
               "ROWS = {",
               *(f'    "{rule.name}": {_row_name(rule)},' for rule in RULES.values()),
               "}",
               "",
-              "# Their functions on floats (IEEE results where Python's math would raise) and the helpers.",
-              *(f"_{name} = FLOAT.{name}" for name in sorted(floats.used - {"math"})),
+              *(f'_{name} = getattr(FLOAT, "{name}", None)' for name in sorted(floats.used - {"math"})),
               "",
               "",
               "class ValueOps:",

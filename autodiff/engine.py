@@ -385,7 +385,9 @@ def _install_value_math(rule: Rule) -> None:
     setattr(_ValueMath, rule.name, staticmethod(fn))
 
 
-if _generated.ROWS.keys() != RULES.keys():
-    warnings.warn(f"autodiff/_generated.py is stale (the rows are {', '.join(RULES)}): run `{COMMAND}`", stacklevel=1)
+if _generated.ROWS.keys() != RULES.keys():  # a row added or removed since it was written: work, but say so
+    _changed = ", ".join(sorted(_generated.ROWS.keys() ^ RULES.keys()))
+    warnings.warn(f"autodiff/_generated.py is stale ({_changed}): run `{COMMAND}`; until then its code for the "
+                  "rows as they are runs from memory", stacklevel=1)
 _follow_the_registry()
 rules.on_change(_follow_the_registry)
