@@ -43,6 +43,7 @@ _LEAKY_RELU = RULES.get("leaky_relu")
 _MAXIMUM = RULES.get("maximum")
 _SINH = RULES.get("sinh")
 _COSH = RULES.get("cosh")
+_ERF = RULES.get("erf")
 ROWS = {
     "add": _ADD,
     "sub": _SUB,
@@ -68,6 +69,7 @@ ROWS = {
     "maximum": _MAXIMUM,
     "sinh": _SINH,
     "cosh": _COSH,
+    "erf": _ERF,
 }
 
 _abs = getattr(FLOAT, "abs", None)
@@ -75,6 +77,7 @@ _atan = getattr(FLOAT, "atan", None)
 _cos = getattr(FLOAT, "cos", None)
 _cosh = getattr(FLOAT, "cosh", None)
 _div = getattr(FLOAT, "div", None)
+_erf = getattr(FLOAT, "erf", None)
 _exp = getattr(FLOAT, "exp", None)
 _heaviside = getattr(FLOAT, "heaviside", None)
 _leaky_relu = getattr(FLOAT, "leaky_relu", None)
@@ -410,6 +413,17 @@ class ValueOps:
         out._rule = _COSH
         return out
 
+    def erf(self) -> Value:
+        """erf(self): a new node of the row ``erf``."""
+        out = _new(Value)
+        out.data = _erf(self.data)
+        out.grad = 0.0
+        out.label = ""
+        out._a = self
+        out._b = None
+        out._rule = _ERF
+        return out
+
     @staticmethod
     def _mul_add(acc: Value, w: Value, x: Value) -> Value:
         """acc + w * x for three Values in one call (one Python call instead of two); anything but
@@ -555,6 +569,10 @@ def chain_rule_into_grad(order: list[Value], grads: dict | None) -> None:
             a = node._a
             x = a.data
             a.grad += g * _sinh(x)
+        elif rule is _ERF:
+            a = node._a
+            x = a.data
+            a.grad += g * (_div(2, _sqrt(4 * _atan(1))) * _exp(-(x * x)))
         else:  # a row replaced since this node was made: its step as the registry has it now
             _local_step(node, grads, False)
 
@@ -741,6 +759,12 @@ def chain_rule_floats(order: list[Value], grads: dict | None) -> None:
             d = g * _sinh(x)
             old = grads.get(a)
             grads[a] = d if old is None else old + d
+        elif rule is _ERF:
+            a = node._a
+            x = a.data
+            d = g * (_div(2, _sqrt(4 * _atan(1))) * _exp(-(x * x)))
+            old = grads.get(a)
+            grads[a] = d if old is None else old + d
         else:  # a row replaced since this node was made: its step as the registry has it now
             _local_step(node, grads, False)
 
@@ -925,6 +949,12 @@ def chain_rule_values(order: list[Value], grads: dict | None) -> None:
             a = node._a
             x = a
             d = g * VALUE_MATH.sinh(x)
+            old = grads.get(a)
+            grads[a] = d if old is None else old + d
+        elif rule is _ERF:
+            a = node._a
+            x = a
+            d = g * (VALUE_MATH.div(2, VALUE_MATH.sqrt(4 * VALUE_MATH.atan(1))) * VALUE_MATH.exp(-(x * x)))
             old = grads.get(a)
             grads[a] = d if old is None else old + d
         else:  # a row replaced since this node was made: its step as the registry has it now
