@@ -7,6 +7,9 @@ order, as the rule itself, so code generated from it gives bit-identical results
 ``+ - *`` are written inline (they never raise); division, powers and ``abs`` go through the
 namespace. A rule that branches on a value in Python is called as it is. The engine's fast paths
 and the compiled mode are both made this way, so neither restates a rule.
+
+``engine_module()`` writes the engine's per-op code this way as the text of a module:
+``autodiff/_generated.py``, checked in and rewritten by ``python -m autodiff.regenerate``.
 """
 from __future__ import annotations
 

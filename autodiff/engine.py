@@ -1,7 +1,7 @@
 """The scalar reverse-mode engine: ``Value``, ``backward`` and ``grad``.
 
 Every op is a row of ``rules.RULES``. This module builds nodes and runs the chain rule. What is
-specific to an op is written from its row into ``_generated.py`` by ``python -m autodiff.codegen``
+specific to an op is written from its row into ``_generated.py`` by ``python -m autodiff.regenerate``
 (and checked in): the operators and methods ``Value`` inherits from ``ValueOps``, and the
 chain-rule loops, one per mode, with each op's *local step* inline (the node's partials times its
 upstream gradient, added into its inputs): floats into ``.grad`` (``backward``), floats into a
@@ -25,7 +25,7 @@ from __future__ import annotations
 import linecache
 import math
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from numbers import Real
 
 from . import _generated, rules
@@ -300,7 +300,7 @@ VALUE_MATH = _ValueMath()  # the namespace ``m`` that runs a case on Values: m.t
 
 
 # -- the code generated from the registry, and how it follows rules.override ------------------------
-_LOOPS: dict[str, object] = {}  # 'slot' | 'float' | 'value' -> the chain-rule loop of that mode in use
+_LOOPS: dict[str, Callable] = {}  # 'slot' | 'float' | 'value' -> the chain-rule loop of that mode in use
 _SHADOWING: list[str] = []  # Value attributes that code regenerated in memory puts over ValueOps's
 
 
@@ -354,7 +354,7 @@ def _regenerated() -> dict:
     """The generated module's text for the registry as it is now, run from memory (its lines are
     kept for tracebacks)."""
     text = engine_module()
-    filename = "<autodiff._generated, regenerated for the registry as overridden>"
+    filename = "<autodiff._generated, regenerated in memory for the rows as they are>"
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
     code = {"__name__": _generated.__name__, "__package__": __package__}
     exec(compile(text, filename, "exec"), code)
@@ -375,6 +375,7 @@ def _follow_the_registry() -> None:
 
 
 def _install_value_math(rule: Rule) -> None:
+    """``VALUE_MATH.<row>``: the row's method or operator on Values (numbers lifted)."""
     if rule.spelling.operator == "neg":
         fn = lambda x: -_lift(x)
     elif rule.spelling.operator:
