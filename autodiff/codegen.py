@@ -166,7 +166,7 @@ GENERATED = Path(__file__).with_name("_generated.py")
 COMMAND = "python -m autodiff.regenerate"
 # The names the generated module leaves to autodiff.engine (bound when the engine installs it).
 ENGINE_NAMES = ("Value", "_coerce", "VALUE_MATH", "_local_step")
-_RESERVED = {*ENGINE_NAMES, "_new", "ROWS", "ValueOps", "FLOAT", "RULES", "math"}
+_RESERVED = {"_new", "_coerce", "_local_step"}  # ``_<name>`` would be an op's float function: these are taken
 
 # The three chain-rule loops: (function name, where gradients go, partials on Values, what it serves).
 LOOPS = (("chain_rule_into_grad", "grad", False, "``backward``: floats into each input's ``.grad``"),
@@ -221,7 +221,7 @@ class SourceMath(CodeMath):
     def call(self, fn, args) -> Code:
         """A call of the rule's own function (``self.reference``) on the base namespace."""
         if not self.reference:
-            raise NotExpressible("no name for this rule's function in the generated module")
+            raise ValueError("no name for this rule's function in the generated module")
         return Code(f"{self.reference}({self.base_name}, {', '.join(bare(self.source(a)) for a in args)})", self)
 
 
@@ -239,6 +239,7 @@ def bare(src: str) -> str:
 
 
 def _row_name(rule) -> str:
+    """The generated module's name for a row: ``_TANH``."""
     return f"_{rule.name.upper()}"
 
 

@@ -255,3 +255,34 @@ def test_every_row_reaches_the_parser_the_fuzzer_the_corpus_and_the_namespaces()
             assert name in FUNCTION_NAMES and hasattr(TORCH, name) and hasattr(REAL, name), name
         for edge in rule.edges:  # the corpus visits every edge (a point is its inputs, then its params)
             assert any(edge.test(*(float(v) for v in p)) for p in rule.sampling.points), edge.key
+
+
+@pytest.mark.parametrize("name", list(RULES))
+def test_the_generated_steps_and_the_rows_local_step_agree_bit_for_bit(name):
+    """Each generated loop and ``_local_step`` (``node._backward()``, and nodes whose row was replaced) do the
+    same arithmetic: the same bits into ``.grad``, into a dict of floats and into a dict of Values."""
+    import struct
+
+    from autodiff.engine import _LOOPS, _local_step
+
+    def bits(v):
+        return struct.pack("<d", v.data if isinstance(v, Value) else v)
+
+    rule = RULES[name]
+    for point in rule.sampling.points:
+        inputs, params = point[:rule.arity], point[rule.arity:]
+        for mode in ("slot", "float", "value"):
+            runs = []
+            for generated in (True, False):
+                xs = [Value(float(v)) for v in inputs]
+                y = getattr(VALUE_MATH, name)(*xs, *params)
+                seed = Value(-0.75) if mode == "value" else -0.75
+                grads = None if mode == "slot" else {y: seed}
+                if mode == "slot":
+                    y.grad = seed
+                if generated:
+                    _LOOPS[mode]([y], grads)
+                else:
+                    _local_step(y, grads, mode == "value")
+                runs.append([bits(x.grad if grads is None else grads.get(x, 0.0)) for x in xs])
+            assert runs[0] == runs[1], (name, point, mode)
