@@ -1,13 +1,16 @@
 """The scalar reverse-mode engine: ``Value``, ``backward`` and ``grad``.
 
-Every op is a row of ``rules.RULES``. This module builds nodes and runs the chain rule, once,
-in ``_backpropagate``. What is specific to an op is generated from its row when the module
-loads (and again whenever ``rules.override`` swaps a row): the operator and method of
-``Value``, and each op's *local step* (the node's partials times its upstream gradient, added
-into its inputs) in three flavours: floats into ``.grad`` (``backward`` and the lecture's
-``node._backward()``), floats into a dict (``grad``), Values into a dict (``create_graph``).
-The step's source comes from the row's own partials (see ``codegen``), so all three do the
-same arithmetic as the rule.
+Every op is a row of ``rules.RULES``. This module builds nodes and runs the chain rule. What is
+specific to an op is written from its row into ``_generated.py`` by ``python -m autodiff.regenerate``
+(and checked in): the operators and methods ``Value`` inherits from ``ValueOps``, and the
+chain-rule loops, one per mode, with each op's *local step* inline (the node's partials times its
+upstream gradient, added into its inputs): floats into ``.grad`` (``backward``), floats into a
+dict (``grad``), Values into a dict (``create_graph``). The code comes from the row's own forward
+and partials (see ``codegen``), so it does the same arithmetic as the rule. ``_local_step`` does
+one node's step straight from its row (the lecture's ``node._backward()``), with the same result.
+
+``rules.override`` swaps a row everywhere: while a row is replaced, the same generator's text for
+the registry as it is runs from memory in place of ``_generated.py``.
 
 Semantics of ``backward()`` called more than once: leaf gradients accumulate (as in torch,
 so call ``zero_grad`` between steps), while each interior node's ``grad`` is overwritten with
@@ -19,13 +22,14 @@ closures), so a graph is freed by reference counting alone.
 """
 from __future__ import annotations
 
+import linecache
 import math
-import re
-from collections.abc import Iterable, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Sequence
 from numbers import Real
 
-from . import rules
-from .codegen import Code, CodeMath, rule_code
+from . import _generated, rules
+from .codegen import COMMAND, ENGINE_NAMES, engine_module
 from .graph import topological
 from .rules import FLOAT, OPERATOR_METHODS, RULES, Rule
 
@@ -39,8 +43,12 @@ _SEEN = float("-0.0")
 _DONE = float("-0.0")  # a second -0.0 object (compared by identity): walked and in the order
 
 
-class Value:
-    """A scalar in a computation graph: its data, its gradient and how it was made."""
+class Value(_generated.ValueOps):
+    """A scalar in a computation graph: its data, its gradient and how it was made.
+
+    The operators and op methods (``+``, ``tanh``, ...) come from ``ValueOps``, written from the
+    rows into ``_generated.py``; ``**`` picks the row by the exponent's type (below).
+    """
 
     __slots__ = ("_a", "_b", "_rule", "data", "grad", "label")
 
@@ -104,7 +112,7 @@ class Value:
     def _backward(self) -> None:
         """This node's local step: add its gradient times each local partial into its inputs' ``.grad``."""
         if self._rule is not None:
-            _STEPS["slot"][self._rule.name](self, None)
+            _local_step(self, None, False)
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
@@ -115,6 +123,19 @@ class Value:
 
     def __abs__(self) -> Value:
         return self.abs()
+
+    def __pow__(self, other) -> Value:
+        """``**``: a Value exponent is the row ``pow``, a number exponent the row ``powc``."""
+        if isinstance(other, Value):
+            return self._pow_values(other)
+        if isinstance(other, Real):
+            return self._powc(other)
+        return NotImplemented
+
+    def __rpow__(self, other) -> Value:
+        """``2 ** x``: the number becomes a constant base of ``pow``."""
+        base = _coerce(other)
+        return NotImplemented if base is None else base._pow_values(self)
 
     # -- reverse mode ---------------------------------------------------------------
     def backward(self, gradient: float = 1.0) -> None:
@@ -278,179 +299,83 @@ class _ValueMath:
 VALUE_MATH = _ValueMath()  # the namespace ``m`` that runs a case on Values: m.tanh(v), numbers lifted
 
 
-# -- what is generated from the registry ----------------------------------------------------
-_STEPS: dict[str, dict] = {}  # 'slot' | 'float' | 'value' -> op name -> that op's local step
-_LOOPS: dict[str, object] = {}  # the same keys -> the chain-rule loop with those steps inline
+# -- the code generated from the registry, and how it follows rules.override ------------------------
+_LOOPS: dict[str, Callable] = {}  # 'slot' | 'float' | 'value' -> the chain-rule loop of that mode in use
+_SHADOWING: list[str] = []  # Value attributes that code regenerated in memory puts over ValueOps's
 
 
-def _step_body(rule: Rule, into: str, mode: str, ns: CodeMath) -> list[str]:
-    """Lines of one op's local step for ``node`` with upstream gradient ``g`` (``into``: 'slot' or
-    'dict'; ``mode``: 'float' or 'value'), written by the row's partials on the code namespace ``ns``."""
-    inputs = ["x", "y"][:rule.arity]
-    params = ["c"] if rule.params else []
-    names = ["z", *inputs, *params]
-    codes = [Code(n, ns) for n in names]
-    texts = [ns.source(p if p.__class__ is float else rule_code(ns, p, codes)) for p in rule.partials]
-    used = set(re.findall(r"\b[a-z]\w*", " ".join(texts)))
-    # Bind only what the partials read: x is a.data (or a itself for Values), z the node's output.
-    sources = {"z": "node.data" if mode == "float" else "node",
-               "x": "a.data" if mode == "float" else "a", "y": "b.data" if mode == "float" else "b", "c": "b"}
-    lines = ["a = node._a"]
-    if rule.arity == 2 or params:
-        lines.append("b = node._b")
-    lines += [f"{n} = {sources[n]}" for n in names if n in used]
-    for target, text in zip(["a", "b"], texts):
-        # g * 1.0 is g and g * -1.0 is -g, bit for bit (nan, inf and -0.0 included): skip the product.
-        text = {"1.0": "g", "(-1.0)": "(-g)"}.get(text, f"g * {text}")
-        if into == "slot":
-            lines.append(f"{target}.grad += {text}")
-        else:
-            lines += [f"d = {text}", f"old = grads.get({target})",
-                      f"grads[{target}] = d if old is None else old + d"]
-    return lines
-
-
-def _compile_steps(into: str, mode: str) -> tuple[dict, object]:
-    """Each op's local step as a function, and the chain-rule loop with every step written inline."""
-    ns = CodeMath(FLOAT if mode == "float" else VALUE_MATH)
-    env = ns.globals
-    steps, loop = {}, []
-    upstream = "g = node.grad" if into == "slot" else "g = grads[node]"
-    for k, rule in enumerate(RULES.values()):
-        body = _step_body(rule, into, mode, ns)
-        env[f"R{k}"] = rule
-        source = "def step(node, grads):\n" + "".join(f"    {line}\n" for line in [upstream, *body])
-        exec(compile(source, f"<{rule.name} step, {into} {mode}>", "exec"), env)
-        steps[rule.name] = env.pop("step")
-        test = f"        {'if' if k == 0 else 'elif'} rule is R{k}:\n"
-        loop.append(test + "".join(f"            {line}\n" for line in body))
-    env["STEPS"] = steps
-    # The one chain-rule loop: output first, each node's local step (a rule replaced since the
-    # node was made is found by name).
-    source = ("def run(order, grads):\n"
-              "    for node in reversed(order):\n"
-              "        rule = node._rule\n"
-              f"        {upstream}\n"
-              + "".join(loop) +
-              "        else:\n"
-              "            STEPS[rule.name](node, grads)\n")
-    exec(compile(source, f"<chain rule, {into} {mode}>", "exec"), env)
-    return steps, env["run"]
-
-
-def _method_source(rule: Rule, ns: CodeMath) -> tuple[str, str]:
-    """(name, source) of the Value method or operator that makes a node of ``rule`` (its forward
-    written on the float code namespace ``ns``)."""
-    inputs = ["self", "other"][:rule.arity]
-    params = list(rule.params)
-    if rule.spelling.operator == "neg":
-        name, signature = "__neg__", "self"
-    elif rule.spelling.operator and not params:
-        name, signature = OPERATOR_METHODS[rule.spelling.operator][0], "self, other"
-    elif rule.spelling.operator:
-        name, signature = f"_{rule.name}", "self, c"
-        params = ["c"]
+def _local_step(node: Value, grads: dict | None = None, on_values: bool = False) -> None:
+    """One node's local step, read from its row as the registry has it now: each input gets the
+    node's gradient times that input's partial, into its ``.grad`` (``grads`` None) or into ``grads``
+    (as Values with ``on_values``). The generated loops do the same arithmetic inline."""
+    rule = RULES[node._rule.name]
+    a, b = node._a, node._b
+    inputs = (a, b)[:rule.arity]
+    params = (b,) if rule.params else ()
+    if on_values:
+        m, z, args = VALUE_MATH, node, (*inputs, *params)
     else:
-        defaults = dict(zip(rule.params[len(rule.params) - len(rule.defaults):], rule.defaults))
-        sig = inputs + [f"{p}={defaults[p]!r}" if p in defaults else p for p in rule.params]
-        name, signature = rule.spelling.method, ", ".join(sig)
-    data = [Code(f"{v}.data", ns) for v in inputs] + [Code(p, ns) for p in params]
-    forward = ns.source(rule_code(ns, rule.forward, data))
-    lines = []
-    lines.append(f"def {name}({signature}):")
-    if rule.arity == 2:
-        lines += ["    if other.__class__ is not Value:",
-                  "        other = _coerce(other)",
-                  "        if other is None:",
-                  "            return NotImplemented"]
-    for p in params:
-        lines.append(f"    {p} = float({p})")
-    lines += ["    out = _new(Value)",
-              f"    out.data = {forward}",
-              "    out.grad = 0.0",
-              "    out.label = ''",
-              "    out._a = self",
-              f"    out._b = {'other' if rule.arity == 2 else (params[0] if params else 'None')}",
-              "    out._rule = RULE",
-              "    return out"]
-    return name, "\n".join(lines) + "\n"
+        m, z, args = FLOAT, node.data, (*(v.data for v in inputs), *params)
+    g = node.grad if grads is None else grads[node]
+    for child, partial in zip(inputs, rule.partials):
+        # As the generated code: a constant slope of 1 or -1 is g or -g (bit for bit g * 1.0 and
+        # g * -1.0), any other slope a product.
+        if partial.__class__ is not float:
+            d = g * partial(m, z, *args)
+        elif partial == 1.0:
+            d = g
+        elif partial == -1.0:
+            d = -g
+        else:
+            d = g * partial
+        if grads is None:
+            child.grad += d
+        else:
+            old = grads.get(child)
+            grads[child] = d if old is None else old + d
 
 
-def _reflected(name: str):
-    forward = getattr(Value, name)
-
-    def reflected(self, other):
-        other = _coerce(other)
-        return NotImplemented if other is None else forward(other, self)
-
-    reflected.__name__ = name.replace("__", "__r", 1)
-    return reflected
-
-
-def _power(self, other):
-    """``**``: a Value exponent is ``pow``, a number exponent is ``powc``."""
-    if isinstance(other, Value):
-        return Value._pow_values(self, other)
-    if isinstance(other, Real):
-        return self._powc(other)
-    return NotImplemented
+def _install(code: dict) -> None:
+    """Put generated code (a module's namespace) to work: bind the engine's names in it, use its
+    loops, and its methods unless they are ``ValueOps``'s own (those ``Value`` inherits)."""
+    code.update({name: globals()[name] for name in ENGINE_NAMES})
+    _LOOPS.update(slot=code["chain_rule_into_grad"], float=code["chain_rule_floats"],
+                  value=code["chain_rule_values"])
+    while _SHADOWING:
+        delattr(Value, _SHADOWING.pop())
+    if code["ValueOps"] is not _generated.ValueOps:
+        for name, method in vars(code["ValueOps"]).items():
+            if callable(method):
+                setattr(Value, name, method)
+                _SHADOWING.append(name)
 
 
-def _generate() -> None:
-    """(Re)build the Value operators and methods, the local steps and VALUE_MATH from the registry."""
+def _regenerated() -> dict:
+    """The generated module's text for the registry as it is now, run from memory (its lines are
+    kept for tracebacks)."""
+    text = engine_module()
+    filename = "<autodiff._generated, regenerated in memory for the rows as they are>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    code = {"__name__": _generated.__name__, "__package__": __package__}
+    exec(compile(text, filename, "exec"), code)
+    return code
+
+
+def _follow_the_registry() -> None:
+    """Run the code generated from the rows as they are: ``_generated.py`` while they are the rows it
+    was written from, else (``rules.override``, or a row added but not yet written out) the same
+    text regenerated in memory."""
     for rule in RULES.values():
         _install_value_math(rule)
-    for key, into, mode in (("slot", "slot", "float"), ("float", "dict", "float"), ("value", "dict", "value")):
-        _STEPS[key], _LOOPS[key] = _compile_steps(into, mode)
-    for rule in RULES.values():
-        ns = CodeMath(FLOAT)
-        name, source = _method_source(rule, ns)
-        env = {**ns.globals, "Value": Value, "_coerce": _coerce, "_new": _new, "RULE": rule}
-        exec(compile(source, f"<{rule.name} method>", "exec"), env)
-        method = env[name]
-        method.__doc__ = f"{rule.name}: a new node of this registry row."
-        if rule.spelling.operator == "**" and rule.arity == 2:
-            name = "_pow_values"
-        setattr(Value, name, method)
-        if rule.spelling.method and name != rule.spelling.method:
-            setattr(Value, rule.spelling.method, method)
-        if rule.spelling.operator not in (None, "neg", "**") and not rule.params:
-            setattr(Value, name.replace("__", "__r", 1), _reflected(name))
-    Value.__pow__ = _power
-    Value.__rpow__ = _reflected_power
-    Value._mul_add = staticmethod(_mul_add_function())
-
-
-def _mul_add_function():
-    """``acc + w * x`` for three Values in one call: the mul node and the add node as their rows'
-    methods make them (same forward code, same fields), one Python call instead of two. A
-    neuron's weighted sum is all this; anything but three plain Values takes the operators."""
-    ns = CodeMath(FLOAT)
-    mul, add = RULES["mul"], RULES["add"]
-    product = ns.source(rule_code(ns, mul.forward, [Code("w.data", ns), Code("x.data", ns)]))
-    total = ns.source(rule_code(ns, add.forward, [Code("acc.data", ns), Code("m.data", ns)]))
-    source = ("def mul_add(acc, w, x):\n"
-              "    if x.__class__ is not Value or w.__class__ is not Value or acc.__class__ is not Value:\n"
-              "        return acc + w * x\n"
-              "    m = _new(Value)\n"
-              f"    m.data = {product}\n"
-              "    m.grad = 0.0\n    m.label = ''\n    m._a = w\n    m._b = x\n    m._rule = MUL\n"
-              "    out = _new(Value)\n"
-              f"    out.data = {total}\n"
-              "    out.grad = 0.0\n    out.label = ''\n    out._a = acc\n    out._b = m\n    out._rule = ADD\n"
-              "    return out\n")
-    env = {**ns.globals, "Value": Value, "_new": _new, "MUL": mul, "ADD": add}
-    exec(compile(source, "<mul_add>", "exec"), env)
-    return env["mul_add"]
-
-
-def _reflected_power(self, other):
-    """``2 ** x``: the number becomes a constant base of ``pow``."""
-    base = _coerce(other)
-    return NotImplemented if base is None else Value._pow_values(base, self)
+    shipped = _generated.ROWS
+    if shipped.keys() == RULES.keys() and all(RULES[name] is row for name, row in shipped.items()):
+        _install(vars(_generated))
+    else:
+        _install(_regenerated())
 
 
 def _install_value_math(rule: Rule) -> None:
+    """``VALUE_MATH.<row>``: the row's method or operator on Values (numbers lifted)."""
     if rule.spelling.operator == "neg":
         fn = lambda x: -_lift(x)
     elif rule.spelling.operator:
@@ -461,5 +386,9 @@ def _install_value_math(rule: Rule) -> None:
     setattr(_ValueMath, rule.name, staticmethod(fn))
 
 
-_generate()
-rules.on_change(_generate)
+if _generated.ROWS.keys() != RULES.keys():  # a row added or removed since it was written: work, but say so
+    _changed = ", ".join(sorted(_generated.ROWS.keys() ^ RULES.keys()))
+    warnings.warn(f"autodiff/_generated.py is stale ({_changed}): run `{COMMAND}`; until then its code for the "
+                  "rows as they are runs from memory", stacklevel=1)
+_follow_the_registry()
+rules.on_change(_follow_the_registry)

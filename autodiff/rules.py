@@ -789,6 +789,16 @@ _TABLE = (
                               "tinygrad": "tinygrad/mixin/elementwise.py: cosh is (exp(x) + exp(-x)) / 2"}),
          Prose(why="sinh(x) is as accurate as sinh itself, also near 0 where it is tiny; past |x| = 710.5 both "
                    "overflow.")),
+    # 2/sqrt(pi) with pi as 4*atan(1): the same double as 2/math.sqrt(math.pi), and exact on SymPy symbols
+    Rule("erf", _fn("erf"), (lambda m, z, x: m.div(2, m.sqrt(4 * m.atan(1))) * m.exp(-(x * x)),), math.erf,
+         Spelling("erf", method="erf", names=("erf",)),
+         Sampling(points=((0,), (0.5,), (-1.5,), (3,), (6,), (27,), (-40,)), sweep=("lin", -27, 27),
+                  guard="erf({0})"),
+         Systems(sympy=lambda s, x: s.erf(x), torch=lambda t, x: t.erf(x),
+                 torch_formula=("self: 2.0 / sqrt(M_PI) * exp(-(self.pow(2))) * grad",)),
+         Prose(why="2/sqrt(pi) * exp(-x*x) as torch and SymPy write it: exp multiplies the rounding error of x*x "
+                   "by x**2, so the slope loses digits as |x| grows (about 6e-14 relative near |x| = 25, where x*x is "
+                   "not exact); past |x| of about 27.3 it underflows to 0, as the true slope does in float64.")),
 )
 # fmt: on
 RULES: dict[str, Rule] = {rule.name: rule for rule in _TABLE}

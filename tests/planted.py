@@ -1,26 +1,43 @@
 """This engine with one planted bug at a time: the checkers must catch every one.
 
-``planted(bug)`` is a context manager yielding the Value class with the bug in place: a wrong
-registry row (through ``autodiff.rules.override``) or a slip in the generated chain-rule steps
-(a dropped upstream factor, ``=`` for ``+=``), undone on exit.
+``planted(bug)`` is a context manager yielding the Value class with the bug in place, undone on
+exit. A wrong registry row goes in through the public ``autodiff.rules.override``. A slip in the
+chain rule itself (a dropped upstream factor, ``=`` for ``+=``) is no row: it is planted as
+``Value.backward`` replaced by the lecture's chain rule, written out below with the slip, reading
+each node's partials from its row through the public ``Rule.partial``.
 """
+from collections.abc import Callable
 from contextlib import contextmanager
 
-from autodiff import Value, engine, rules
+from autodiff import Value, graph, rules
 
 
-def _slip_missing_chain_factor(lines, rule):
+def _backward_with(step: Callable) -> Callable:
+    """``Value.backward`` as the lecture writes it, with ``step(node, i, child, partial)`` as the local step."""
+    def backward(self, gradient: float = 1.0) -> None:
+        nodes = graph.topological(self)
+        for node in nodes:
+            if node.rule is not None:
+                node.grad = 0.0  # an interior gradient is this pass's; leaves accumulate
+        self.grad += float(gradient)
+        for node in reversed(nodes):
+            if node.rule is not None:
+                args = [child.data for child in node.children] + list(node.args)
+                for i, child in enumerate(node.children):
+                    step(node, i, child, node.rule.partial(i, rules.FLOAT, node.data, *args))
+    return backward
+
+
+def _missing_chain_factor(node, i, child, partial):
     # mul's second input loses the upstream gradient: b.grad += x instead of g * x
-    if rule.name != "mul":
-        return lines
-    return [line.replace("b.grad += g * ", "b.grad += ").replace("d = g * x", "d = x") for line in lines]
+    child.grad += partial if node.op == "mul" and i == 1 else node.grad * partial
 
 
-def _slip_overwrite(lines, rule):
-    return [line.replace(".grad += ", ".grad = ").replace("d if old is None else old + d", "d") for line in lines]
+def _overwrite_not_accumulate(node, i, child, partial):
+    child.grad = node.grad * partial
 
 
-STEP_BUGS = {"missing-chain-factor": _slip_missing_chain_factor, "overwrite-not-accumulate": _slip_overwrite}
+STEP_BUGS = {"missing-chain-factor": _missing_chain_factor, "overwrite-not-accumulate": _overwrite_not_accumulate}
 RULE_BUGS = {"flipped-sign": rules.replaced("cos", partials=(lambda m, z, x: m.sin(x),))}
 BUGS = tuple(STEP_BUGS) + tuple(RULE_BUGS)
 
@@ -32,11 +49,9 @@ def planted(bug: str):
         with rules.override(RULE_BUGS[bug]):
             yield Value
         return
-    slip, original = STEP_BUGS[bug], engine._step_body
-    engine._step_body = lambda rule, *args: slip(original(rule, *args), rule)
+    honest = Value.backward
+    Value.backward = _backward_with(STEP_BUGS[bug])
     try:
-        engine._generate()
         yield Value
     finally:
-        engine._step_body = original
-        engine._generate()
+        Value.backward = honest

@@ -68,8 +68,50 @@ def test_every_row_is_a_method_an_operator_or_both():
 
 
 def test_there_is_one_chain_rule_loop():
-    source = Path(autodiff.engine.__file__).read_text()
-    assert source.count("reversed(") == 1
+    """One template writes the chain rule (codegen); the generated module holds it once per mode."""
+    from autodiff import _generated, codegen
+    assert Path(codegen.__file__).read_text().count("reversed(") == 1
+    assert "reversed(" not in Path(autodiff.engine.__file__).read_text()
+    assert Path(_generated.__file__).read_text().count("for node in reversed(order):") == len(codegen.LOOPS) == 3
+
+
+def test_the_generated_engine_code_is_current():
+    """autodiff/_generated.py is what the rows give today (as reports/ and the stored oracle are checked)."""
+    from autodiff import _generated
+    from autodiff.codegen import COMMAND, engine_module
+    on_disk = Path(_generated.__file__).read_text(encoding="utf-8")
+    assert on_disk == engine_module(), f"autodiff/_generated.py is stale: run `{COMMAND}` and commit it"
+
+
+def test_the_engine_code_is_on_disk():
+    """getsource and tracebacks reach real lines of autodiff/_generated.py."""
+    import inspect
+    import traceback
+    source = inspect.getsource(Value.tanh)
+    assert source.lstrip().startswith("def tanh(self)") and "_tanh(self.data)" in source
+    assert inspect.getsourcefile(Value.tanh).endswith("_generated.py")
+    t = Value(0.5).tanh()
+    y = t * 2.0
+    t.data = "not a number"  # mul's step multiplies by it
+    with pytest.raises(TypeError) as err:
+        y.backward()
+    frame = traceback.extract_tb(err.value.__traceback__)[-1]
+    assert frame.filename.endswith("_generated.py") and frame.name == "chain_rule_into_grad"
+    assert frame.line == "b.grad += g * x"
+
+
+def test_an_override_runs_regenerated_code_and_the_file_again_after():
+    from autodiff import _generated, engine
+    on_disk = (Value.tanh, Value.__mul__, Value._mul_add, engine._LOOPS["slot"])
+    assert on_disk == (_generated.ValueOps.tanh, _generated.ValueOps.__mul__, _generated.ValueOps._mul_add,
+                       _generated.chain_rule_into_grad)
+    with rules.override(rules.replaced("tanh", partials=(lambda m, z, x: 2.0 + 0.0 * x,))):
+        assert Value.tanh is not _generated.ValueOps.tanh and engine._LOOPS["slot"] is not on_disk[-1]
+        x = Value(0.3)
+        (x.tanh() * 3.0).backward()
+        assert x.grad == 6.0
+    assert (Value.tanh, Value.__mul__, Value._mul_add, engine._LOOPS["slot"]) == on_disk
+    assert "tanh" not in vars(Value)
 
 
 def test_new_ops_have_their_rows():
@@ -213,3 +255,34 @@ def test_every_row_reaches_the_parser_the_fuzzer_the_corpus_and_the_namespaces()
             assert name in FUNCTION_NAMES and hasattr(TORCH, name) and hasattr(REAL, name), name
         for edge in rule.edges:  # the corpus visits every edge (a point is its inputs, then its params)
             assert any(edge.test(*(float(v) for v in p)) for p in rule.sampling.points), edge.key
+
+
+@pytest.mark.parametrize("name", list(RULES))
+def test_the_generated_steps_and_the_rows_local_step_agree_bit_for_bit(name):
+    """Each generated loop and ``_local_step`` (``node._backward()``, and nodes whose row was replaced) do the
+    same arithmetic: the same bits into ``.grad``, into a dict of floats and into a dict of Values."""
+    import struct
+
+    from autodiff.engine import _LOOPS, _local_step
+
+    def bits(v):
+        return struct.pack("<d", v.data if isinstance(v, Value) else v)
+
+    rule = RULES[name]
+    for point in rule.sampling.points:
+        inputs, params = point[:rule.arity], point[rule.arity:]
+        for mode in ("slot", "float", "value"):
+            runs = []
+            for generated in (True, False):
+                xs = [Value(float(v)) for v in inputs]
+                y = getattr(VALUE_MATH, name)(*xs, *params)
+                seed = Value(-0.75) if mode == "value" else -0.75
+                grads = None if mode == "slot" else {y: seed}
+                if mode == "slot":
+                    y.grad = seed
+                if generated:
+                    _LOOPS[mode]([y], grads)
+                else:
+                    _local_step(y, grads, mode == "value")
+                runs.append([bits(x.grad if grads is None else grads.get(x, 0.0)) for x in xs])
+            assert runs[0] == runs[1], (name, point, mode)
