@@ -795,7 +795,16 @@ _TABLE = (
          Sampling(points=((0,), (0.5,), (-1.5,), (3,), (6,), (27,), (-40,)), sweep=("lin", -27, 27),
                   guard="erf({0})"),
          Systems(sympy=lambda s, x: s.erf(x), torch=lambda t, x: t.erf(x),
-                 torch_formula=("self: 2.0 / sqrt(M_PI) * exp(-(self.pow(2))) * grad",)),
+                 torch_formula=("self: 2.0 / sqrt(M_PI) * exp(-(self.pow(2))) * grad",),
+                 jax=lambda j, x: j.scipy.special.erf(x), autograd=lambda a, x: a.scipy.special.erf(x),
+                 tinygrad=lambda t, x: x.erf(),
+                 spelled={"jax": "jax.scipy.special.erf({0})", "autograd": "autograd.scipy.special.erf({0})",
+                          "tinygrad": "{0}.erf()"},
+                 rule_source={"jax": "jax/_src/lax/special.py: erf_p's JVP (2/sqrt(pi) * exp(-x**2) * g)",
+                              "autograd": "autograd/scipy/special.py: erf's VJP (2 * g / sqrt(pi) * exp(-x**2))",
+                              "tinygrad": "tinygrad/mixin/elementwise.py: erf is Abramowitz and Stegun 7.1.26, a "
+                                          "polynomial in 1/(1 + 0.33|x|) times exp(-x**2), differentiated as built"},
+                 lacks={"mygrad": "mygrad has no erf"}),
          Prose(why="2/sqrt(pi) * exp(-x*x) as torch and SymPy write it: exp multiplies the rounding error of x*x "
                    "by x**2, so the slope loses digits as |x| grows (about 6e-14 relative near |x| = 25, where x*x is "
                    "not exact); past |x| of about 27.3 it underflows to 0, as the true slope does in float64.")),

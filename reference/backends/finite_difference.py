@@ -55,11 +55,13 @@ def _real_op(rule):
 
 @cache
 def _complex_op(name: str):
-    """The op on complex numbers: its SymPy definition compiled for ``cmath`` (analytic ops only)."""
+    """The op on complex numbers: its SymPy definition compiled for ``cmath``, and for what cmath lacks (erf)
+    mpmath's complex function, whose answer is taken back to a Python complex (analytic ops only)."""
     import sympy
     rule = RULES[name]
     symbols = sympy.symbols(f"a0:{rule.arity + len(rule.params)}")
-    return sympy.lambdify(symbols, rule.systems.sympy(sympy, *symbols), modules="cmath")
+    fn = sympy.lambdify(symbols, rule.systems.sympy(sympy, *symbols), modules=["cmath", "mpmath"])
+    return lambda *args: complex(fn(*args))
 
 
 REAL = namespace(_real_op, "float")
