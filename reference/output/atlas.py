@@ -13,7 +13,7 @@ times or dates, and the verdicts do not depend on the last bits.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from autodiff.rules import RULES, Rule
@@ -200,13 +200,13 @@ def _tie_sum_broken(rule: Rule, edge_key: str, grad: list[float]) -> bool:
 
 
 def atlas(order: int = 2, backend_names: tuple[str, ...] = ATLAS_BACKENDS,
-          progress: Callable[[int, int, str], None] | None = None) -> dict:
-    """The atlas as data: systems, ops with their points and cells, the overview and the findings."""
+          progress: Callable[[int, int, str], None] | None = None, only: Sequence[str] | None = None) -> dict:
+    """The atlas as data: systems, ops with their points and cells, the overview, the findings (``only``: these ops)."""
     backends = make_backends(backend_names)
     by_name = {b.name: b for b in backends}
     ops: dict[str, dict] = {}
     findings: list[dict] = []
-    todo = _cases()
+    todo = [t for t in _cases() if only is None or t[0].name in only]
     for n, (rule, case, params) in enumerate(todo):
         records = run_case(case, backends, order=order)
         entry = ops.setdefault(rule.name, {"op": rule.name, "points": []})
@@ -465,28 +465,33 @@ def atlas_markdown(doc: dict) -> str:
     out.append("")
     out.append("## Every op, every point")
     for op in doc["ops"]:
-        rule = RULES[op["op"]]
-        out += ["", f"### {op['op']}", ""]
-        lacking = [f"{n}: {c}" for n, c in ((n, _lacks_of(doc, op, n)) for n in names) if c]
-        if lacking:
-            out += ["Lacking: " + "; ".join(lacking), ""]
-        out.append("| point | edge | oracle d/d | valid | " + " | ".join(names) + " |")
-        out.append("| --- | --- | --- | --- |" + " --- |" * len(names))
-        for p in op["points"]:
-            edge = p["edge"] or "ordinary"
-            oracle = ", ".join(_n(g) for g in p["oracle"]["grad"])
-            cells = [_cell_text(p["cells"].get(n, {}), 1) for n in names]
-            out.append(f"| {_point_text(p)} | {edge} | {oracle} | {_valid_text(p)} | " + " | ".join(cells) + " |")
-        if doc["order"] == 2:
-            out += ["", "Second order (H row by row):", ""]
-            out.append("| point | oracle H | " + " | ".join(names) + " |")
-            out.append("| --- | --- |" + " --- |" * len(names))
-            for p in op["points"]:
-                oh = ", ".join(_n(h) for row in p["oracle"].get("hessian", []) for h in row)
-                cells = [_cell_text(p["cells"].get(n, {}), 2) for n in names]
-                out.append(f"| {_point_text(p)} | {oh} | " + " | ".join(cells) + " |")
-        del rule
+        out += ["", f"### {op['op']}", "", *op_section(doc, op)]
     return "\n".join(out) + "\n"
+
+
+def op_section(doc: dict, op: dict) -> list[str]:
+    """One op's tables: each point through every system beside the oracle and the valid set (and the Hessians)."""
+    names = list(doc["systems"])
+    out = []
+    lacking = [f"{n}: {c}" for n, c in ((n, _lacks_of(doc, op, n)) for n in names) if c]
+    if lacking:
+        out += ["Lacking: " + "; ".join(lacking), ""]
+    out.append("| point | edge | oracle d/d | valid | " + " | ".join(names) + " |")
+    out.append("| --- | --- | --- | --- |" + " --- |" * len(names))
+    for p in op["points"]:
+        edge = p["edge"] or "ordinary"
+        oracle = ", ".join(_n(g) for g in p["oracle"]["grad"])
+        cells = [_cell_text(p["cells"].get(n, {}), 1) for n in names]
+        out.append(f"| {_point_text(p)} | {edge} | {oracle} | {_valid_text(p)} | " + " | ".join(cells) + " |")
+    if doc["order"] == 2:
+        out += ["", "Second order (H row by row):", ""]
+        out.append("| point | oracle H | " + " | ".join(names) + " |")
+        out.append("| --- | --- |" + " --- |" * len(names))
+        for p in op["points"]:
+            oh = ", ".join(_n(h) for row in p["oracle"].get("hessian", []) for h in row)
+            cells = [_cell_text(p["cells"].get(n, {}), 2) for n in names]
+            out.append(f"| {_point_text(p)} | {oh} | " + " | ".join(cells) + " |")
+    return out
 
 
 def _lacks_of(doc: dict, op: dict, name: str) -> str:

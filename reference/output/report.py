@@ -290,8 +290,8 @@ def _op_cell(c: list) -> str:
 
 def _mismatch_table(records: list[dict]) -> str:
     rows = [[_cell(r["case"], 30), _cell(_point(r["point"]), 40), r["backend"], _cell(_grads(r["grad"]), 40),
-             _cell(_grads(r["oracle_grad"]), 40), _cell(wording.record_error(r) or fmt(r["max_rel_err"]), 60),
-             _cell(r["note"] or r["message"], 80)]
+             _cell(_grads(r["oracle_grad"]), 40), _cell(wording.record_error(r) or fmt(r["max_rel_err"]), 40),
+             _cell(r["note"] or r["message"], 55)]
             for r in records]
     return tabulate(rows, ["case", "point", "backend", "gradient", "oracle", "error", "why"], tablefmt="github")
 
@@ -313,7 +313,7 @@ def _convention_tables(summary: dict, other_engine: bool = False) -> list[str]:
         out += ["### Where the run met them", ""]
         rows = [[_cell(r["case"], 30), _cell(_point(r["point"]), 40), r["backend"], _cell(_grads(r["grad"]), 30),
                  _cell(wording.valid_set(r) or _grads(r["oracle_grad"]), 30),
-                 _cell((other_engine and r.get("subject") and wording.subject_convention(r)) or r["note"], 110)]
+                 _cell((other_engine and r.get("subject") and wording.subject_convention(r)) or r["note"], 100)]
                 for r in seen]
         out.append(tabulate(rows, ["case", "point", "backend", "gradient", "oracle", "convention"],
                             tablefmt="github"))

@@ -35,6 +35,7 @@ from reference.corpus.cases import CORPUS
 from reference.corpus.cases import primitive_function
 from reference.oracle.rule_math import SYMPY_RULE_MATH as SYMPY
 from reference.bench.graphs import bench_gradient_cost
+from reference.output.atlas import atlas, op_section
 
 SWEEP_BACKENDS = ("engine", "torch", "sympy", "fd-central", "fd-complex-step")
 
@@ -51,6 +52,7 @@ class OpStudy:
     sweep: dict = field(default_factory=dict)
     seconds: list[Second] = field(default_factory=list)
     steps: dict = field(default_factory=dict)
+    systems: dict = field(default_factory=dict)  # the atlas of this op alone (every AD system at its points)
 
     @property
     def verdict(self) -> str:
@@ -151,6 +153,7 @@ def study_op(op: str, with_plots_data: bool = True) -> OpStudy:
     if with_plots_data:
         result.sweep = sweep(op)
         result.steps = step_study(op)
+        result.systems = atlas(order=1, only=[op])
     return result
 
 
@@ -247,6 +250,11 @@ def page(study: OpStudy) -> str:
                 tabulate(rows, ["case", "point", "backend", "partials", "oracle", "verdict"], tablefmt="github"), ""]
     elif not conventions:
         out += ["No kink or domain edge: every backend follows the mathematics everywhere.", ""]
+    if study.systems:
+        out += ["### Every AD system here", "",
+                "The op at its corpus points through each AD system beside the exact oracle and the valid set, "
+                "each cell the system's own answer and its verdict (the same data as the atlas, `reports/atlas.md`, "
+                "where each difference is explained).", "", *op_section(study.systems, study.systems["ops"][0]), ""]
     s = study.sweep
     out += ["## 3. Accuracy over the range", "", f"![accuracy and steps]({op}.png)", ""]
     rows = []
