@@ -38,7 +38,6 @@ from reference.judging.summary import describe_backends, exit_status, summarize
 from reference.output.report import versions, write_report
 from reference.backends import OracleBackend
 from reference.subject.load import EngineSpec, parse_spec, spec_by_value
-from reference.subject.notebook import describe_location
 from reference.subject.diagnose import FAILING_KINDS
 from reference.subject.ops import ops as subject_ops
 from reference.subject.tasks import Tasks
@@ -443,14 +442,8 @@ class EngineCheck:
 
     def findings(self) -> list[str]:
         """Each finding in plain words, with the place in the learner's code (cell and line in a notebook)."""
-        lines = []
-        for d in self.diagnosis:
-            where = d.get("where") or {}
-            place = describe_location(where["file"], where.get("line"), where.get("function")) \
-                if isinstance(where, dict) and where.get("file") else ""
-            lines.append(f"{d['kind']}{' ' + d['op'] if d.get('op') else ''}: {d['summary']}"
-                         + (f" (in {place})" if place else ""))
-        return lines
+        # the terminal's words: the headline names the place once, the sentence follows
+        return [wording.finding_lines(d, markdown=False, evidence=0)[0] for d in self.diagnosis]
 
     def __str__(self) -> str:
         return "\n".join([self.verdict, *self.findings(), f"report: {self.report}"])
