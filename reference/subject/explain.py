@@ -169,6 +169,10 @@ FIXES = [  # (words in the analysis, the change to make)
                              "log, math.log; not log10)"),
     ("is not reversed", "run the steps from the output back: `for node in reversed(topo): node._backward()`"),
     ("no visited set", "keep a visited set in build_topo so each node is listed, and run, once"),
+    ("appends a node once per child", "append the node after the loop over its children (one indent less), "
+                                      "so each node is listed once, leaves included"),
+    ("gradient starts at 1", "start every node's grad at 0 in the constructor and set only the output's grad to 1 "
+                             "at the start of backward()"),
     ("merged by value", "do not define __eq__/__hash__ by data: keep nodes apart by identity (a set of "
                         "nodes, or of id(node))"),
     ("overwritten (=) instead of accumulated", "add with `+=`, not `=`, in every _backward"),
@@ -332,7 +336,8 @@ def _in_context(f, info, e, where) -> str:
         node = (f" Going back from the output, the first node with a wrong .grad is {e['first wrong node']}: "
                 f"{num(e.get('its grad'))}, the true adjoint {num(e.get('true adjoint'))}.")
     if f["kind"] == "graph":
-        m = re.search(r"but (.*?); smallest failing graph", detail)
+        m = (re.search(r"but (.*?); smallest failing graph", detail)
+             or re.match(r"(.*?); smallest failing graph", detail))
         what = m.group(1) if m else "the graph walk is wrong"
         head = f"Every op is right alone, but {what}"
     else:
