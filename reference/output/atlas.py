@@ -24,6 +24,7 @@ from reference.core.formatting import fmt
 from reference.core.systems import SYSTEMS, version
 from reference.corpus.cases import PRIMITIVE_CASES, Case
 from reference.running.harness import run_case
+from autodiff import __version__
 
 __all__ = ["ATLAS_BACKENDS", "VERDICT_ORDER", "atlas", "atlas_json", "atlas_markdown", "atlas_svg", "write_atlas"]
 
@@ -254,7 +255,6 @@ def _version(b: Backend) -> str:
     if b.name == "torch":
         import torch
         return torch.__version__
-    from autodiff import __version__
     return f"autodiff {__version__}"
 
 

@@ -18,10 +18,10 @@ from reference.corpus.parser import ExpressionError, parse, to_case
 from reference.subject import ops as _ops
 from reference.subject.tasks import Tasks
 from reference.subject.worker import Failure
+from autodiff import Value
 
 
 def _project_value():
-    from autodiff import Value
     return Value
 
 

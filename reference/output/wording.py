@@ -10,6 +10,9 @@ from __future__ import annotations
 import re
 
 from reference.subject.explain import evidence_words, num, off_by, place
+from reference.corpus.conventions import CONVENTIONS
+from reference.corpus.conventions import EDGES
+from reference.subject import ops as _ops
 
 __all__ = ["counts", "counts_line", "finding_lines", "headline", "is_problem", "num", "off_by", "place", "prose",
            "record_error"]
@@ -118,7 +121,6 @@ def record_error(r: dict) -> str:
 
 def _kink(r: dict):
     """(edge key, Edge, slopes per input) of a primitive record met at one kink; None otherwise."""
-    from reference.corpus.conventions import EDGES
     chosen = r.get("chosen") or {}
     if "primitive" not in (r.get("tags") or []) or len(chosen) != 1:
         return None
@@ -144,7 +146,6 @@ def valid_set(r: dict) -> str:
 def subject_convention(r: dict) -> str:
     """What the subject does at a kink, in its own words: "your relu'(x) at x = 0 is 1: a valid subgradient
     (any value in [0, 1]); torch uses 0"; '' when the record is not at one kink."""
-    from reference.corpus.conventions import CONVENTIONS
     kink = _kink(r)
     if kink is None:
         return ""
@@ -232,7 +233,6 @@ def terminal_lines(diagnosis: list[dict], most: int = 6, report: str = "conforma
 def kink_valid_sets(expression: str, point: dict) -> dict[str, str]:
     """For an expression that is one op on its variables (``relu(x)``, ``maximum(x, y)``), sitting on a kink of
     that op: the valid set of each variable's partial there ({"x": "[0, 1]"}); {} otherwise."""
-    from reference.subject import ops as _ops
     m = re.fullmatch(r"\s*(\w+)\(\s*(\w+)\s*(?:,\s*(\w+)\s*)?\)\s*", expression)
     if not m:
         return {}
@@ -256,7 +256,6 @@ def kink_valid_sets(expression: str, point: dict) -> dict[str, str]:
 def subject_kink_note(note: str) -> str:
     """The judge's "relu' = 1 at the kink (valid: [0, 1])" for the subject, in its own words: "your relu' at
     the kink is 1: a valid subgradient (any value in [0, 1]); torch uses 0"; other notes unchanged."""
-    from reference.corpus.conventions import CONVENTIONS
     m = re.fullmatch(r"(\w+)' = (\S+) at the kink \(valid: (\[[^\]]*\])\)", note or "")
     if not m:
         return note
