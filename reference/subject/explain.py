@@ -169,14 +169,14 @@ FIXES = [  # (words in the analysis, the change to make)
                              "log, math.log; not log10)"),
     ("is not reversed", "run the steps from the output back: `for node in reversed(topo): node._backward()`"),
     ("no visited set", "keep a visited set in build_topo so each node is listed, and run, once"),
-    ("sort is breadth-first", "sort depth-first: visit every parent of a node first, then append the node, and run "
-                              "the steps in the reverse of that order (each node after every node that uses it)"),
-    ("stops at a node's first parent", "skip a parent that was already seen (`continue`, or return at the top of "
-                                       "visit) and go on with the next parent; never `break` out of the loop"),
     ("merged by value", "do not define __eq__/__hash__ by data: keep nodes apart by identity (a set of "
                         "nodes, or of id(node))"),
     ("overwritten (=) instead of accumulated", "add with `+=`, not `=`, in every _backward"),
     ("NameError: name 'math'", "add `import math` at the top of the file"),
+    ("sort is breadth-first", "sort depth-first: visit every parent of a node first, then append the node, and run "
+                              "the steps in the reverse of that order (each node after every node that uses it)"),
+    ("stops at a node's first parent", "skip a parent that was already seen (`continue`, or return at the top of "
+                                       "visit) and go on with the next parent; never `break` out of the loop"),
     ("NameError", "the name in the message is not defined there: a misspelling, or a missing import"),
     ("returns None", "end the method with `return out`"),
 ]

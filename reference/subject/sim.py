@@ -50,6 +50,7 @@ def text(program: dict) -> str:
         elif info.operator:
             s = f"({args[0]} {info.operator} {args[1] if len(args) > 1 else _num(params[0])})"
         else:
+            args = [a[1:-1] if a.startswith("(") else a for a in args]  # an operator's node is wrapped whole
             s = f"{info.method or op}({', '.join(args + [_num(p) for p in params])})"
         shown.append(s)
     out = shown[-1]
