@@ -76,7 +76,13 @@ def _matches(answer, program, walk="correct", slip=None) -> bool:
     """Whether the engine's leaf gradients are what this walk and slip give (in either order of children,
     since an engine keeping children in a set visits them in an order of its own)."""
     got = _leaf_grads(answer, program)
-    for reverse in (False, True) if (walk, slip) != ("correct", None) else (False,):
+    orders: list = [False, True] if (walk, slip) != ("correct", None) else [False]
+    if walk in sim.ORDER_WALKS:  # the order of each node's children matters here: every choice, node by node
+        n = len(program["leaves"])
+        forks = [n + k for k, node in enumerate(program["nodes"])
+                 if len({r for r in node[2] if isinstance(r, int)}) > 1][:5]
+        orders = [frozenset(f for b, f in enumerate(forks) if mask >> b & 1) for mask in range(1 << len(forks))]
+    for reverse in orders:
         for at_turn in (False, True) if walk in sim.ORDER_WALKS else (False,):
             expected = sim.simulate(program, walk, slip, reverse, at_turn)[:len(got)]
             atol = RTOL["value"] * 1e-2 * max([1.0, *(abs(e) for e in expected if math.isfinite(e))])
@@ -139,7 +145,8 @@ def graph_programs(right: list, helper, joiner, indirect=()) -> dict[str, dict]:
 
 def order_programs(unary, binary, helper, joiner) -> dict[str, dict]:
     """Shapes where a node is used both straight by the output and through another op, with the direct use
-    first and last: ``c + f(c)``, ``f(c) + c`` (c a leaf, and c = a*b a node) and ``x + x*y``, ``x*y + x``.
+    first and last: ``c + f(c)``, ``f(c) + c`` (c a leaf, and c = a*b a node), ``x + x*y``, ``x*y + x`` and
+    ``x + x*f(y)``, ``x*f(y) + x``.
     A sort that is right on one order of parents and wrong on the other (breadth-first, one that stops at
     the first parent already seen) shows on one of each pair."""
     out = {}
@@ -158,6 +165,11 @@ def order_programs(unary, binary, helper, joiner) -> dict[str, dict]:
         for label, refs in ((f"x + x {g.name} y", (0, 2)), (f"x {g.name} y + x", (2, 0))):
             p = _program([0.6, 1.3], [_node(g, (0, 1)), _node(joiner, refs)])
             if all(math.isfinite(v) for v in sim.forward(p)) and not g.on_edge((0.6, 1.3)):
+                out[label] = p
+    for f in unary[:3]:  # the later parent a node, not a leaf: a step that never runs, whoever keeps the gradient
+        for label, refs in ((f"x + x * {f.name}(y)", (0, 3)), (f"x * {f.name}(y) + x", (3, 0))):
+            p = _program([0.6, 1.3], [_node(f, (1,)), _node(helper, (0, 2)), _node(joiner, refs)])
+            if all(math.isfinite(v) for v in sim.forward(p)) and not f.on_edge((1.3,)):
                 out[label] = p
     return out
 

@@ -31,8 +31,8 @@ WALKS = {
                      "a node that uses it: in c + f(c), c is reached straight from the output and takes its turn "
                      "before f(c) has passed its gradient back, which then never arrives",
     "stops_early": "the topological sort stops at a node's first parent that was already seen (`break` where it "
-                   "should skip that parent and go on): the parents after it are never sorted, so in x + x*y no "
-                   "gradient reaches y",
+                   "should skip that parent and go on): the parents after it are never sorted, and nothing behind "
+                   "them gets its gradient (in x + x*f(y), y gets none)",
 }
 ORDER_WALKS = ("breadth_first", "stops_early")  # the sort lists nodes once, in an order of its own
 
@@ -77,10 +77,12 @@ def forward(program: dict) -> list[float]:
     return values
 
 
-def simulate(program: dict, walk: str = "correct", slip: tuple | None = None, reverse_children: bool = False,
-             leaf_at_turn: bool = False) -> list[float]:
+def simulate(program: dict, walk: str = "correct", slip: tuple | None = None,
+             reverse_children: bool | frozenset = False, leaf_at_turn: bool = False) -> list[float]:
     """Every entry's gradient as an engine with this walk (and this slip in one op) reports it.
 
+    ``reverse_children``: True visits every node's inputs last first; a set of entries, only theirs (an
+    engine keeping a node's children in a set visits them in an order of its own, node by node).
     ``leaf_at_turn``: a leaf reports what it held when its turn in the order came (an engine that
     collects gradients in a table and hands a leaf its share when the walk reaches it, as MiniTorch's
     ``backpropagate``; a leaf the sort never lists keeps 0), not all that reached it.
@@ -123,9 +125,13 @@ def simulate(program: dict, walk: str = "correct", slip: tuple | None = None, re
         if walk != "append_in_loop":
             topo.append(v)
 
+    def ordered(v):
+        flip = v in reverse_children if isinstance(reverse_children, frozenset) else reverse_children
+        return kids[v][::-1] if flip else kids[v]
+
     def build_stopping(v):
         visited.add(v)
-        for c in (kids[v][::-1] if reverse_children else kids[v]):
+        for c in ordered(v):
             if c in visited:
                 break
             build_stopping(c)
@@ -135,7 +141,7 @@ def simulate(program: dict, walk: str = "correct", slip: tuple | None = None, re
         topo = [root]
         visited.add(root)
         for v in topo:  # grows while walked: a queue
-            for c in (kids[v][::-1] if reverse_children else kids[v]):
+            for c in ordered(v):
                 if c not in visited:
                     visited.add(c)
                     topo.append(c)
