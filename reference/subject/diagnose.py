@@ -138,8 +138,8 @@ def graph_programs(right: list, helper, joiner, indirect=()) -> dict[str, dict]:
                                                               _node(j, (4, 5))])
     out["reuse a+a"] = _program([0.6], [_node(j, (0, 0))])
     out["reuse a*a"] = _program([0.6], [_node(helper, (0, 0))])
-    out.update(order_programs([i for i in unary if i.name not in indirect],
-                              [i for i in right if i.arity == 2 and not i.params and i.name not in indirect], helper, j))
+    binary = [i for i in right if i.arity == 2 and not i.params and i.name not in indirect]
+    out.update(order_programs([i for i in unary if i.name not in indirect], binary, helper, j))
     return out
 
 
