@@ -138,3 +138,47 @@ def test_where_names_the_function_class_and_method():
     assert where["function"] == "Sigmoid.backward" and where["line"] == 123
     assert describe_location(where["file"], 123, where["function"]) == "scalar_functions.py:123 (Sigmoid.backward)"
     assert describe_location("/x/engine.py", 42) == "engine.py:42"
+
+
+_WALK = '''        def build_topo(v):
+            if v not in visited:
+                visited.add(v)
+                for child in v._prev:
+                    build_topo(child)
+                topo.append(v)
+        build_topo(self)
+
+        self.grad = 1.0
+        for node in reversed(topo):
+            node._backward()'''
+_SORTS = {
+    "breadth-first": '''        queue = [self]
+        visited.add(self)
+        for v in queue:
+            for child in v._prev:
+                if child not in visited:
+                    visited.add(child)
+                    queue.append(child)
+
+        self.grad = 1.0
+        for node in queue:
+            node._backward()''',
+    "stops at a node's first parent": _WALK.replace("                    build_topo(child)\n",
+                                                    "                    if child in visited:\n"
+                                                    "                        break\n"
+                                                    "                    build_topo(child)\n"),
+}
+
+
+@pytest.mark.parametrize("words", list(_SORTS))
+def test_the_same_sort_traps_in_a_micrograd_engine(words, tmp_path, capsys):
+    """Not a recogniser of the MiniTorch files: micrograd's Value (children in a set, each leaf keeping what
+    reaches it) with the same two sorts gets the same graph finding."""
+    source = (Path(__file__).resolve().parent / "learner_engines" / "correct_lecture.py").read_text()
+    assert _WALK in source
+    engine = tmp_path / "engine.py"
+    engine.write_text(source.replace(_WALK, _SORTS[words]))
+    status, doc, _ = _run(tmp_path / "out", "--engine", f"{engine}:Value")
+    assert status == 1 and not _blamed(doc), doc["diagnosis"]
+    graph = [d for d in doc["diagnosis"] if d["kind"] == "graph"]
+    assert len(graph) == 1 and words in graph[0]["summary"], doc["diagnosis"]
