@@ -27,10 +27,7 @@ EXPECTED = {
     "micro_pkg": (0, set(), None),
     "micro_pkg_bug": (1, {"sqrt"}, "rule"),
 }
-GRAPH_TRAPS = ("minitorch_bfs_topo", "minitorch_topo_stops_early")
-GRAPH_GAP = ("the graph localisation (a `graph` finding with op null for a wrong topological sort) belongs to the "
-             "diagnosis work of issue 21 item 1; until it lands the sort's trap is blamed on the ops of the "
-             "smallest failing graphs")
+GRAPH_TRAPS = {"minitorch_bfs_topo": "breadth-first", "minitorch_topo_stops_early": "stops at a node's first parent"}
 
 
 def _spec(root: str) -> list[str]:
@@ -57,12 +54,9 @@ def test_a_package_engine_is_checked(root, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "Traceback" not in err and "could not be loaded" not in json.dumps(doc["diagnosis"])
     assert status == exit_status, doc["diagnosis"]
-    if root not in GRAPH_TRAPS:
-        assert _blamed(doc) == ops, doc["diagnosis"]
-        if kind:
-            assert kind in {d["kind"] for d in doc["diagnosis"]}
-    else:
-        assert doc["diagnosis"], "a failing run names what is wrong"
+    assert _blamed(doc) == ops, doc["diagnosis"]
+    if kind:
+        assert kind in {d["kind"] for d in doc["diagnosis"]}
     if root.startswith("minitorch"):
         assert doc["subject"]["adapter"]["grad"] == "derivative"  # found, no --grad-attr
         assert {"add", "mul", "div", "neg", "exp", "log", "sigmoid", "relu"}.isdisjoint(doc["subject"]["lacks"])
@@ -70,13 +64,18 @@ def test_a_package_engine_is_checked(root, tmp_path, capsys):
     assert seconds < 60  # about 1-3 s on an idle machine (torch already loaded); generous under a loaded CI
 
 
-@pytest.mark.parametrize("root", GRAPH_TRAPS)
+@pytest.mark.parametrize("root", list(GRAPH_TRAPS))
 def test_a_wrong_topological_sort_is_a_graph_finding(root, tmp_path, capsys):
+    """The sort's trap is one `graph` finding (op null) that says what the walk does, at the sort function."""
     status, doc, _ = _run(tmp_path, *_spec(root))
     assert status == 1
-    if _blamed(doc) or "graph" not in {d["kind"] for d in doc["diagnosis"]}:
-        pytest.xfail(GRAPH_GAP)
-    assert not _blamed(doc)
+    assert not _blamed(doc), doc["diagnosis"]
+    graph = [d for d in doc["diagnosis"] if d["kind"] == "graph"]
+    assert len(graph) == 1 and graph[0]["op"] is None, doc["diagnosis"]
+    assert GRAPH_TRAPS[root] in graph[0]["summary"] and "Fix:" in graph[0]["summary"], graph[0]["summary"]
+    where = graph[0]["where"]
+    assert where["function"] == "topological_sort" and where["file"].endswith("minitorch/autodiff.py"), where
+    assert where["method"]["function"] == "backward"
 
 
 def test_every_way_to_name_a_package_module(tmp_path, monkeypatch, capsys):
@@ -139,3 +138,47 @@ def test_where_names_the_function_class_and_method():
     assert where["function"] == "Sigmoid.backward" and where["line"] == 123
     assert describe_location(where["file"], 123, where["function"]) == "scalar_functions.py:123 (Sigmoid.backward)"
     assert describe_location("/x/engine.py", 42) == "engine.py:42"
+
+
+_WALK = '''        def build_topo(v):
+            if v not in visited:
+                visited.add(v)
+                for child in v._prev:
+                    build_topo(child)
+                topo.append(v)
+        build_topo(self)
+
+        self.grad = 1.0
+        for node in reversed(topo):
+            node._backward()'''
+_SORTS = {
+    "breadth-first": '''        queue = [self]
+        visited.add(self)
+        for v in queue:
+            for child in v._prev:
+                if child not in visited:
+                    visited.add(child)
+                    queue.append(child)
+
+        self.grad = 1.0
+        for node in queue:
+            node._backward()''',
+    "stops at a node's first parent": _WALK.replace("                    build_topo(child)\n",
+                                                    "                    if child in visited:\n"
+                                                    "                        break\n"
+                                                    "                    build_topo(child)\n"),
+}
+
+
+@pytest.mark.parametrize("words", list(_SORTS))
+def test_the_same_sort_traps_in_a_micrograd_engine(words, tmp_path, capsys):
+    """Not a recogniser of the MiniTorch files: micrograd's Value (children in a set, each leaf keeping what
+    reaches it) with the same two sorts gets the same graph finding."""
+    source = (Path(__file__).resolve().parent / "learner_engines" / "correct_lecture.py").read_text()
+    assert _WALK in source
+    engine = tmp_path / "engine.py"
+    engine.write_text(source.replace(_WALK, _SORTS[words]))
+    status, doc, _ = _run(tmp_path / "out", "--engine", f"{engine}:Value")
+    assert status == 1 and not _blamed(doc), doc["diagnosis"]
+    graph = [d for d in doc["diagnosis"] if d["kind"] == "graph"]
+    assert len(graph) == 1 and words in graph[0]["summary"], doc["diagnosis"]

@@ -76,11 +76,18 @@ def _matches(answer, program, walk="correct", slip=None) -> bool:
     """Whether the engine's leaf gradients are what this walk and slip give (in either order of children,
     since an engine keeping children in a set visits them in an order of its own)."""
     got = _leaf_grads(answer, program)
-    for reverse in (False, True) if (walk, slip) != ("correct", None) else (False,):
-        expected = sim.simulate(program, walk, slip, reverse)
-        atol = RTOL["value"] * 1e-2 * max([1.0, *(abs(e) for e in expected if math.isfinite(e))])
-        if all(sim.close(g, e, RTOL["value"], atol) for g, e in zip(got, expected)):
-            return True
+    orders: list = [False, True] if (walk, slip) != ("correct", None) else [False]
+    if walk in sim.ORDER_WALKS:  # the order of each node's children matters here: every choice, node by node
+        n = len(program["leaves"])
+        forks = [n + k for k, node in enumerate(program["nodes"])
+                 if len({r for r in node[2] if isinstance(r, int)}) > 1][:5]
+        orders = [frozenset(f for b, f in enumerate(forks) if mask >> b & 1) for mask in range(1 << len(forks))]
+    for reverse in orders:
+        for at_turn in (False, True) if walk in sim.ORDER_WALKS else (False,):
+            expected = sim.simulate(program, walk, slip, reverse, at_turn)[:len(got)]
+            atol = RTOL["value"] * 1e-2 * max([1.0, *(abs(e) for e in expected if math.isfinite(e))])
+            if all(sim.close(g, e, RTOL["value"], atol) for g, e in zip(got, expected)):
+                return True
     return False
 
 
@@ -112,8 +119,9 @@ def op_programs(info, point, helper) -> dict[str, dict]:
     return out
 
 
-def graph_programs(right: list, helper, joiner) -> dict[str, dict]:
-    """Graph probes built from ops known right alone."""
+def graph_programs(right: list, helper, joiner, indirect=()) -> dict[str, dict]:
+    """Graph probes built from ops known right alone (``indirect``: ops the engine builds from several nodes,
+    left out of the shapes that probe the order of the walk)."""
     out = {}
     unary = [i for i in right if i.arity == 1 and not i.params and i.operator != "neg"]
     if helper is None:
@@ -130,6 +138,39 @@ def graph_programs(right: list, helper, joiner) -> dict[str, dict]:
                                                               _node(j, (4, 5))])
     out["reuse a+a"] = _program([0.6], [_node(j, (0, 0))])
     out["reuse a*a"] = _program([0.6], [_node(helper, (0, 0))])
+    binary = [i for i in right if i.arity == 2 and not i.params and i.name not in indirect]
+    out.update(order_programs([i for i in unary if i.name not in indirect], binary, helper, j))
+    return out
+
+
+def order_programs(unary, binary, helper, joiner) -> dict[str, dict]:
+    """Shapes where a node is used both straight by the output and through another op, with the direct use
+    first and last: ``c + f(c)``, ``f(c) + c`` (c a leaf, and c = a*b a node), ``x + x*y``, ``x*y + x`` and
+    ``x + x*f(y)``, ``x*f(y) + x``.
+    A sort that is right on one order of parents and wrong on the other (breadth-first, one that stops at
+    the first parent already seen) shows on one of each pair."""
+    out = {}
+    for f in unary[:3]:
+        for leafy in (True, False):
+            if leafy:
+                leaves, c, first = [0.6], 0, []
+            else:
+                leaves, c, first = [0.6, 1.3], 2, [_node(helper, (0, 1))]
+            n = len(leaves) + len(first)
+            for label, refs in ((f"c + {f.name}(c)", (c, n)), (f"{f.name}(c) + c", (n, c))):
+                p = _program(leaves, first + [_node(f, (c,)), _node(joiner, refs)])
+                if all(math.isfinite(v) for v in sim.forward(p)) and not f.on_edge((sim.forward(p)[c],)):
+                    out[f"{label}{'' if leafy else ', c = a*b'}"] = p
+    for g in binary[:3]:
+        for label, refs in ((f"x + x {g.name} y", (0, 2)), (f"x {g.name} y + x", (2, 0))):
+            p = _program([0.6, 1.3], [_node(g, (0, 1)), _node(joiner, refs)])
+            if all(math.isfinite(v) for v in sim.forward(p)) and not g.on_edge((0.6, 1.3)):
+                out[label] = p
+    for f in unary[:3]:  # the later parent a node, not a leaf: a step that never runs, whoever keeps the gradient
+        for label, refs in ((f"x + x * {f.name}(y)", (0, 3)), (f"x * {f.name}(y) + x", (3, 0))):
+            p = _program([0.6, 1.3], [_node(f, (1,)), _node(helper, (0, 2)), _node(joiner, refs)])
+            if all(math.isfinite(v) for v in sim.forward(p)) and not f.on_edge((1.3,)):
+                out[label] = p
     return out
 
 
@@ -167,6 +208,7 @@ def diagnose(call, probe_results: dict, precision: str = "float64", built_from: 
     form_findings: list[dict] = []  # findings about one form (c op V ...): never an inner op's to explain
     checked_forms: set = set()
     alone_answers: list = []  # (label, program, answer) of every op alone: a faulty walk shows there too
+    indirect: set = set()  # ops right alone that the engine builds from several nodes (sub as a + -b)
     for name, forms, info in variants:
         if any(f["op"] == name for f in findings) or name in composite:
             continue  # one finding per op: its first wrong parameter is enough to name it
@@ -247,6 +289,8 @@ def diagnose(call, probe_results: dict, precision: str = "float64", built_from: 
             before = len(findings)
             _check_forms(info, forms, findings, rtol)
             form_findings += findings[before:]
+        if any(a[2].get("direct") is False for a in answers):
+            indirect.add(name)
         right.append(info)
     walk = _walk_alone(alone_answers)
     if walk is not None:  # every op alone is what one faulty walk gives: the walk, not the rules
@@ -263,11 +307,11 @@ def diagnose(call, probe_results: dict, precision: str = "float64", built_from: 
             if not isinstance(got, Failure):
                 structural[info.name][label] = (prog, got)
     graphs = {}
-    for label, prog in graph_programs(right, helper, joiner).items():
+    for label, prog in graph_programs(right, helper, joiner, indirect).items():
         got = prober.run(prog)
         if not isinstance(got, Failure):
             graphs[label] = (prog, got)
-    structure = _fit_structure(structural, graphs, table)
+    structure = _fit_structure(structural, graphs, table, indirect)
     walk_bug = any(f["kind"] == "graph" for f in structure)
     wrong_rules = {f["op"] for f in findings if f["kind"] in ("rule", "forward")}
     for name, held in composite.items():
@@ -406,8 +450,12 @@ def _check_forms(info, forms, findings, rtol, skip=()):
                                     f"not {expected:g}", [{"probe": text, "got": g, "expected": expected}]))
 
 
-def _fit_structure(structural, graphs, table) -> list[dict]:
-    """Which fault explains the failing compositions: one faulty walk, or one op's rule in context."""
+def _fit_structure(structural, graphs, table, indirect=()) -> list[dict]:
+    """Which fault explains the failing compositions: one faulty walk, or one op's rule in context.
+
+    A walk that lists nodes in an order of its own (sim.ORDER_WALKS) is fitted to the programs of ops the
+    engine makes as one node: on an op built from several (sub as a + -b) the engine's graph is not the
+    program's, and the simulated order would be another graph's."""
     everything = [(label, prog, got) for per in structural.values() for label, (prog, got) in per.items()]
     everything += [(label, prog, got) for label, (prog, got) in graphs.items()]
     failing = [(label, prog, got) for label, prog, got in everything if not _matches(got, prog)]
@@ -417,6 +465,13 @@ def _fit_structure(structural, graphs, table) -> list[dict]:
     for walk in ("not_reversed", "no_visited", "merged", "overwrite_all", "append_in_loop", "grad_starts_at_one"):
         if all(_matches(got, prog, walk) for _, prog, got in everything):
             out.append(_graph_finding(walk, failing))
+            return out
+    plain = [(label, prog, got) for label, prog, got in everything
+             if not any(n[0] in indirect for n in prog["nodes"])]
+    plain_failing = [(label, prog, got) for label, prog, got in plain if not _matches(got, prog)]
+    for walk in sim.ORDER_WALKS:
+        if plain_failing and all(_matches(got, prog, walk) for _, prog, got in plain):
+            out.append(_graph_finding(walk, plain_failing))
             return out
     for op in structural:
         for kind, arg, words in _HYPOTHESES:

@@ -97,8 +97,8 @@ def annotate(findings: list[dict], locate, done: set | None = None) -> None:
                     f["where"] = w
         elif f["kind"] == "graph" and "where" not in f:
             found = locate("<backward>", None)
-            if isinstance(found, dict):
-                w = _where.pick(found, "graph")
+            if isinstance(found, dict):  # a fault of the sort: the engine's sort function, if one is called
+                w = _where.pick(found, "sort" if "topological sort" in f["summary"] else "graph")
                 if w:
                     f["where"] = w
         text = sentence(f)
@@ -177,6 +177,10 @@ FIXES = [  # (words in the analysis, the change to make)
                         "nodes, or of id(node))"),
     ("overwritten (=) instead of accumulated", "add with `+=`, not `=`, in every _backward"),
     ("NameError: name 'math'", "add `import math` at the top of the file"),
+    ("sort is breadth-first", "sort depth-first: visit every parent of a node first, then append the node, and run "
+                              "the steps in the reverse of that order (each node after every node that uses it)"),
+    ("stops at a node's first parent", "skip a parent that was already seen (`continue`, or return at the top of "
+                                       "visit) and go on with the next parent; never `break` out of the loop"),
     ("NameError", "the name in the message is not defined there: a misspelling, or a missing import"),
     ("returns None", "end the method with `return out`"),
 ]

@@ -27,7 +27,14 @@ WALKS = {
                       "are never listed",
     "grad_starts_at_one": "every node's gradient starts at 1 (`self.grad = 1.0` in the constructor) and backward "
                           "does not seed the output: each node collects one too much",
+    "breadth_first": "the topological sort is breadth-first (a queue from the output), so a node can come before "
+                     "a node that uses it: in c + f(c), c is reached straight from the output and takes its turn "
+                     "before f(c) has passed its gradient back, which then never arrives",
+    "stops_early": "the topological sort stops at a node's first parent that was already seen (`break` where it "
+                   "should skip that parent and go on): the parents after it are never sorted, and nothing behind "
+                   "them gets its gradient (in x + x*f(y), y gets none)",
 }
+ORDER_WALKS = ("breadth_first", "stops_early")  # the sort lists nodes once, in an order of its own
 
 
 def text(program: dict) -> str:
@@ -43,6 +50,7 @@ def text(program: dict) -> str:
         elif info.operator:
             s = f"({args[0]} {info.operator} {args[1] if len(args) > 1 else _num(params[0])})"
         else:
+            args = [a[1:-1] if a.startswith("(") else a for a in args]  # an operator's node is wrapped whole
             s = f"{info.method or op}({', '.join(args + [_num(p) for p in params])})"
         shown.append(s)
     out = shown[-1]
@@ -69,9 +77,15 @@ def forward(program: dict) -> list[float]:
     return values
 
 
-def simulate(program: dict, walk: str = "correct", slip: tuple | None = None, reverse_children: bool = False
-             ) -> list[float]:
+def simulate(program: dict, walk: str = "correct", slip: tuple | None = None,
+             reverse_children: bool | frozenset = False, leaf_at_turn: bool = False) -> list[float]:
     """Every entry's gradient as an engine with this walk (and this slip in one op) reports it.
+
+    ``reverse_children``: True visits every node's inputs last first; a set of entries, only theirs (an
+    engine keeping a node's children in a set visits them in an order of its own, node by node).
+    ``leaf_at_turn``: a leaf reports what it held when its turn in the order came (an engine that
+    collects gradients in a table and hands a leaf its share when the walk reaches it, as MiniTorch's
+    ``backpropagate``; a leaf the sort never lists keeps 0), not all that reached it.
 
     ``slip`` is ``(op, kind, fn)``: kind "partial" (fn(i, z, inputs, params, true) replaces
     the local partial), "no_upstream", "overwrite" or "closure_on_input".
@@ -111,11 +125,38 @@ def simulate(program: dict, walk: str = "correct", slip: tuple | None = None, re
         if walk != "append_in_loop":
             topo.append(v)
 
-    build(root)
+    def ordered(v):
+        flip = v in reverse_children if isinstance(reverse_children, frozenset) else reverse_children
+        return kids[v][::-1] if flip else kids[v]
+
+    def build_stopping(v):
+        visited.add(v)
+        for c in ordered(v):
+            if c in visited:
+                break
+            build_stopping(c)
+        topo.append(v)
+
+    if walk == "breadth_first":
+        topo = [root]
+        visited.add(root)
+        for v in topo:  # grows while walked: a queue
+            for c in ordered(v):
+                if c not in visited:
+                    visited.add(c)
+                    topo.append(c)
+        topo.reverse()
+    elif walk == "stops_early":
+        build_stopping(root)
+    else:
+        build(root)
     grads = [1.0 if walk == "grad_starts_at_one" else 0.0] * len(values)
     grads[root] = 1.0
     order = topo if walk == "not_reversed" else list(reversed(topo))
+    at_turn: dict[int, float] = {}
     for v in order:
+        if v < n_leaves:
+            at_turn[v] = grads[v]
         k = steps.get(v, -1)
         if k < 0:
             continue
@@ -138,6 +179,8 @@ def simulate(program: dict, walk: str = "correct", slip: tuple | None = None, re
                 grads[r] = contribution
             else:
                 grads[r] += contribution
+    if leaf_at_turn:
+        grads[:n_leaves] = [at_turn.get(v, 0.0) for v in range(n_leaves)]
     return grads
 
 

@@ -9,6 +9,8 @@ Only plain data comes back.
 from __future__ import annotations
 
 import inspect
+import re
+import sys
 
 from reference.corpus.cases import by_name
 from reference.subject import ops as _ops
@@ -87,9 +89,10 @@ def locate(adapter, name: str | None, form: str | None = None) -> dict:
         except Exception as err:
             out["raised"] = _raised_at(adapter, err, files)
         return out
-    if name == "<backward>":  # the graph walk: the engine's backward method
+    if name == "<backward>":  # the graph walk: the engine's backward method, and the sort it calls
         code = _code_of(getattr(adapter.cls, adapter.backward_name or "backward", None))
         out["builder"] = _place(code) if code is not None else None
+        out["sort"] = _sort_called(adapter, files)
         return out
     info = _ops.ops()[name]
     form = form or info.primary_form
@@ -120,6 +123,38 @@ def locate(adapter, name: str | None, form: str | None = None) -> dict:
     return out
 
 
+_SORT = re.compile(r"topo|sort", re.IGNORECASE)
+
+
+def _sort_called(adapter, files: set) -> dict | None:
+    """The engine's own function that a backward call runs and whose name says it sorts the graph
+    (``topological_sort``, ``build_topo``), found by watching the calls of ``x * y + x``'s backward."""
+    table = _ops.ops()
+    try:
+        x, y = adapter.leaf(0.6), adapter.leaf(1.3)
+        node = adapter.native(table["add"], "V op V", (adapter.native(table["mul"], "V op V", (x, y), ()), x), ())
+    except Exception:  # the engine's own code: it may lack these operators
+        return None
+    if not adapter.is_node(node):
+        return None
+    called: list = []
+
+    def watch(frame, event, _arg):
+        if event == "call" and frame.f_code.co_filename in files and frame.f_code not in called:
+            called.append(frame.f_code)
+
+    before = sys.getprofile()
+    sys.setprofile(watch)
+    try:
+        adapter.backward(node)
+    except Exception:  # the engine's own backward: whatever it raises is the corpus's to report
+        pass
+    finally:
+        sys.setprofile(before)
+    sort = next((c for c in called if _SORT.search(c.co_name)), None)
+    return _place(sort) if sort is not None else None
+
+
 def pick(found: dict, kind: str) -> dict | None:
     """The one place a finding of this kind points at: the line that raises, the ``_backward`` step
     defined inside the builder (for a wrong partial), else the builder itself; with the builder kept
@@ -131,6 +166,8 @@ def pick(found: dict, kind: str) -> dict | None:
         chosen = raised or builder
     elif kind == "rule" and inside:
         chosen = step
+    elif kind == "sort" and found.get("sort"):
+        chosen = found["sort"]
     else:
         chosen = builder or raised
     if chosen is None:
