@@ -19,6 +19,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from reference.output import wording
+from reference.output.pictures import render_problem, draw, engine_graph
 from reference.subject.explain import num, off_by
 
 from reference.backends import Backend, EngineBackend, load_class, make_backends
@@ -40,10 +41,8 @@ from reference.backends import OracleBackend
 from reference.subject.load import EngineSpec, parse_spec, spec_by_value
 from reference.subject.diagnose import FAILING_KINDS
 from reference.subject.ops import ops as subject_ops
-from reference.subject.tasks import Tasks
 from reference.subject.worker import Failure
 from reference.corpus.parser import ExpressionError
-from autodiff.draw import draw_nodes
 
 DEFAULT_REFERENCES = ("torch", "sympy", "fd-central")  # what a check compares the subject with, unless told
 _RECORDERS: list[list[dict]] = []  # the pytest plugin's collectors of records
@@ -592,25 +591,10 @@ def _failing_graph(subject, finding) -> tuple[str, str] | None:
         case = to_case(expression, {v: _AT.get(v, 0.7) for v in variables})
     except ExpressionError:
         return None
-    point = case.points[0].values
-    got = subject.graph(case, point)
-    if isinstance(got, Failure) or not got.get("nodes"):
-        return None
-    nodes = got["nodes"]
-    truth = Tasks(cls=Value)
-    truth.setup()
-    true_nodes = truth.graph(case, point)["nodes"]
-    by_step = {n["step"]: n for n in true_nodes if n.get("step") is not None}
-    by_variable = {n["variable"]: n for n in true_nodes if n.get("variable")}
-    for node in nodes:
-        match = by_variable.get(node.get("variable")) if node.get("variable") else by_step.get(node.get("step"))
-        if match is not None:
-            node["true_grad"] = match["grad"]
-    rtol = 1e-4 if subject.detected.get("precision") == "float32" else 1e-9
-    try:
-        svg = draw_nodes(nodes, rtol=rtol).pipe(format="svg").decode("utf-8")
-    except (ImportError, RuntimeError, ValueError, OSError):  # no graphviz or no `dot`: the words say it all
-        return None
+    graph = engine_graph(subject, case, case.points[0].values)  # the report's picture, drawn the same way
+    if isinstance(graph, Failure) or not graph["nodes"] or render_problem():
+        return None  # the words say it all
+    svg = draw(graph).pipe(format="svg").decode("utf-8")
     return expression, svg[svg.find("<svg"):]
 
 

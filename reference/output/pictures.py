@@ -80,7 +80,7 @@ def first_wrong_words(nodes: list[dict], k: int) -> str:
     return text
 
 
-def _render_problem() -> str:
+def render_problem() -> str:
     """Why no SVG can be drawn here ('' when Graphviz and its `dot` are both present)."""
     try:
         _graphviz()
@@ -214,7 +214,7 @@ def finding_pictures(subject, findings: list[dict], prefix: str = "finding") -> 
             f["picture_note"] = f"No picture: the engine could not build {shown}" + (
                 f" ({graph.message})" if isinstance(graph, Failure) else "")
             continue
-        note = _render_problem()
+        note = render_problem()
         if note:
             f["picture_note"] = f"No picture of {shown}: {note}"
             continue
