@@ -84,7 +84,7 @@ class PointGraph:
             for k in range(len(n.children)):
                 try:
                     ps.append(float(rule.partial(k, FLOAT, n.data, *args)))
-                except Exception:
+                except (ArithmeticError, ValueError, TypeError):  # no float partial here: unknown
                     ps.append(math.nan)
             self.partials[id(n)] = ps
 
@@ -174,7 +174,7 @@ class PointGraph:
                     args[j] = base[j] + sign * delta
                 try:
                     q = float(rule.partial(k, FLOAT, zz, *args, *node.args))
-                except Exception:
+                except (ArithmeticError, ValueError, TypeError):  # moved off the partial's domain: unbounded
                     q = math.inf
                 worst = max(worst, abs(q - p))
             total += worst

@@ -68,7 +68,7 @@ class Graph:
         inputs = [Value(x) for x in self.point]
         try:
             out = case.fn(VALUE_MATH, *inputs)
-        except Exception as err:
+        except Exception as err:  # the case's function is a user's code (check_gradients(f, ...)): any raise
             raise NoOracle(f"the engine cannot trace this case: {type(err).__name__}: {err}") from None
         if not isinstance(out, Value):
             out = Value(float(out))  # a constant function

@@ -197,7 +197,7 @@ class Derivation:
             out = case.fn(builder.namespace, *[Exact(s, builder) for s in self.symbols])
         except NoOracle:
             raise
-        except Exception as err:
+        except Exception as err:  # the case's function is a user's code, run on SymPy symbols: any raise
             raise NoOracle(f"SymPy cannot build the expression: {type(err).__name__}: {err}") from None
         expr = builder.lift(out)
         if expr is None:

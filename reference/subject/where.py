@@ -86,7 +86,7 @@ def locate(adapter, name: str | None, form: str | None = None) -> dict:
             files.add(init.co_filename)
         try:
             adapter.cls(0.7)
-        except Exception as err:
+        except Exception as err:  # the engine's constructor: where it raises is the answer
             out["raised"] = _raised_at(adapter, err, files)
         return out
     if name == "<backward>":  # the graph walk: the engine's backward method, and the sort it calls
@@ -109,7 +109,7 @@ def locate(adapter, name: str | None, form: str | None = None) -> dict:
         else:
             inputs = tuple(adapter.leaf(x) for x in pts)
         node = adapter.native(info, form, inputs, params)
-    except Exception as err:
+    except Exception as err:  # the engine's op: where it raises is the answer
         out["raised"] = _raised_at(adapter, err, files)
         return out
     step = _code_of(getattr(node, "_backward", None))
@@ -118,7 +118,7 @@ def locate(adapter, name: str | None, form: str | None = None) -> dict:
     if adapter.is_node(node):
         try:
             adapter.backward(node)
-        except Exception as err:
+        except Exception as err:  # the engine's backward: where it raises is the answer
             out["raised"] = _raised_at(adapter, err, files)
     return out
 
@@ -188,6 +188,6 @@ def raised_in_case(tasks, name: str, point) -> dict | None:
         return None
     try:
         tasks.evaluate(case, tuple(point))
-    except Exception as err:
+    except Exception as err:  # the engine running the case: where it raises is the answer
         return _raised_at(adapter, err, set(adapter.engine_files))
     return None

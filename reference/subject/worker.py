@@ -446,7 +446,7 @@ class InProcess:
             if name == "where":
                 return op_location(self.tasks.adapter, *args)
             return getattr(self.tasks, name)(*args)
-        except Exception as err:
+        except Exception as err:  # sorted by _failure: the engine's raise, or adcheck's own bug (exit 4)
             return _failure(err)
         finally:
             sys.stdout, sys.stderr = old
