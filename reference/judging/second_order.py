@@ -15,7 +15,7 @@ rules, as ``create_graph`` builds it). It is computed only when an entry fails w
 At an op's declared edge the Hessian must equal the exact chain rule with that op's declared
 first-order convention (``conventions.CONVENTIONS``) and second-order convention
 (``conventions.SECOND``) as the node's local partials; ``chain.Graph`` overrides only first
-partials, so ``_ConventionGraph`` here overrides the second ones too.
+partials unless given the second ones too (``Graph.run(2, first, second)``).
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from reference.core.errors import NoOracle
 from reference.corpus.cases import Case
 from reference.judging.point_graph import FLOAT_FACTOR, PointGraph, rule_of
 from reference.oracle.chain import Graph
-from reference.oracle.balls import exact_ball, settle
+from reference.oracle.balls import settle
 
 __all__ = ["KNOWN", "asymmetry", "describe_methods", "entries", "exact_hessian_with", "hessian_float_errors",
            "mixed_pair_differs", "nested"]
@@ -101,51 +101,15 @@ def asymmetry(h: list[list[float]], case: Case) -> str:
 
 
 # -- the exact Hessian with declared conventions at edge nodes --------------------------------------
-class _ConventionGraph:
-    """The exact chain rule (``chain.Graph``) with first AND second local partials overridden at edges."""
-
-    def __init__(self, case: Case, point: Sequence[float]) -> None:
-        self.graph = Graph(case, point)
-
-    def run(self, first: dict, second: dict) -> list:
-        g = self.graph
-        size = len(g.nodes)
-        vals, partials, seconds = [None] * size, [None] * size, [None] * size
-        for k in range(size):
-            leaf = g.leaf[k]
-            if leaf is not None:
-                vals[k] = exact_ball(leaf)
-                continue
-            local = g.locals[k]
-            out = local.order2.run([vals[c] for c in g.children[k]])
-            a = local.arity
-            vals[k] = out[0]
-            p, q = list(out[1:1 + a]), list(out[1 + a:])
-            for key in g.edges[k]:
-                if key in first:
-                    p = [exact_ball(v) if v is not None else old for v, old in zip(first[key], p)]
-                if key in second:
-                    rows = second[key]
-                    if callable(rows):  # a function of the node's float inputs (and params)
-                        node = g.nodes[k]
-                        rows = rows(*[c.data for c in node.children], *node.args)
-                    flat = [v for row in rows for v in row]
-                    q = [exact_ball(v) if v is not None else old for v, old in zip(flat, q)]
-                if key in first or key in second:
-                    break
-            partials[k], seconds[k] = p, q
-        return [vals[-1], *g._reverse(partials), *g._hessian(partials, seconds)]
-
-
 def exact_hessian_with(case: Case, point: Sequence[float], first: dict, second: dict) -> list[list[float]] | None:
     """The exact Hessian with the given local partials at edge nodes (None if it cannot be settled)."""
     try:
         with cpu_budget(DEFAULT_BUDGET):
-            g = _ConventionGraph(case, point)
-            doubles, _ = settle(lambda: g.run(first, second))
+            g = Graph(case, point)
+            doubles, _ = settle(lambda: g.run(2, first, second))
     except NoOracle:
         return None
-    n = g.graph.n
+    n = g.n
     if any(d is None for d in doubles[1 + n:]):
         return None
     flat = doubles[1 + n:]

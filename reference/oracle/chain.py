@@ -102,9 +102,16 @@ class Graph:
         """Every declared edge some node of this graph sits on."""
         return {k for keys in self.edges for k in keys}
 
-    def run(self, order: int = 1, overrides: Mapping[str, tuple] | None = None) -> list:
-        """[value, *grad, *hessian row by row] as balls (m, e) at the current mpmath precision."""
+    def run(self, order: int = 1, overrides: Mapping[str, tuple] | None = None,
+            second: Mapping[str, object] | None = None) -> list:
+        """[value, *grad, *hessian row by row] as balls (m, e) at the current mpmath precision.
+
+        At a node on a declared edge, ``overrides[key]`` replaces its local first partials and ``second[key]``
+        its second ones (rows of the local Hessian, or a function of the node's float inputs and params that
+        gives them); ``None`` in either keeps that entry as derived.
+        """
         overrides = overrides or {}
+        second = second or {}
         size = len(self.nodes)
         vals: list = [None] * size
         partials: list = [None] * size
@@ -118,14 +125,23 @@ class Graph:
             out = (local.order2 if order >= 2 else local.order1).run([vals[c] for c in self.children[k]])
             a = local.arity
             vals[k] = out[0]
-            p = list(out[1:1 + a])
+            p, q = list(out[1:1 + a]), list(out[1 + a:])
             for key in self.edges[k]:
+                if key not in overrides and key not in second:
+                    continue
                 if key in overrides:
-                    p = [exact_ball(g) if g is not None else q for g, q in zip(overrides[key], p)]
-                    break
+                    p = [exact_ball(g) if g is not None else old for g, old in zip(overrides[key], p)]
+                if key in second:
+                    rows = second[key]
+                    if callable(rows):
+                        node = self.nodes[k]
+                        rows = rows(*[c.data for c in node.children], *node.args)
+                    flat = [v for row in rows for v in row]
+                    q = [exact_ball(v) if v is not None else old for v, old in zip(flat, q)]
+                break
             partials[k] = p
             if order >= 2:
-                seconds[k] = out[1 + a:]
+                seconds[k] = q
         result = [vals[-1], *self._reverse(partials)]
         if order >= 2:
             result += self._hessian(partials, seconds)
