@@ -162,9 +162,9 @@ def cmd_run(args) -> int:
                          "show what there is)")
     # every argument is checked: from here on torch and SymPy load
     from reference.backends import OracleBackend
-    from reference.running.harness import describe_backends, run
-    from reference.output.report import versions, write_report
     from reference.judging.summary import exit_status, summarize
+    from reference.output.report import versions, write_report
+    from reference.running.harness import describe_backends, run
 
     options = {"order": args.order, "scheduler": scheduler}
     backends = _make_backends(names, spec)
@@ -257,8 +257,8 @@ def check_result(expression: str, at: dict, backend_names=None, engine=None,
     ``"hessian": {x: {y: H}}`` (``H[x][y]`` is d/dy of df/dx), with its own verdict.
     """
     case = _expression_case(expression, at)
-    from reference.running.harness import run_case
     from reference.judging.summary import exit_status, overall_verdict, summarize
+    from reference.running.harness import run_case
     options = {"order": order}
     backends = _make_backends(backend_names, engine)
     subject = next((b.engine for b in backends if b.name == "engine" and b.engine is not None), None)
@@ -378,7 +378,6 @@ def cmd_graph(args) -> int:
         return _graph_of_engine(args, at, path)
     from autodiff import Value, draw_dot
     from autodiff.engine import VALUE_MATH
-
     from reference.corpus.parser import ExpressionError, parse
     try:
         variables, compiled = parse(args.expression)
@@ -477,7 +476,8 @@ def cmd_study(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from reference.output.training import TOLERANCE, main as train_main
+    from reference.output.training import TOLERANCE
+    from reference.output.training import main as train_main
     with _progress("train", "runs") as progress:
         runs = train_main(Path(args.out), args.epochs, progress=progress)
     for r in runs:

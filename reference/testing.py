@@ -18,31 +18,25 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from reference.output import wording
-from reference.output.pictures import render_problem, draw, engine_graph
-from reference.subject.explain import num, off_by
-
-from reference.backends import Backend, EngineBackend, load_class, make_backends
-from reference.corpus.cases import Case, Point, variables_of
-from reference.corpus.parser import to_case
-from reference.judging.judge import AGREE, CONVENTION, UNDEFINED
-from reference.running.harness import run_case
-from reference.core.formatting import fmt
 from autodiff import Value
-from reference.corpus.cases import select
-from reference.corpus.parser import parse
-from reference.judging.gradcheck import SKIP, Check, api_checks
+from reference.backends import Backend, EngineBackend, OracleBackend, load_class, make_backends
 from reference.backends.callable_subject import SubjectBackend
 from reference.backends.pytorch import torch_hessian
-from reference.corpus.cases import CORPUS
+from reference.core.formatting import fmt
+from reference.corpus.cases import CORPUS, Case, Point, select, variables_of
+from reference.corpus.parser import ExpressionError, parse, to_case
+from reference.judging.gradcheck import SKIP, Check, api_checks
+from reference.judging.judge import AGREE, CONVENTION, UNDEFINED
 from reference.judging.summary import describe_backends, exit_status, summarize
+from reference.output import wording
+from reference.output.pictures import draw, engine_graph, render_problem
 from reference.output.report import versions, write_report
-from reference.backends import OracleBackend
-from reference.subject.load import EngineSpec, parse_spec, spec_by_value
+from reference.running.harness import run_case
 from reference.subject.diagnose import FAILING_KINDS
+from reference.subject.explain import num, off_by
+from reference.subject.load import EngineSpec, parse_spec, spec_by_value
 from reference.subject.ops import ops as subject_ops
 from reference.subject.worker import Failure
-from reference.corpus.parser import ExpressionError
 
 DEFAULT_REFERENCES = ("torch", "sympy", "fd-central")  # what a check compares the subject with, unless told
 _RECORDERS: list[list[dict]] = []  # the pytest plugin's collectors of records

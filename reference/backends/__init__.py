@@ -6,14 +6,13 @@ on demand: importing this package never imports them.
 from __future__ import annotations
 
 from reference.backends.base import ERROR, FUNCTIONS, OK, UNSUPPORTED, Backend, Result
-
-from reference.core.errors import Unsupported
 from reference.backends.engine import EngineBackend, load_class
 from reference.backends.external import SYSTEMS, make_system
-from reference.backends.forward import ForwardBackend
 from reference.backends.finite_difference import Central, ComplexStep, FivePoint, Forward, Richardson
+from reference.backends.forward import ForwardBackend
 from reference.backends.pytorch import TorchBackend
 from reference.backends.symbolic import DERIVATIONS, OracleBackend, SympyBackend
+from reference.core.errors import Unsupported
 
 __all__ = [
     "ATLAS_SYSTEMS",

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from autodiff.rules import RULES, Rule
-
 from reference.core.errors import Unsupported
 
 if TYPE_CHECKING:

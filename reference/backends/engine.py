@@ -11,15 +11,13 @@ import math
 import time
 from functools import cached_property
 
-from autodiff import Value, grad
-
+from autodiff import RULES, Value, grad
+from autodiff.engine import VALUE_MATH
+from reference.backends.base import ERROR, OK, UNSUPPORTED, Backend, Result
+from reference.core.errors import Unsupported
 from reference.subject.load import EngineSpec, check_class_defined, parse_spec
 from reference.subject.session import Subject
 from reference.subject.worker import Failure
-from reference.backends.base import ERROR, OK, UNSUPPORTED, Backend, Result
-from reference.core.errors import Unsupported
-from autodiff import RULES
-from autodiff.engine import VALUE_MATH
 
 FLOAT32_MAX, FLOAT32_TINY = 3.4028234663852886e38, 1.1754943508222875e-38
 

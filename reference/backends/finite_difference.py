@@ -13,9 +13,7 @@ from functools import cache
 from autodiff import Value, grad
 from autodiff.engine import VALUE_MATH
 from autodiff.rules import FLOAT, OPERATOR_METHODS, RULES
-
 from reference.backends.base import Backend, namespace
-
 from reference.core.errors import Unsupported
 
 EPS = sys.float_info.epsilon

@@ -5,7 +5,6 @@ from __future__ import annotations
 from autodiff import Value, grad, jvp
 from autodiff.engine import VALUE_MATH
 from autodiff.forward import TangentSweep
-
 from reference.backends.base import Backend
 
 

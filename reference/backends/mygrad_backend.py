@@ -12,8 +12,8 @@ import mygrad.nnet.activations
 import numpy
 
 from reference.backends.base import Backend
-from reference.core.errors import Unsupported
 from reference.backends.external import system_namespace
+from reference.core.errors import Unsupported
 
 IMPORTS = "import mygrad as mg\nfrom mygrad.nnet.activations import relu, sigmoid, leaky_relu"
 

@@ -5,7 +5,6 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-
 from reference.backends.base import Backend, namespace
 
 

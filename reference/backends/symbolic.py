@@ -14,14 +14,12 @@ derived on the fly for anything else; at order 2 the exact Hessian.
 """
 from __future__ import annotations
 
+from reference.backends.base import Backend
 from reference.core.errors import Unsupported
 from reference.oracle.definitions import relu
 from reference.oracle.exact import DERIVATIONS, unpack
+from reference.oracle.store import exact, oracle_at, route_for, stored_sympy_float
 from reference.oracle.sympy_floats import IEEE_MATH, evaluate, float_function, sympy_float
-
-from reference.backends.base import Backend
-from reference.oracle.store import exact, oracle_at, route_for
-from reference.oracle.store import stored_sympy_float
 
 __all__ = ["DERIVATIONS", "IEEE_MATH", "OracleBackend", "SympyBackend", "evaluate", "float_function", "relu",
            "sympy_float"]

@@ -4,11 +4,12 @@ from __future__ import annotations
 import sys
 
 from tabulate import tabulate
-from reference.core.progress import Progress
+
 from reference.bench.commands import bench_suite
 from reference.bench.graphs import bench_chain, bench_gradient_cost, bench_unary_chain
 from reference.bench.step import ENGINE, LOOP, PEERS, bench_step_profile, bench_training_step
-from reference.bench.timing import spread, in_fresh_process
+from reference.bench.timing import in_fresh_process, spread
+from reference.core.progress import Progress
 
 
 def _fmt_s(x) -> str:

@@ -8,14 +8,11 @@ import statistics
 import time
 from collections.abc import Callable
 
-from autodiff import MLP, SGD
-from autodiff import Value
-from autodiff import fit
+from autodiff import MLP, SGD, Value, fit
 from autodiff.compile import compile_gradient
 from autodiff.engine import _LOOPS, _interior_order
 from autodiff.losses import mse
-from reference.bench.timing import spread, in_fresh_process
-
+from reference.bench.timing import in_fresh_process, spread
 
 WIDTHS = [2, 16, 16, 1]
 

@@ -13,10 +13,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from autodiff import RULES, Value
+from autodiff import MLP, RULES, Value
 from autodiff.engine import VALUE_MATH
 from autodiff.graph import topological
-from autodiff import MLP
 
 
 @dataclass(frozen=True)

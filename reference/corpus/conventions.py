@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from autodiff.rules import RULES, Edge, Rule
-from autodiff.rules import FLOAT
+from autodiff.rules import FLOAT, RULES, Edge, Rule
 
 ANY = None
 NAN = float("nan")

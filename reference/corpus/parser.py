@@ -13,7 +13,6 @@ import re
 from collections.abc import Callable
 
 from autodiff.rules import FLOAT, RULES
-
 from reference.corpus.cases import Case, Point
 
 MAX_LENGTH = 2000

@@ -31,10 +31,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from reference.backends.base import ERROR, OK, UNSUPPORTED, Backend, Result, is_finite_difference
+from reference.core.errors import NoOracle
+from reference.core.formatting import fmt
 from reference.corpus.cases import Case, Point
 from reference.corpus.conventions import ANY, CONVENTIONS, SECOND
-from reference.core.formatting import fmt
-from reference.core.errors import NoOracle
 from reference.judging.point_graph import EPS, FLOAT_FACTOR, PointGraph, finite, same_nonfinite
 from reference.judging.second_order import KNOWN, asymmetry, entries, exact_hessian_with, hessian_float_errors
 from reference.oracle.store import exact_with_conventions as exact

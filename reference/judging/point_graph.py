@@ -12,7 +12,6 @@ from functools import cached_property
 from autodiff import Value
 from autodiff.graph import topological
 from autodiff.rules import FLOAT, RULES
-
 from reference.corpus.cases import Case
 
 __all__ = ["EPS", "FLOAT_FACTOR", "GRAPH_MATH", "PointGraph", "finite", "rule_of", "same_nonfinite"]

@@ -24,16 +24,15 @@ from collections.abc import Sequence
 
 from autodiff import Value
 from autodiff.engine import VALUE_MATH
-
-from reference.backends import DEFAULT_BACKENDS, BACKENDS
+from reference.backends import BACKENDS, DEFAULT_BACKENDS
 from reference.backends.base import is_finite_difference, offers_hessian
 from reference.backends.callable_subject import SubjectBackend
 from reference.core.budget import DEFAULT_BUDGET, cpu_budget
 from reference.core.errors import NoOracle
 from reference.corpus.cases import Case
 from reference.judging.point_graph import FLOAT_FACTOR, PointGraph, rule_of
-from reference.oracle.chain import Graph
 from reference.oracle.balls import settle
+from reference.oracle.chain import Graph
 
 __all__ = ["KNOWN", "asymmetry", "describe_methods", "entries", "exact_hessian_with", "hessian_float_errors",
            "mixed_pair_differs", "nested"]

@@ -8,9 +8,18 @@ from __future__ import annotations
 
 import math
 
-from reference.judging.judge import (AGREE, CONVENTION, ERROR, MISMATCH, RAISES, UNDEFINED, UNJUDGED, UNSUPPORTED,
-                                     VERDICTS)
-from reference.judging.judge import describe_tolerance
+from reference.judging.judge import (
+    AGREE,
+    CONVENTION,
+    ERROR,
+    MISMATCH,
+    RAISES,
+    UNDEFINED,
+    UNJUDGED,
+    UNSUPPORTED,
+    VERDICTS,
+    describe_tolerance,
+)
 from reference.judging.second_order import mixed_pair_differs
 
 RAN = (AGREE, MISMATCH, CONVENTION, UNDEFINED, RAISES)  # the backend produced an answer that was judged

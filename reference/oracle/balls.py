@@ -11,11 +11,8 @@ import mpmath
 import sympy
 from mpmath import mpc, mpf
 
-
-from reference.core.errors import NoOracle
-
 from autodiff.rules import RULES
-
+from reference.core.errors import NoOracle
 from reference.oracle.definitions import SYMPY_NS, maximum, relu
 
 SCHEDULE = (128, 256, 512, 1024, 2048, 4096)  # bits of working precision, tried in turn

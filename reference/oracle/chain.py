@@ -20,7 +20,6 @@ import sympy
 
 from autodiff.engine import VALUE_MATH, Value
 from autodiff.graph import topological
-
 from reference.core.errors import NoOracle
 from reference.oracle.balls import Program, ball_add, ball_mul, exact_ball
 from reference.oracle.definitions import SYMPY_NS, exact_number, op_definition

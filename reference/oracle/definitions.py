@@ -9,7 +9,6 @@ from collections.abc import Callable
 import sympy
 
 from autodiff.rules import RULES
-
 from reference.core.errors import NoOracle
 
 

@@ -26,7 +26,6 @@ from collections.abc import Sequence
 import mpmath
 import sympy
 
-
 from reference.core.errors import NoOracle
 from reference.oracle.balls import Program, exact_ball, settle, to_double
 from reference.oracle.definitions import SYMPY_NS, _namespace_rules, exact_number, op_definition

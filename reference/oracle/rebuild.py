@@ -17,8 +17,19 @@ from pathlib import Path
 from reference.core.errors import NoOracle
 from reference.corpus.cases import CORPUS
 from reference.oracle.chain import Graph
-from reference.oracle.store import (DATA, FORMAT, METHOD_VERSION, Triple, _enc, _encode, exact, fingerprint,
-                                    forget_loaded, route_for, stale)
+from reference.oracle.store import (
+    DATA,
+    FORMAT,
+    METHOD_VERSION,
+    Triple,
+    _enc,
+    _encode,
+    exact,
+    fingerprint,
+    forget_loaded,
+    route_for,
+    stale,
+)
 from reference.oracle.sympy_floats import sympy_float
 
 

@@ -33,14 +33,14 @@ import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from reference.core.budget import DEFAULT_BUDGET, check_budget, cpu_budget, deadline
-from reference.core.errors import NoOracle
 from autodiff.engine import VALUE_MATH, Value
 from autodiff.graph import topological
+from reference.core.budget import DEFAULT_BUDGET, check_budget, cpu_budget, deadline
+from reference.core.errors import NoOracle
 from reference.corpus.cases import CORPUS
+from reference.oracle.balls import settle
 from reference.oracle.chain import Graph
 from reference.oracle.exact import DERIVATIONS
-from reference.oracle.balls import settle
 
 __all__ = ["CHAIN_NODES", "CHAIN_VARIABLES", "DATA", "edges_at", "exact", "exact_with_conventions", "fingerprint",
            "forget_loaded", "oracle_at", "oracle_for", "stale", "stored_sympy_float"]

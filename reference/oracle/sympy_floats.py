@@ -12,12 +12,9 @@ from collections.abc import Callable, Sequence
 import sympy
 
 from autodiff.rules import HELPERS, RULES
-
-from reference.oracle.exact import DERIVATIONS, Derivation
-
-from reference.oracle.definitions import SYMPY_NS
-
 from reference.core.errors import NoOracle
+from reference.oracle.definitions import SYMPY_NS
+from reference.oracle.exact import DERIVATIONS, Derivation
 
 
 # -- float64 code with IEEE semantics ------------------------------------------------------------

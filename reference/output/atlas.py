@@ -16,15 +16,14 @@ import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from autodiff import __version__
 from autodiff.rules import RULES, Rule
-
 from reference.backends import Backend, make_backends
 from reference.core.files import write_pair
 from reference.core.formatting import fmt
 from reference.core.systems import SYSTEMS, version
 from reference.corpus.cases import PRIMITIVE_CASES, Case
 from reference.running.harness import run_case
-from autodiff import __version__
 
 __all__ = ["ATLAS_BACKENDS", "VERDICT_ORDER", "atlas", "atlas_json", "atlas_markdown", "atlas_svg", "write_atlas"]
 

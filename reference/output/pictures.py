@@ -7,18 +7,17 @@ text to write beside conformance.md. Without Graphviz one line says so and nothi
 """
 from __future__ import annotations
 
-import re
-
 import operator
+import re
 import shutil
 
+from autodiff import Value
 from autodiff.draw import INSTALL_DOT, _close, _graphviz, draw_nodes
 from reference.corpus.cases import Case
 from reference.corpus.parser import ExpressionError, parse, to_case
 from reference.subject import ops as _ops
 from reference.subject.tasks import Tasks
 from reference.subject.worker import Failure
-from autodiff import Value
 
 
 def _project_value():

@@ -15,11 +15,9 @@ import mpmath
 import sympy
 
 from autodiff.rules import RULES
-
-from reference.core.errors import NoOracle
-
-from reference.oracle.rule_math import SYMPY_RULE_MATH
 from reference.core.budget import cpu_budget
+from reference.core.errors import NoOracle
+from reference.oracle.rule_math import SYMPY_RULE_MATH
 
 X, Y, Z, C = sympy.symbols("x y z c", real=True)
 

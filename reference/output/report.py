@@ -8,14 +8,13 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from reference.core.files import write_pair
-from reference.output import wording
-from reference.corpus.conventions import ANY, CONVENTIONS
-from reference.core.formatting import fmt as number
-from reference.judging.judge import VERDICTS
 from autodiff import __version__ as engine
-from reference.corpus.conventions import SECOND
+from reference.core.files import write_pair
+from reference.core.formatting import fmt as number
+from reference.corpus.conventions import ANY, CONVENTIONS, SECOND
+from reference.judging.judge import VERDICTS
 from reference.judging.second_order import describe_methods
+from reference.output import wording
 
 
 def versions() -> dict[str, str]:

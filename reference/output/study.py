@@ -15,27 +15,23 @@ from pathlib import Path
 import sympy
 from tabulate import tabulate
 
-from autodiff.rules import RULES, Rule
-
-from reference.backends import make_backends
-from reference.backends.finite_difference import Central, ComplexStep, FivePoint, Forward, Richardson
-from reference.corpus.cases import PRIMITIVE_CASES, Case, Point
-from reference.corpus.conventions import ANY, CONVENTIONS
-from reference.running.harness import run_case
-from reference.core.formatting import fmt
-from reference.core.errors import NoOracle
-from reference.core.budget import cpu_budget
-from reference.output.proof import Partial, Second, rules_side_by_side, second_rules, symbols_of
 from autodiff import Value
 from autodiff.engine import VALUE_MATH
 from autodiff.graph import topological
-from reference.backends import OracleBackend
-from reference.core.files import write_atomic
-from reference.corpus.cases import CORPUS
-from reference.corpus.cases import primitive_function
-from reference.oracle.rule_math import SYMPY_RULE_MATH as SYMPY
+from autodiff.rules import RULES, Rule
+from reference.backends import OracleBackend, make_backends
+from reference.backends.finite_difference import Central, ComplexStep, FivePoint, Forward, Richardson
 from reference.bench.graphs import bench_gradient_cost
+from reference.core.budget import cpu_budget
+from reference.core.errors import NoOracle
+from reference.core.files import write_atomic
+from reference.core.formatting import fmt
+from reference.corpus.cases import CORPUS, PRIMITIVE_CASES, Case, Point, primitive_function
+from reference.corpus.conventions import ANY, CONVENTIONS
+from reference.oracle.rule_math import SYMPY_RULE_MATH as SYMPY
 from reference.output.atlas import atlas, op_section
+from reference.output.proof import Partial, Second, rules_side_by_side, second_rules, symbols_of
+from reference.running.harness import run_case
 
 SWEEP_BACKENDS = ("engine", "torch", "sympy", "fd-central", "fd-complex-step")
 

@@ -14,9 +14,8 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from autodiff import MLP, SGD, Adam, Module, Momentum, Value, fit, predict
+from autodiff import MLP, SGD, Adam, Module, Momentum, Value, fit, predict, render_graph
 from autodiff.train import batches
-from autodiff import render_graph
 from reference.core.files import write_atomic
 
 TOLERANCE = 1e-9

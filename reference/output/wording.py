@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import re
 
-from reference.subject.explain import evidence_words, num, off_by, place
-from reference.corpus.conventions import CONVENTIONS
-from reference.corpus.conventions import EDGES
+from reference.corpus.conventions import CONVENTIONS, EDGES
 from reference.subject import ops as _ops
+from reference.subject.explain import evidence_words, num, off_by, place
 
 __all__ = ["counts", "counts_line", "finding_lines", "headline", "is_problem", "num", "off_by", "place", "prose",
            "record_error"]

@@ -15,17 +15,29 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 
-from reference.backends import ERROR, OK, Backend, OracleBackend, Result, make_backends
-from reference.corpus.cases import Case, Point, by_name
+from reference.backends import DEFAULT_BACKENDS, ERROR, OK, Backend, OracleBackend, Result, make_backends
+from reference.core.budget import cpu_budget
 from reference.core.errors import NoOracle
 from reference.core.processes import pool_context
-from reference.core.budget import cpu_budget
-from reference.judging.judge import (AGREE, CONVENTION, MISMATCH, RAISES, SUBJECT_FAILURES, UNDEFINED, UNJUDGED,
-                                     UNSUPPORTED, VERDICTS, PointGraph, judge, known_limitation, record_identity)
+from reference.corpus.cases import Case, Point, by_name
+from reference.judging.judge import (
+    AGREE,
+    CONVENTION,
+    MISMATCH,
+    RAISES,
+    SUBJECT_FAILURES,
+    UNDEFINED,
+    UNJUDGED,
+    UNSUPPORTED,
+    VERDICTS,
+    PointGraph,
+    judge,
+    known_limitation,
+    record_identity,
+)
 from reference.judging.second_order import nested
 from reference.judging.summary import describe_backends, overall_verdict, summarize
 from reference.running.distributed import connect
-from reference.backends import DEFAULT_BACKENDS
 
 __all__ = ["AGREE", "CONVENTION", "DEFAULT_BUDGET", "MISMATCH", "RAISES", "SUBJECT_FAILURES", "UNDEFINED",
            "UNJUDGED", "UNSUPPORTED", "VERDICTS", "describe_backends", "overall_verdict", "record",

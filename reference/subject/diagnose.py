@@ -13,8 +13,7 @@ import math
 import struct
 
 from reference.subject import ops as _ops
-from reference.subject import sim
-from reference.subject import slips
+from reference.subject import sim, slips
 from reference.subject.worker import Failure
 
 FAILING_KINDS = ("rule", "graph", "forward", "raises", "crash", "timeout", "api")

@@ -13,11 +13,10 @@ from __future__ import annotations
 import math
 import re
 
-from reference.subject.notebook import describe_location
-
 from reference.subject import ops as _ops
 from reference.subject import slips
 from reference.subject import where as _where
+from reference.subject.notebook import describe_location
 
 LOCATED = ("rule", "forward", "raises", "api")
 

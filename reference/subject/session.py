@@ -12,12 +12,11 @@ import os
 from reference.corpus.cases import by_name as case_by_name
 from reference.subject import explain, hints
 from reference.subject import ops as _ops
-from reference.subject.localise import localise
-from reference.subject.diagnose import FAILING_KINDS, diagnose, finding
 from reference.subject.adapter import InternalError
+from reference.subject.diagnose import FAILING_KINDS, diagnose, finding
 from reference.subject.load import EngineSpec
+from reference.subject.localise import localise
 from reference.subject.worker import Failure, InProcess, Isolated, case_ref
-
 
 _SHARED: dict = {}  # (pid, spec, pickled class, file version) -> Subject, see Subject.shared
 

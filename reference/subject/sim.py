@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 
-from reference.subject import ops as _ops
 from reference.core.formatting import fmt
+from reference.subject import ops as _ops
 
 WALKS = {
     "correct": "",

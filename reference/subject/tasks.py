@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import math
 
+from reference.core.errors import Unsupported as BackendUnsupported
 from reference.subject import ops as _ops
 from reference.subject import where as _where
 from reference.subject.adapter import _PYTHON_OPERATORS, Adapter, Broken, Lacks, _describe, adcheck_bug
 from reference.subject.load import EngineSpec, load
-from reference.core.errors import Unsupported as BackendUnsupported
 
 
 class Unsupported(Exception):

@@ -31,8 +31,8 @@ from reference.core.errors import Unsupported
 from reference.corpus.cases import by_name
 from reference.corpus.parser import to_case
 from reference.subject import ops as _ops
-from reference.subject.notebook import NotebookCellError, code_location
 from reference.subject.adapter import _describe, adcheck_bug
+from reference.subject.notebook import NotebookCellError, code_location
 from reference.subject.tasks import Tasks
 
 _LOCAL_CASES: dict[int, object] = {}

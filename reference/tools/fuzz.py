@@ -10,11 +10,11 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from reference.running.distributed import map_ordered, scheduler_address
-from reference.corpus.strategies import minimize, random_point, random_tree, text
 from reference.core.files import write_atomic
 from reference.core.processes import pool_context
 from reference.corpus.parser import parse
+from reference.corpus.strategies import minimize, random_point, random_tree, text
+from reference.running.distributed import map_ordered, scheduler_address
 from reference.testing import check_gradients
 
 FUZZ_BACKENDS = ("torch", "sympy")
